@@ -1,0 +1,649 @@
+//! The distribution network in memory: graph, feeders, protective-device chains,
+//! customers below each device, and a spatial index.
+//!
+//! # What it owns
+//! A [`Network`] is loaded once from a contract GeoJSON file (CONTRACT section 1) by
+//! [`Network::from_geojson`]. It holds:
+//! - the graph of nodes (substations, buses, transformer points) and edges (lines,
+//!   cables, switches, protective devices, transformers), in a petgraph `UnGraph`;
+//! - the service points (customers), which hang on a node and are not graph nodes;
+//! - the protective devices: breakers, reclosers, sectionalizers, fuses, every feeder
+//!   head (it acts as the feeder breaker), every distribution transformer (it counts as
+//!   fused) and every transformer Point that no transformer edge feeds;
+//! - the trace of the current switching state ([`trace`]): for every node its feeder
+//!   and the nearest protective device above it, for every device the device above it
+//!   and the customers (and critical customers) below it;
+//! - an R-tree over service points, transformers and depots ([`spatial`]).
+//!
+//! # Invariants
+//! - The graph is radial in every state the file allows: a file whose closed edges form
+//!   a loop (other than parallel edges between two nodes, or edges inside a substation)
+//!   is refused at load.
+//! - Every node reachable from a substation through closed edges is *fed*, and its
+//!   parent edge, feeder and device chain describe that path. Nodes behind an open
+//!   point are unfed and belong to no feeder until a switch closes.
+//! - Switching ([`Network::set_closed`]) re-traces only the nodes whose path changed.
+//!   A protective device *tripping* is not switching: the engine keeps what it believes
+//!   open separately, and the chains here stay those of the configured network, which
+//!   is what trouble-call analysis rolls reports up through.
+//!
+//! # Must not depend on
+//! Anything with I/O, time or async: this module is pure, so the engine that uses it
+//! is deterministic. petgraph's `NodeIndex` never leaves this module: outside it, nodes
+//! and devices are named by their string ids or by the opaque [`DeviceIdx`] and
+//! [`CustomerIdx`] handles.
+
+mod geojson;
+pub mod protection;
+pub mod spatial;
+pub mod trace;
+
+use std::collections::HashMap;
+use std::fmt;
+
+use petgraph::graph::{EdgeIndex, NodeIndex, UnGraph};
+use serde::Serialize;
+
+pub use geojson::LoadOptions;
+
+/// What a node is (CONTRACT section 1, Point features other than customers and depots).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NodeKind {
+    /// Source of one or more feeders.
+    Substation,
+    /// Any other node: pole, junction, ring main unit, LV node.
+    Bus,
+    /// LV side of a distribution transformer, or an MV/LV station.
+    Transformer,
+}
+
+/// What an edge is (CONTRACT section 1, LineString features).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EdgeKind {
+    /// Overhead segment.
+    Line,
+    /// Underground segment.
+    Cable,
+    /// Manual or remote switch: isolates, does not trip.
+    Switch,
+    /// Feeder breaker.
+    Breaker,
+    /// Line recloser.
+    Recloser,
+    /// Opens during a recloser's dead time.
+    Sectionalizer,
+    /// Lateral or transformer fuse.
+    Fuse,
+    /// Two-terminal transformer.
+    Transformer,
+}
+
+impl EdgeKind {
+    pub(crate) fn parse(kind: &str) -> Option<Self> {
+        Some(match kind {
+            "line" => Self::Line,
+            "cable" => Self::Cable,
+            "switch" => Self::Switch,
+            "breaker" => Self::Breaker,
+            "recloser" => Self::Recloser,
+            "sectionalizer" => Self::Sectionalizer,
+            "fuse" => Self::Fuse,
+            "transformer" => Self::Transformer,
+            _ => return None,
+        })
+    }
+
+    /// Breakers, reclosers, sectionalizers and fuses open on a fault by themselves.
+    pub fn is_protective(self) -> bool {
+        matches!(
+            self,
+            Self::Breaker | Self::Recloser | Self::Sectionalizer | Self::Fuse
+        )
+    }
+}
+
+/// The kind of a protective device as trouble-call analysis sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeviceKind {
+    /// A feeder breaker, or the first edge of a feeder (it acts as one).
+    Breaker,
+    /// A line recloser.
+    Recloser,
+    /// A sectionalizer.
+    Sectionalizer,
+    /// A lateral fuse.
+    Fuse,
+    /// A distribution transformer (protected by its own fuse).
+    Transformer,
+}
+
+/// A graph node.
+#[derive(Debug, Clone)]
+pub struct Node {
+    /// The feature's `id`.
+    pub id: String,
+    /// What the node is.
+    pub kind: NodeKind,
+    /// WGS 84 longitude.
+    pub lon: f64,
+    /// WGS 84 latitude.
+    pub lat: f64,
+    /// Customers fed here that are not listed one by one (transformer `customers`).
+    pub aggregate_customers: u32,
+}
+
+/// A graph edge.
+#[derive(Debug, Clone)]
+pub struct Edge {
+    /// The feature's `id`.
+    pub id: String,
+    /// What the edge is.
+    pub kind: EdgeKind,
+    /// The `subtype` property (transformers: `distribution`, `substation`, `regulator`).
+    pub subtype: Option<String>,
+    /// Open in the normal state (ties and sectionalizing points).
+    pub normally_open: bool,
+    /// The first edge of a feeder, acting as the feeder breaker.
+    pub feeder_head: bool,
+    /// Nominal voltage, where the file gives it.
+    pub voltage_kv: Option<f64>,
+    /// The edge's drawing, as in the file.
+    pub coordinates: Vec<[f64; 2]>,
+}
+
+impl Edge {
+    /// A transformer that is neither a substation transformer nor a regulator.
+    pub fn is_distribution_transformer(&self) -> bool {
+        self.kind == EdgeKind::Transformer
+            && !matches!(self.subtype.as_deref(), Some("substation" | "regulator"))
+    }
+}
+
+/// A service point (一户一表), hanging on a node.
+#[derive(Debug, Clone, Serialize)]
+pub struct ServicePoint {
+    /// The feature's `id`.
+    pub id: String,
+    /// Customers this point stands for (1 unless it is an aggregate).
+    pub customers: u32,
+    /// A hospital, water works, …: restored first.
+    pub critical: bool,
+    /// The billing account, where the file gives one.
+    pub account: Option<String>,
+    /// WGS 84 longitude.
+    pub lon: f64,
+    /// WGS 84 latitude.
+    pub lat: f64,
+    #[serde(skip)]
+    pub(crate) node: NodeIndex,
+}
+
+/// A crew base.
+#[derive(Debug, Clone, Serialize)]
+pub struct Depot {
+    /// The feature's `id`.
+    pub id: String,
+    /// The depot's name.
+    pub name: Option<String>,
+    /// WGS 84 longitude.
+    pub lon: f64,
+    /// WGS 84 latitude.
+    pub lat: f64,
+}
+
+/// A service-target zone (CONTRACT section 5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ZoneKind {
+    /// Dense city: the default outside every zone.
+    Urban,
+    /// Town edges.
+    Suburban,
+    /// Countryside: longer targets.
+    Rural,
+}
+
+/// A polygon assigning service targets to the area it covers.
+#[derive(Debug, Clone)]
+pub struct Zone {
+    /// The feature's `id`.
+    pub id: String,
+    /// Which targets apply inside.
+    pub kind: ZoneKind,
+    /// The area covered.
+    pub polygon: geo::Polygon<f64>,
+}
+
+/// Opaque handle of a protective device, dense from 0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DeviceIdx(pub(crate) u32);
+
+impl DeviceIdx {
+    /// The dense index, for per-device arrays kept outside this module.
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// Opaque handle of a service point, dense from 0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CustomerIdx(pub(crate) u32);
+
+impl CustomerIdx {
+    /// The dense index, for per-customer arrays kept outside this module.
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// Where a device sits in the graph.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum DeviceSite {
+    Edge(EdgeIndex),
+    Node(NodeIndex),
+}
+
+/// A protective device and what the current trace says about it.
+#[derive(Debug, Clone)]
+pub struct Device {
+    /// The edge's (or transformer Point's) id: this is the name an outage carries.
+    pub id: String,
+    /// How trouble-call analysis treats it.
+    pub kind: DeviceKind,
+    pub(crate) site: DeviceSite,
+    pub(crate) parent: Option<DeviceIdx>,
+    pub(crate) feeder: Option<FeederIdx>,
+    pub(crate) customers_below: u64,
+    pub(crate) critical_below: u32,
+    pub(crate) depth: u32,
+    pub(crate) in_tree: bool,
+}
+
+/// Dense handle of a feeder, dense from 0, stable across switching.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FeederIdx(pub(crate) u32);
+
+#[derive(Debug, Clone)]
+pub(crate) struct Feeder {
+    pub(crate) head: EdgeIndex,
+    pub(crate) device: DeviceIdx,
+}
+
+/// One problem found in a network file: the offending feature and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    /// The feature's id, or `feature #N` (0-based, in file order) when it has none.
+    pub feature: String,
+    /// What is wrong, in words a GIS editor acts on.
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.feature, self.message)
+    }
+}
+
+/// Why a network could not be loaded or changed.
+#[derive(Debug, thiserror::Error)]
+pub enum NetworkError {
+    /// The text is not a GeoJSON FeatureCollection at all.
+    #[error("not a GeoJSON FeatureCollection: {0}")]
+    NotGeoJson(String),
+    /// The file breaks CONTRACT section 1; every offending feature is named.
+    #[error("the network file has {} problem(s):\n{}", .0.len(), list_problems(.0))]
+    Invalid(Vec<Problem>),
+    /// No edge has this id.
+    #[error("no edge has id {0:?}")]
+    UnknownEdge(String),
+}
+
+fn list_problems(problems: &[Problem]) -> String {
+    problems
+        .iter()
+        .map(|p| format!("  - {p}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The network: see the module docs.
+#[derive(Debug, Clone)]
+pub struct Network {
+    pub(crate) graph: UnGraph<Node, Edge>,
+    pub(crate) closed: Vec<bool>,
+    pub(crate) node_by_id: HashMap<String, NodeIndex>,
+    pub(crate) edge_by_id: HashMap<String, EdgeIndex>,
+    pub(crate) customers: Vec<ServicePoint>,
+    pub(crate) customer_by_id: HashMap<String, CustomerIdx>,
+    pub(crate) customer_by_account: HashMap<String, CustomerIdx>,
+    /// Service points per node, for counting customers below a device.
+    pub(crate) customers_at: Vec<Vec<CustomerIdx>>,
+    /// Customers and critical customers per node (service points + aggregates).
+    pub(crate) node_load: Vec<(u64, u32)>,
+    pub(crate) devices: Vec<Device>,
+    pub(crate) device_by_id: HashMap<String, DeviceIdx>,
+    pub(crate) device_of_edge: HashMap<EdgeIndex, DeviceIdx>,
+    pub(crate) device_of_node: HashMap<NodeIndex, DeviceIdx>,
+    pub(crate) feeders: Vec<Feeder>,
+    pub(crate) feeder_of_head: HashMap<EdgeIndex, FeederIdx>,
+    pub(crate) trace: trace::Trace,
+    pub(crate) depots: Vec<Depot>,
+    pub(crate) zones: Vec<Zone>,
+    pub(crate) spatial: spatial::SpatialIndex,
+    pub(crate) metadata: serde_json::Value,
+    pub(crate) set_aside: Vec<Problem>,
+    pub(crate) notes: Vec<String>,
+}
+
+/// A read-only view of one protective device with its current trace.
+#[derive(Debug, Clone, Copy)]
+pub struct DeviceView<'a> {
+    net: &'a Network,
+    idx: DeviceIdx,
+}
+
+impl<'a> DeviceView<'a> {
+    /// The device's handle.
+    pub fn idx(&self) -> DeviceIdx {
+        self.idx
+    }
+    /// The device's id (the edge's or transformer Point's id).
+    pub fn id(&self) -> &'a str {
+        &self.net.devices[self.idx.index()].id
+    }
+    /// How trouble-call analysis treats it.
+    pub fn kind(&self) -> DeviceKind {
+        self.net.devices[self.idx.index()].kind
+    }
+    /// Customers (counting aggregates) that this device feeds in the current state.
+    pub fn customers_below(&self) -> u64 {
+        self.net.devices[self.idx.index()].customers_below
+    }
+    /// Critical customers this device feeds in the current state.
+    pub fn critical_below(&self) -> u32 {
+        self.net.devices[self.idx.index()].critical_below
+    }
+    /// The next protective device towards the substation.
+    pub fn parent(&self) -> Option<DeviceView<'a>> {
+        self.net.devices[self.idx.index()]
+            .parent
+            .map(|idx| DeviceView { net: self.net, idx })
+    }
+    /// The feeder (named by its head edge's id) the device is on now.
+    pub fn feeder(&self) -> Option<&'a str> {
+        self.net.devices[self.idx.index()]
+            .feeder
+            .map(|f| self.net.feeder_id(f))
+    }
+    /// Number of protective devices above it (a feeder head has 0).
+    pub fn depth(&self) -> u32 {
+        self.net.devices[self.idx.index()].depth
+    }
+    /// Whether the current trace passes through it (false for an open tie).
+    pub fn is_fed(&self) -> bool {
+        self.net.devices[self.idx.index()].in_tree
+    }
+    /// Where to draw and to send a crew: the device's downstream end, else its node.
+    pub fn location(&self) -> (f64, f64) {
+        self.net.device_location(self.idx)
+    }
+}
+
+/// Figures a user checks after loading a file.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct NetworkSummary {
+    /// Graph nodes (substations, buses, transformer points).
+    pub nodes: usize,
+    /// Graph edges.
+    pub edges: usize,
+    /// Service points.
+    pub service_points: usize,
+    /// Customers, counting aggregate service points by their `customers`.
+    pub customers: u64,
+    /// Critical customers.
+    pub critical_customers: u64,
+    /// Feeders found by the trace.
+    pub feeders: usize,
+    /// Protective devices, by kind.
+    pub devices: HashMap<String, usize>,
+    /// Depots.
+    pub depots: usize,
+    /// Nodes no substation feeds in the current state (behind open points).
+    pub unfed_nodes: usize,
+}
+
+impl Network {
+    /// Number of graph nodes.
+    pub fn node_count(&self) -> usize {
+        self.graph.node_count()
+    }
+
+    /// Number of graph edges.
+    pub fn edge_count(&self) -> usize {
+        self.graph.edge_count()
+    }
+
+    /// The file's top-level `metadata` object (source, license, notes), as given.
+    pub fn metadata(&self) -> &serde_json::Value {
+        &self.metadata
+    }
+
+    /// Features set aside by a lenient load, with the reason for each.
+    pub fn set_aside(&self) -> &[Problem] {
+        &self.set_aside
+    }
+
+    /// What the loader changed on request (for example protection it added).
+    pub fn notes(&self) -> &[String] {
+        &self.notes
+    }
+
+    /// Counts for a log line or a test.
+    pub fn summary(&self) -> NetworkSummary {
+        let mut devices: HashMap<String, usize> = HashMap::new();
+        for d in &self.devices {
+            let key = serde_json::to_value(d.kind)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default();
+            *devices.entry(key).or_default() += 1;
+        }
+        NetworkSummary {
+            nodes: self.node_count(),
+            edges: self.edge_count(),
+            service_points: self.customers.len(),
+            customers: self.node_load.iter().map(|l| l.0).sum(),
+            critical_customers: self.node_load.iter().map(|l| u64::from(l.1)).sum(),
+            feeders: self.feeders.len(),
+            devices,
+            depots: self.depots.len(),
+            unfed_nodes: self.trace.fed.iter().filter(|fed| !**fed).count(),
+        }
+    }
+
+    /// All protective devices, in a stable order (file order of their features).
+    pub fn devices(&self) -> impl Iterator<Item = DeviceView<'_>> + '_ {
+        (0..self.devices.len()).map(move |i| DeviceView {
+            net: self,
+            idx: DeviceIdx(i as u32),
+        })
+    }
+
+    /// Number of protective devices (the bound of [`DeviceIdx::index`]).
+    pub fn device_count(&self) -> usize {
+        self.devices.len()
+    }
+
+    /// One device by its handle.
+    pub fn device(&self, idx: DeviceIdx) -> DeviceView<'_> {
+        DeviceView { net: self, idx }
+    }
+
+    /// One device by its id.
+    pub fn device_by_id(&self, id: &str) -> Option<DeviceView<'_>> {
+        self.device_by_id
+            .get(id)
+            .map(|&idx| DeviceView { net: self, idx })
+    }
+
+    /// Whether an edge with this id exists (any kind, protective or not).
+    pub fn has_edge(&self, id: &str) -> bool {
+        self.edge_by_id.contains_key(id)
+    }
+
+    /// An edge by id.
+    pub fn edge(&self, id: &str) -> Option<&Edge> {
+        self.edge_by_id.get(id).map(|&e| &self.graph[e])
+    }
+
+    /// Whether the edge is closed in the current state.
+    pub fn is_closed(&self, id: &str) -> Option<bool> {
+        self.edge_by_id.get(id).map(|e| self.closed[e.index()])
+    }
+
+    /// A node by id.
+    pub fn node(&self, id: &str) -> Option<&Node> {
+        self.node_by_id.get(id).map(|&n| &self.graph[n])
+    }
+
+    /// The feeders, named by their head edge's id, in the order the trace found them.
+    pub fn feeder_ids(&self) -> impl Iterator<Item = &str> + '_ {
+        self.feeders
+            .iter()
+            .map(move |f| self.graph[f.head].id.as_str())
+    }
+
+    /// The feeder head device of each feeder.
+    pub fn feeder_heads(&self) -> impl Iterator<Item = DeviceView<'_>> + '_ {
+        self.feeders.iter().map(move |f| DeviceView {
+            net: self,
+            idx: f.device,
+        })
+    }
+
+    pub(crate) fn feeder_id(&self, f: FeederIdx) -> &str {
+        &self.graph[self.feeders[f.0 as usize].head].id
+    }
+
+    /// All service points, indexed by [`CustomerIdx`].
+    pub fn customers(&self) -> &[ServicePoint] {
+        &self.customers
+    }
+
+    /// A service point by handle.
+    pub fn customer(&self, idx: CustomerIdx) -> &ServicePoint {
+        &self.customers[idx.index()]
+    }
+
+    /// A service point's handle by its id.
+    pub fn customer_idx(&self, id: &str) -> Option<CustomerIdx> {
+        self.customer_by_id.get(id).copied()
+    }
+
+    /// A service point's handle by its billing account.
+    pub fn customer_by_account(&self, account: &str) -> Option<CustomerIdx> {
+        self.customer_by_account.get(account).copied()
+    }
+
+    /// The id of the node a service point hangs on.
+    pub fn customer_node_id(&self, idx: CustomerIdx) -> &str {
+        &self.graph[self.customers[idx.index()].node].id
+    }
+
+    /// The nearest protective device above a service point (where it would go dark
+    /// first), or `None` when no substation feeds it in the current state.
+    pub fn device_above_customer(&self, idx: CustomerIdx) -> Option<DeviceIdx> {
+        self.trace.device_above[self.customers[idx.index()].node.index()]
+    }
+
+    /// The nearest transformer device above a service point, if its chain has one.
+    pub fn transformer_of_customer(&self, idx: CustomerIdx) -> Option<DeviceIdx> {
+        self.chain_from(self.device_above_customer(idx))
+            .find(|d| self.devices[d.index()].kind == DeviceKind::Transformer)
+    }
+
+    /// The protective devices from a service point up to its feeder head, nearest first.
+    pub fn chain_of_customer(&self, idx: CustomerIdx) -> impl Iterator<Item = DeviceIdx> + '_ {
+        self.chain_from(self.device_above_customer(idx))
+    }
+
+    /// The protective devices from a node up to its feeder head, nearest first.
+    pub fn chain_of_node(&self, id: &str) -> Option<Vec<DeviceIdx>> {
+        let n = *self.node_by_id.get(id)?;
+        Some(
+            self.chain_from(self.trace.device_above[n.index()])
+                .collect(),
+        )
+    }
+
+    /// The chain above a device: the device itself, then its ancestors up to the head.
+    pub fn chain_from(&self, start: Option<DeviceIdx>) -> impl Iterator<Item = DeviceIdx> + '_ {
+        std::iter::successors(start, move |d| self.devices[d.index()].parent)
+    }
+
+    /// The feeder (head edge id) a node is on now, if any.
+    pub fn feeder_of_node(&self, id: &str) -> Option<&str> {
+        let n = *self.node_by_id.get(id)?;
+        self.trace.feeder[n.index()].map(|f| self.feeder_id(f))
+    }
+
+    /// The feeder (head edge id) a service point is on now, if any.
+    pub fn feeder_of_customer(&self, idx: CustomerIdx) -> Option<&str> {
+        let n = self.customers[idx.index()].node;
+        self.trace.feeder[n.index()].map(|f| self.feeder_id(f))
+    }
+
+    /// Whether `upper` is `lower` or one of its ancestors in the current trace.
+    pub fn is_at_or_above(&self, upper: DeviceIdx, lower: DeviceIdx) -> bool {
+        let target_depth = self.devices[upper.index()].depth;
+        self.chain_from(Some(lower))
+            .take_while(|d| self.devices[d.index()].depth >= target_depth)
+            .any(|d| d == upper)
+    }
+
+    /// Service points below a device in the current state (walks its subtree).
+    pub fn customers_below(&self, device: DeviceIdx) -> Vec<CustomerIdx> {
+        let mut out = Vec::new();
+        for n in self.nodes_below(device) {
+            out.extend_from_slice(&self.customers_at[n.index()]);
+        }
+        out
+    }
+
+    /// The depots.
+    pub fn depots(&self) -> &[Depot] {
+        &self.depots
+    }
+
+    /// The service-target zones.
+    pub fn zones(&self) -> &[Zone] {
+        &self.zones
+    }
+
+    /// The zone kind at a point (`urban` outside every zone, CONTRACT section 5).
+    pub fn zone_at(&self, lon: f64, lat: f64) -> ZoneKind {
+        use geo::Contains;
+        let point = geo::Point::new(lon, lat);
+        self.zones
+            .iter()
+            .find(|z| z.polygon.contains(&point))
+            .map(|z| z.kind)
+            .unwrap_or(ZoneKind::Urban)
+    }
+
+    fn device_location(&self, idx: DeviceIdx) -> (f64, f64) {
+        match self.devices[idx.index()].site {
+            DeviceSite::Node(n) => (self.graph[n].lon, self.graph[n].lat),
+            DeviceSite::Edge(e) => {
+                let node = self.trace.edge_child(&self.graph, e).unwrap_or_else(|| {
+                    // unwrap: every edge has two endpoints.
+                    self.graph.edge_endpoints(e).map(|(a, _)| a).unwrap()
+                });
+                (self.graph[node].lon, self.graph[node].lat)
+            }
+        }
+    }
+}
