@@ -14,4 +14,9 @@
 //! use them, never the reverse.
 #![deny(missing_docs)]
 
+pub mod api;
+pub mod config;
+pub mod events;
 pub mod network;
+pub mod serve;
+pub mod store;

@@ -1,1 +1,41 @@
-fn main() {}
+//! The `faultline` command line: a thin shell over the library.
+
+use clap::{Parser, Subcommand};
+
+use faultline::config::ServeSettings;
+
+#[derive(Parser)]
+#[command(
+    name = "faultline",
+    version,
+    about = "Outage and repair dispatch for electric distribution utilities"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the command system: HTTP API over the event log.
+    Serve(ServeSettings),
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("FAULTLINE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    init_tracing();
+    match cli.command {
+        Command::Serve(settings) => {
+            actix_web::rt::System::new().block_on(faultline::serve::run(settings))
+        }
+    }
+}

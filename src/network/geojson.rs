@@ -792,7 +792,7 @@ fn find_unreached(
         .node_indices()
         .filter(|&n| graph[n].kind == NodeKind::Substation)
         .collect();
-    let mut flood = |seeds: Vec<NodeIndex>, seen: &mut Vec<bool>| -> (Vec<NodeIndex>, bool) {
+    let flood = |seeds: Vec<NodeIndex>, seen: &mut Vec<bool>| -> (Vec<NodeIndex>, bool) {
         let mut queue: VecDeque<NodeIndex> = seeds.into();
         for n in &queue {
             seen[n.index()] = true;

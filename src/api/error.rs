@@ -1,0 +1,64 @@
+//! The API's errors: each maps to a status code and a JSON body that names what is
+//! wrong and leaks no internals.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use serde_json::json;
+
+use crate::events::EventError;
+
+/// What a handler can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// An event (or line of NDJSON) is invalid: nothing of the request was stored.
+    #[error("{0}")]
+    BadEvent(#[from] EventError),
+    /// A query parameter or header is invalid.
+    #[error("{0}")]
+    BadRequest(String),
+    /// The body is larger than the server accepts.
+    #[error("request body is larger than {limit} bytes: send the events in smaller batches")]
+    TooLarge {
+        /// The limit, in bytes.
+        limit: usize,
+    },
+    /// No or a wrong token.
+    #[error("{0}")]
+    Unauthorized(&'static str),
+    /// The event log could not store or read.
+    #[error("the event log is unavailable; nothing of this request was stored")]
+    StoreUnavailable,
+    /// A bug or an environment failure; details go to the log only.
+    #[error("unexpected error")]
+    Unexpected(String),
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::BadEvent(_) | Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let body = match self {
+            Self::BadEvent(e) => {
+                json!({"error": self.to_string(), "field": e.field, "line": e.line})
+            }
+            Self::Unexpected(detail) => {
+                tracing::error!(%detail, "unexpected error in a handler");
+                json!({"error": self.to_string()})
+            }
+            _ => json!({"error": self.to_string()}),
+        };
+        let mut resp = HttpResponse::build(self.status_code());
+        if let Self::Unauthorized(_) = self {
+            resp.insert_header(("WWW-Authenticate", "Bearer"));
+        }
+        resp.json(body)
+    }
+}

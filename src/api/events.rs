@@ -1,0 +1,132 @@
+//! `POST /api/v1/events` and `GET /api/v1/events`.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use futures_util::StreamExt;
+use serde::Deserialize;
+
+use super::auth::Admin;
+use super::{ApiError, AppState};
+use crate::events::{parse_ndjson, Event, EventError};
+
+/// Read the whole body, refusing it with 413 as soon as it passes the limit.
+async fn read_body(mut payload: web::Payload, limit: usize) -> Result<web::BytesMut, ApiError> {
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk =
+            chunk.map_err(|e| ApiError::BadRequest(format!("reading the request body: {e}")))?;
+        if body.len() + chunk.len() > limit {
+            return Err(ApiError::TooLarge { limit });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// Parse the body as one JSON event, a JSON array of events, or NDJSON (by content type).
+fn parse_body(req: &HttpRequest, body: &[u8]) -> Result<Vec<Event>, ApiError> {
+    let text = std::str::from_utf8(body)
+        .map_err(|_| ApiError::BadRequest("the request body is not UTF-8".into()))?;
+    let content_type = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("application/json");
+    if content_type.starts_with("application/x-ndjson")
+        || content_type.starts_with("application/ndjson")
+    {
+        return Ok(parse_ndjson(text)?);
+    }
+    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| EventError {
+        line: None,
+        field: "type".into(),
+        message: format!("the body is not JSON: {e}"),
+    })?;
+    match value {
+        serde_json::Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                Event::parse(v).map_err(|mut e| {
+                    e.line = Some(i + 1);
+                    ApiError::from(e)
+                })
+            })
+            .collect(),
+        single => Ok(vec![Event::parse(&single)?]),
+    }
+}
+
+/// Store events, all or nothing; 202 once they are durable.
+pub(super) async fn post_events(
+    _: Admin,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let body = read_body(payload, state.max_body_bytes).await?;
+    let events = parse_body(&req, &body)?;
+    if events.is_empty() {
+        return Err(ApiError::BadRequest("the body holds no event".into()));
+    }
+    let many = events.len() > 1;
+    for (i, event) in events.iter().enumerate() {
+        event.check_against(&state.network).map_err(|mut e| {
+            e.line = many.then_some(i + 1);
+            e
+        })?;
+    }
+    let appended = state.store.append(&events).await.map_err(|e| {
+        tracing::error!(error = %e, "append failed");
+        ApiError::StoreUnavailable
+    })?;
+    tracing::debug!(
+        accepted = appended.accepted,
+        duplicates = appended.duplicates,
+        last_seq = appended.last_seq,
+        "events stored"
+    );
+    Ok(HttpResponse::Accepted().json(appended))
+}
+
+#[derive(Deserialize)]
+pub(super) struct Since {
+    #[serde(default)]
+    since: i64,
+    limit: Option<i64>,
+}
+
+/// Most events one `GET /api/v1/events` returns; page on with `since`.
+const MAX_PAGE: i64 = 100_000;
+
+/// The stored events after `since`, with their seq, as NDJSON.
+pub(super) async fn get_events(
+    _: Admin,
+    state: web::Data<AppState>,
+    query: web::Query<Since>,
+) -> Result<HttpResponse, ApiError> {
+    let limit = query.limit.unwrap_or(10_000);
+    if !(1..=MAX_PAGE).contains(&limit) {
+        return Err(ApiError::BadRequest(format!(
+            "limit must be between 1 and {MAX_PAGE}"
+        )));
+    }
+    if query.since < 0 {
+        return Err(ApiError::BadRequest("since must be 0 or more".into()));
+    }
+    let events = state
+        .store
+        .read_since(query.since, limit)
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "reading the log failed");
+            ApiError::StoreUnavailable
+        })?;
+    let mut out = String::with_capacity(events.iter().map(|e| e.body.len() + 16).sum());
+    for e in &events {
+        out.push_str(&e.to_json_with_seq());
+        out.push('\n');
+    }
+    Ok(HttpResponse::Ok()
+        .content_type("application/x-ndjson")
+        .body(out))
+}

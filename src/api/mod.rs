@@ -1,0 +1,69 @@
+//! The HTTP API (CONTRACT section 3) and the server's start-up.
+//!
+//! Handlers parse and check input at the edge (see [`crate::events`]), hand events
+//! to the [`Store`] and answer only after the store says they are durable. Every call
+//! but `GET /healthz` needs `Authorization: Bearer <token>`.
+
+mod auth;
+mod error;
+mod events;
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::dev::Server;
+use actix_web::{web, App, HttpResponse, HttpServer};
+
+use crate::network::Network;
+use crate::store::Store;
+
+pub use auth::Tokens;
+pub use error::ApiError;
+
+/// What every handler shares.
+pub struct AppState {
+    /// The network, read-only here.
+    pub network: Arc<Network>,
+    /// The event log.
+    pub store: Store,
+    /// Who may call.
+    pub tokens: Tokens,
+    /// Largest request body, in bytes.
+    pub max_body_bytes: usize,
+}
+
+/// Build the HTTP server on a bound listener (port 0 in tests) and return it unstarted.
+pub fn build_server(
+    listener: TcpListener,
+    state: AppState,
+    workers: Option<usize>,
+) -> std::io::Result<Server> {
+    let state = web::Data::new(state);
+    let mut server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .wrap(actix_web::middleware::Logger::new("%r %s %Dms").log_target("faultline::http"))
+            .route("/healthz", web::get().to(healthz))
+            .service(
+                web::scope("/api/v1")
+                    .route("/events", web::post().to(events::post_events))
+                    .route("/events", web::get().to(events::get_events)),
+            )
+    })
+    .shutdown_timeout(10)
+    .listen(listener)?;
+    if let Some(w) = workers {
+        server = server.workers(w);
+    }
+    Ok(server.run())
+}
+
+async fn healthz(state: web::Data<AppState>) -> HttpResponse {
+    match state.store.ping().await {
+        Ok(()) => HttpResponse::Ok().json(serde_json::json!({"status": "ok"})),
+        Err(e) => {
+            tracing::warn!(error = %e, "health check: the store does not answer");
+            HttpResponse::ServiceUnavailable().json(serde_json::json!({"status": "unavailable", "error": "the event log does not answer"}))
+        }
+    }
+}

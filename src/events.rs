@@ -1,0 +1,682 @@
+//! Input events (CONTRACT section 2), parsed at the edge so nothing invalid is stored.
+//!
+//! Every input is a JSON object with `type` and `at`. [`Event::parse`] turns one object
+//! into a typed [`Event`] or an [`EventError`] that names the field; [`parse_ndjson`]
+//! does a whole request body, all or nothing, naming the line. [`Event::check_against`]
+//! then checks what only the network can tell (does this customer or device exist?).
+//!
+//! The stored form of an event is its canonical JSON ([`Event::to_json`]): the known
+//! fields in a fixed order, so that replaying the log gives byte-identical results
+//! whatever the client sent. Fields the contract does not know are not kept.
+//!
+//! Pure: no I/O, no clock.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::network::Network;
+
+/// Why an event was refused: the field, and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize)]
+#[error("{}field `{field}`: {message}", line.map(|l| format!("line {l}: ")).unwrap_or_default())]
+pub struct EventError {
+    /// 1-based line of an NDJSON body, when the event came in one.
+    pub line: Option<usize>,
+    /// The offending field (`type` or `at` when the object itself is wrong).
+    pub field: String,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+impl EventError {
+    fn new(field: &str, message: impl Into<String>) -> Self {
+        Self {
+            line: None,
+            field: field.to_owned(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Where a report comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReportSource {
+    /// A phone call to the hotline.
+    Call,
+    /// The utility's web form.
+    Web,
+    /// A smart meter's own report.
+    Ami,
+    /// The customer app.
+    App,
+}
+
+/// What the customer reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Problem {
+    /// No power at all.
+    NoPower,
+    /// Some circuits or one phase out.
+    PartialPower,
+    /// Lights flickered (a recloser operating, or nothing).
+    Flicker,
+    /// A conductor on the ground: a safety hazard whether or not power is on.
+    WireDown,
+    /// The meter itself.
+    Meter,
+    /// Anything else.
+    Other,
+}
+
+/// Where a report is: a named service point, or a place matched to the nearest one.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum ReportPlace {
+    /// A service point id.
+    Customer {
+        /// The service point's id.
+        customer: String,
+    },
+    /// A longitude/latitude (WGS 84).
+    Location {
+        /// Longitude.
+        lon: f64,
+        /// Latitude.
+        lat: f64,
+    },
+}
+
+/// A customer's report (call, web, app).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    /// The caller's idempotency key: the same id twice is one report.
+    pub id: String,
+    /// Where.
+    #[serde(flatten)]
+    pub place: ReportPlace,
+    /// The channel.
+    pub source: ReportSource,
+    /// What is wrong.
+    pub problem: Problem,
+    /// Free text from the call taker.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// A smart meter's message: last gasp (`off`) or power back (`on`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AmiMessage {
+    /// The service point whose meter spoke.
+    pub customer: String,
+    /// `off` or `on`.
+    pub state: PowerState,
+}
+
+/// A meter's view of its supply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PowerState {
+    /// Last gasp.
+    Off,
+    /// Restored.
+    On,
+}
+
+/// A device's state as SCADA reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SwitchState {
+    /// Open (tripped, or opened).
+    Open,
+    /// Closed.
+    Closed,
+}
+
+/// A SCADA state change of a device.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ScadaChange {
+    /// The edge id of the device.
+    pub device: String,
+    /// Its new state.
+    pub state: SwitchState,
+}
+
+/// A crew as the roster describes it (new, or changed).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CrewUpdate {
+    /// The crew's id.
+    pub id: String,
+    /// A name for people.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// What it can repair: `line`, `cable`, `meter`, `substation`, …
+    pub skills: Vec<String>,
+    /// Where it is now, if known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lon: Option<f64>,
+    /// Where it is now, if known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lat: Option<f64>,
+    /// On shift (assignable) or not.
+    pub on_shift: bool,
+}
+
+/// A crew's live position.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CrewPosition {
+    /// The crew's id.
+    pub crew: String,
+    /// Longitude.
+    pub lon: f64,
+    /// Latitude.
+    pub lat: f64,
+}
+
+/// What a crew does with an order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CrewActionKind {
+    /// Takes the order.
+    Acknowledge,
+    /// Refuses it (it goes to another crew).
+    Decline,
+    /// Driving there.
+    EnRoute,
+    /// Arrived.
+    OnSite,
+    /// Power is back.
+    Restored,
+    /// Cannot restore (needs another crew or material).
+    CannotRestore,
+}
+
+/// A crew's action on an order.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CrewAction {
+    /// The acting crew.
+    pub crew: String,
+    /// The order acted on.
+    pub order: String,
+    /// What it did.
+    pub action: CrewActionKind,
+    /// Free text.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// The cause found (with `restored`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cause: Option<String>,
+}
+
+/// A dispatcher sends a crew to an order; the optimiser never undoes it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Dispatch {
+    /// The order.
+    pub order: String,
+    /// The crew sent.
+    pub crew: String,
+}
+
+/// A dispatcher confirms an outage, possibly at another device.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OutageConfirm {
+    /// The outage.
+    pub outage: String,
+    /// The device that is open.
+    pub device: String,
+}
+
+/// What happened, without its time.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum EventKind {
+    /// A customer's report.
+    Report(Report),
+    /// A smart meter's message.
+    Ami(AmiMessage),
+    /// A SCADA state change.
+    Scada(ScadaChange),
+    /// A crew joins or changes.
+    Crew(CrewUpdate),
+    /// A crew's position.
+    CrewPosition(CrewPosition),
+    /// A crew's action on an order.
+    CrewAction(CrewAction),
+    /// A dispatcher's assignment.
+    Dispatch(Dispatch),
+    /// A dispatcher's confirmation of an outage.
+    OutageConfirm(OutageConfirm),
+    /// The clock moved (appended by the server when nothing else happens).
+    Tick,
+}
+
+/// One input event: what happened, and when (the event's own clock).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    /// When it happened (UTC).
+    pub at: DateTime<Utc>,
+    /// What happened.
+    pub kind: EventKind,
+}
+
+/// RFC 3339 in UTC with the precision the time needs (`2026-07-14T03:12:09Z`).
+pub fn format_time(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+}
+
+/// Reads typed fields out of one JSON object, naming the field in every error.
+struct Fields<'a>(&'a Map<String, Value>);
+
+impl<'a> Fields<'a> {
+    fn opt(&self, name: &str) -> Option<&'a Value> {
+        self.0.get(name).filter(|v| !v.is_null())
+    }
+
+    fn string(&self, name: &str) -> Result<String, EventError> {
+        self.opt_string(name)?
+            .ok_or_else(|| EventError::new(name, "is required"))
+    }
+
+    fn opt_string(&self, name: &str) -> Result<Option<String>, EventError> {
+        match self.opt(name) {
+            None => Ok(None),
+            Some(Value::String(s)) if s.trim().is_empty() => {
+                Err(EventError::new(name, "must not be empty"))
+            }
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(other) => Err(EventError::new(
+                name,
+                format!("must be a string, not {other}"),
+            )),
+        }
+    }
+
+    /// Free text: an empty string is the same as none.
+    fn opt_text(&self, name: &str) -> Result<Option<String>, EventError> {
+        match self.opt(name) {
+            None => Ok(None),
+            Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(other) => Err(EventError::new(
+                name,
+                format!("must be a string, not {other}"),
+            )),
+        }
+    }
+
+    fn number(
+        &self,
+        name: &str,
+        range: std::ops::RangeInclusive<f64>,
+    ) -> Result<Option<f64>, EventError> {
+        match self.opt(name) {
+            None => Ok(None),
+            Some(v) => match v.as_f64() {
+                Some(x) if range.contains(&x) => Ok(Some(x)),
+                _ => Err(EventError::new(
+                    name,
+                    format!(
+                        "must be a number in {}..{}, not {v}",
+                        range.start(),
+                        range.end()
+                    ),
+                )),
+            },
+        }
+    }
+
+    fn lon_lat(&self) -> Result<Option<(f64, f64)>, EventError> {
+        let lon = self.number("lon", -180.0..=180.0)?;
+        let lat = self.number("lat", -90.0..=90.0)?;
+        match (lon, lat) {
+            (Some(lon), Some(lat)) => Ok(Some((lon, lat))),
+            (None, None) => Ok(None),
+            (Some(_), None) => Err(EventError::new("lat", "is required with lon")),
+            (None, Some(_)) => Err(EventError::new("lon", "is required with lat")),
+        }
+    }
+
+    fn choice<T: for<'de> Deserialize<'de>>(
+        &self,
+        name: &str,
+        allowed: &str,
+    ) -> Result<T, EventError> {
+        let v = self
+            .opt(name)
+            .ok_or_else(|| EventError::new(name, format!("is required: one of {allowed}")))?;
+        serde_json::from_value(v.clone())
+            .map_err(|_| EventError::new(name, format!("must be one of {allowed}, not {v}")))
+    }
+
+    fn bool_or(&self, name: &str, default: bool) -> Result<bool, EventError> {
+        match self.opt(name) {
+            None => Ok(default),
+            Some(Value::Bool(b)) => Ok(*b),
+            Some(other) => Err(EventError::new(
+                name,
+                format!("must be true or false, not {other}"),
+            )),
+        }
+    }
+
+    fn strings(&self, name: &str) -> Result<Vec<String>, EventError> {
+        match self.opt(name) {
+            None => Ok(Vec::new()),
+            Some(Value::Array(items)) => items
+                .iter()
+                .map(|v| match v {
+                    Value::String(s) if !s.trim().is_empty() => Ok(s.clone()),
+                    other => Err(EventError::new(
+                        name,
+                        format!("must be a list of non-empty strings; found {other}"),
+                    )),
+                })
+                .collect(),
+            Some(other) => Err(EventError::new(
+                name,
+                format!("must be a list of strings, not {other}"),
+            )),
+        }
+    }
+}
+
+impl Event {
+    /// Parse one event object. The error names the offending field.
+    pub fn parse(value: &Value) -> Result<Event, EventError> {
+        let Value::Object(map) = value else {
+            return Err(EventError::new("type", "an event must be a JSON object"));
+        };
+        let f = Fields(map);
+        let kind_name = f.string("type")?;
+        let at_text = f.string("at")?;
+        let at = DateTime::parse_from_rfc3339(&at_text)
+            .map_err(|e| {
+                EventError::new(
+                    "at",
+                    format!("must be an RFC 3339 time such as 2026-07-14T03:12:09Z ({e})"),
+                )
+            })?
+            .with_timezone(&Utc);
+        let kind = match kind_name.as_str() {
+            "report" => {
+                let place = match (f.opt_string("customer")?, f.lon_lat()?) {
+                    (Some(customer), _) => ReportPlace::Customer { customer },
+                    (None, Some((lon, lat))) => ReportPlace::Location { lon, lat },
+                    (None, None) => {
+                        return Err(EventError::new("customer", "a report needs a customer, or lon and lat"))
+                    }
+                };
+                EventKind::Report(Report {
+                    id: f.string("id")?,
+                    place,
+                    source: f.choice("source", "call, web, ami, app")?,
+                    problem: f.choice("problem", "no_power, partial_power, flicker, wire_down, meter, other")?,
+                    note: f.opt_text("note")?,
+                })
+            }
+            "ami" => EventKind::Ami(AmiMessage {
+                customer: f.string("customer")?,
+                state: f.choice("state", "off, on")?,
+            }),
+            "scada" => EventKind::Scada(ScadaChange {
+                device: f.string("device")?,
+                state: f.choice("state", "open, closed")?,
+            }),
+            "crew" => {
+                let position = f.lon_lat()?;
+                EventKind::Crew(CrewUpdate {
+                    id: f.string("id")?,
+                    name: f.opt_string("name")?,
+                    skills: f.strings("skills")?,
+                    lon: position.map(|p| p.0),
+                    lat: position.map(|p| p.1),
+                    on_shift: f.bool_or("on_shift", true)?,
+                })
+            }
+            "crew_position" => {
+                let (lon, lat) = f
+                    .lon_lat()?
+                    .ok_or_else(|| EventError::new("lon", "is required (with lat)"))?;
+                EventKind::CrewPosition(CrewPosition {
+                    crew: f.string("crew")?,
+                    lon,
+                    lat,
+                })
+            }
+            "crew_action" => EventKind::CrewAction(CrewAction {
+                crew: f.string("crew")?,
+                order: f.string("order")?,
+                action: f.choice(
+                    "action",
+                    "acknowledge, decline, en_route, on_site, restored, cannot_restore",
+                )?,
+                note: f.opt_text("note")?,
+                cause: f.opt_string("cause")?,
+            }),
+            "dispatch" => EventKind::Dispatch(Dispatch {
+                order: f.string("order")?,
+                crew: f.string("crew")?,
+            }),
+            "outage_confirm" => EventKind::OutageConfirm(OutageConfirm {
+                outage: f.string("outage")?,
+                device: f.string("device")?,
+            }),
+            "tick" => EventKind::Tick,
+            other => {
+                return Err(EventError::new(
+                    "type",
+                    format!("unknown event type {other:?}: one of report, ami, scada, crew, crew_position, crew_action, dispatch, outage_confirm, tick"),
+                ))
+            }
+        };
+        Ok(Event { at, kind })
+    }
+
+    /// Check what only the network knows: the customer, device exists.
+    pub fn check_against(&self, network: &Network) -> Result<(), EventError> {
+        match &self.kind {
+            EventKind::Report(Report {
+                place: ReportPlace::Customer { customer },
+                ..
+            })
+            | EventKind::Ami(AmiMessage { customer, .. }) => {
+                if network.customer_idx(customer).is_none() {
+                    return Err(EventError::new(
+                        "customer",
+                        format!("no service point has id {customer:?}"),
+                    ));
+                }
+            }
+            EventKind::Scada(ScadaChange { device, .. }) => {
+                if !network.has_edge(device) {
+                    return Err(EventError::new(
+                        "device",
+                        format!("no device (edge) has id {device:?}"),
+                    ));
+                }
+            }
+            EventKind::OutageConfirm(OutageConfirm { device, .. }) => {
+                if network.device_by_id(device).is_none() && !network.has_edge(device) {
+                    return Err(EventError::new(
+                        "device",
+                        format!("no device has id {device:?}"),
+                    ));
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// The event's type name, as in its JSON.
+    pub fn type_name(&self) -> &'static str {
+        match self.kind {
+            EventKind::Report(_) => "report",
+            EventKind::Ami(_) => "ami",
+            EventKind::Scada(_) => "scada",
+            EventKind::Crew(_) => "crew",
+            EventKind::CrewPosition(_) => "crew_position",
+            EventKind::CrewAction(_) => "crew_action",
+            EventKind::Dispatch(_) => "dispatch",
+            EventKind::OutageConfirm(_) => "outage_confirm",
+            EventKind::Tick => "tick",
+        }
+    }
+
+    /// The idempotency key of a report, if this is one.
+    pub fn report_id(&self) -> Option<&str> {
+        match &self.kind {
+            EventKind::Report(r) => Some(&r.id),
+            _ => None,
+        }
+    }
+
+    /// The canonical JSON: `type`, `at`, then the event's fields in name order.
+    pub fn to_json(&self) -> String {
+        let mut fields = match serde_json::to_value(&self.kind) {
+            Ok(Value::Object(m)) => m,
+            // An EventKind always serializes to an object (it is an internally tagged enum).
+            _ => Map::new(),
+        };
+        fields.remove("type");
+        let mut out = format!(
+            r#"{{"type":"{}","at":"{}""#,
+            self.type_name(),
+            format_time(self.at)
+        );
+        for (k, v) in &fields {
+            out.push(',');
+            out.push_str(&Value::String(k.clone()).to_string());
+            out.push(':');
+            out.push_str(&v.to_string());
+        }
+        out.push('}');
+        out
+    }
+}
+
+/// Parse an NDJSON body: every non-blank line one event. All or nothing: the first
+/// bad line refuses the whole body, and the error names the line and the field.
+pub fn parse_ndjson(body: &str) -> Result<Vec<Event>, EventError> {
+    let mut events = Vec::new();
+    for (i, line) in body.lines().enumerate() {
+        let line_no = i + 1;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let value: Value = serde_json::from_str(line).map_err(|e| EventError {
+            line: Some(line_no),
+            field: "type".into(),
+            message: format!("not a JSON object: {e}"),
+        })?;
+        let event = Event::parse(&value).map_err(|mut e| {
+            e.line = Some(line_no);
+            e
+        })?;
+        events.push(event);
+    }
+    Ok(events)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn err(v: Value) -> EventError {
+        Event::parse(&v).expect_err("must be refused")
+    }
+
+    #[test]
+    fn a_report_round_trips_through_its_canonical_form() {
+        let v = json!({"type":"report","at":"2026-07-14T03:12:09Z","id":"R-1","customer":"C-1042","source":"call","problem":"no_power","note":"tree on line"});
+        let e = Event::parse(&v).unwrap();
+        let text = e.to_json();
+        assert!(
+            text.starts_with(r#"{"type":"report","at":"2026-07-14T03:12:09Z""#),
+            "{text}"
+        );
+        let again = Event::parse(&serde_json::from_str(&text).unwrap()).unwrap();
+        assert_eq!(again, e);
+        assert_eq!(again.to_json(), text);
+    }
+
+    #[test]
+    fn every_contract_example_parses() {
+        for line in [
+            r#"{"type":"report","at":"2026-07-14T03:12:09Z","id":"R-2","lon":116.41,"lat":39.91,"source":"web","problem":"wire_down"}"#,
+            r#"{"type":"ami","at":"2026-07-14T03:12:09Z","customer":"C-1042","state":"off"}"#,
+            r#"{"type":"scada","at":"2026-07-14T03:12:09Z","device":"BRK-3","state":"open"}"#,
+            r#"{"type":"crew","at":"2026-07-14T03:12:09Z","id":"CREW-7","name":"n","skills":["line","meter"],"lon":116.3,"lat":39.9,"on_shift":true}"#,
+            r#"{"type":"crew_position","at":"2026-07-14T03:12:09Z","crew":"CREW-7","lon":116.31,"lat":39.92}"#,
+            r#"{"type":"crew_action","at":"2026-07-14T03:12:09Z","crew":"CREW-7","order":"WO-12","action":"acknowledge"}"#,
+            r#"{"type":"dispatch","at":"2026-07-14T03:12:09Z","order":"WO-12","crew":"CREW-3"}"#,
+            r#"{"type":"outage_confirm","at":"2026-07-14T03:12:09Z","outage":"OUT-5","device":"FUSE-88"}"#,
+        ] {
+            let e = Event::parse(&serde_json::from_str(line).unwrap())
+                .unwrap_or_else(|e| panic!("{line}: {e}"));
+            let again = Event::parse(&serde_json::from_str(&e.to_json()).unwrap()).unwrap();
+            assert_eq!(again, e, "{line}");
+        }
+    }
+
+    #[test]
+    fn a_bad_time_names_the_at_field() {
+        let e = err(json!({"type":"ami","at":"yesterday","customer":"C","state":"off"}));
+        assert_eq!(e.field, "at");
+    }
+
+    #[test]
+    fn an_unknown_problem_names_the_problem_field() {
+        let e = err(
+            json!({"type":"report","at":"2026-07-14T03:12:09Z","id":"R","customer":"C","source":"call","problem":"fire"}),
+        );
+        assert_eq!(e.field, "problem");
+        assert!(e.message.contains("no_power"), "{}", e.message);
+    }
+
+    #[test]
+    fn a_report_without_place_names_customer() {
+        let e = err(
+            json!({"type":"report","at":"2026-07-14T03:12:09Z","id":"R","source":"call","problem":"no_power"}),
+        );
+        assert_eq!(e.field, "customer");
+    }
+
+    #[test]
+    fn a_latitude_out_of_range_names_lat() {
+        let e = err(
+            json!({"type":"crew_position","at":"2026-07-14T03:12:09Z","crew":"C","lon":1.0,"lat":91.0}),
+        );
+        assert_eq!(e.field, "lat");
+    }
+
+    #[test]
+    fn an_unknown_type_names_type() {
+        assert_eq!(
+            err(json!({"type":"fax","at":"2026-07-14T03:12:09Z"})).field,
+            "type"
+        );
+        assert_eq!(err(json!([1, 2])).field, "type");
+    }
+
+    #[test]
+    fn ndjson_refuses_the_whole_body_naming_the_line() {
+        let body = "{\"type\":\"tick\",\"at\":\"2026-07-14T03:12:09Z\"}\n\n{\"type\":\"scada\",\"at\":\"2026-07-14T03:12:09Z\",\"device\":\"B\",\"state\":\"ajar\"}\n";
+        let e = parse_ndjson(body).unwrap_err();
+        assert_eq!(e.line, Some(3));
+        assert_eq!(e.field, "state");
+        assert!(e.to_string().starts_with("line 3: field `state`"), "{e}");
+    }
+
+    #[test]
+    fn times_with_offsets_are_stored_in_utc() {
+        let e = Event::parse(&json!({"type":"tick","at":"2026-07-14T11:12:09+08:00"})).unwrap();
+        assert_eq!(
+            e.to_json(),
+            r#"{"type":"tick","at":"2026-07-14T03:12:09Z"}"#
+        );
+    }
+}

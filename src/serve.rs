@@ -1,0 +1,85 @@
+//! `faultline serve`: load the network, open the log, listen, and shut down cleanly.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+
+use crate::api::{build_server, AppState, Tokens};
+use crate::config::ServeSettings;
+use crate::network::{LoadOptions, Network};
+use crate::store::{Store, StoreOptions};
+
+/// Load a network file with the settings' options, logging what it took.
+pub fn load_network(
+    path: &std::path::Path,
+    add_protection: bool,
+    set_aside_invalid: bool,
+) -> anyhow::Result<Network> {
+    let started = Instant::now();
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading the network file {}", path.display()))?;
+    let options = LoadOptions {
+        add_protection,
+        set_aside_invalid,
+    };
+    let network = Network::from_geojson(&text, &options)
+        .with_context(|| format!("loading {}", path.display()))?;
+    let s = network.summary();
+    tracing::info!(
+        file = %path.display(),
+        nodes = s.nodes,
+        edges = s.edges,
+        customers = s.customers,
+        feeders = s.feeders,
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "network loaded"
+    );
+    for note in network.notes() {
+        tracing::info!(%note, "network note");
+    }
+    for problem in network.set_aside() {
+        tracing::warn!(feature = %problem.feature, message = %problem.message, "set aside");
+    }
+    Ok(network)
+}
+
+/// Run the server until SIGINT/SIGTERM; in-flight requests finish and every accepted
+/// event is committed before this returns.
+pub async fn run(settings: ServeSettings) -> anyhow::Result<()> {
+    let network = load_network(
+        &settings.network,
+        settings.add_protection,
+        settings.set_aside_invalid,
+    )?;
+    let (store, writer) = Store::open(&settings.db, StoreOptions::default())
+        .await
+        .with_context(|| format!("opening the event log {}", settings.db))?;
+    tracing::info!(db = %settings.db, last_seq = store.last_seq().await?, "event log open");
+    let admin = match std::env::var("FAULTLINE_ADMIN_TOKEN") {
+        Ok(t) if !t.trim().is_empty() => t.trim().to_owned(),
+        _ => {
+            let t = Tokens::generate();
+            println!("admin token (set FAULTLINE_ADMIN_TOKEN to choose one): {t}");
+            t
+        }
+    };
+    let listener =
+        TcpListener::bind(&settings.bind).with_context(|| format!("binding {}", settings.bind))?;
+    let addr = listener.local_addr()?;
+    let state = AppState {
+        network: Arc::new(network),
+        store: store.clone(),
+        tokens: Tokens::new(admin),
+        max_body_bytes: settings.max_body_bytes,
+    };
+    let server = build_server(listener, state, settings.workers)?;
+    println!("faultline listening on http://{addr}");
+    tracing::info!(%addr, "listening");
+    server.await?;
+    drop(store);
+    writer.finish(Duration::from_secs(15)).await;
+    tracing::info!("stopped");
+    Ok(())
+}

@@ -1,0 +1,150 @@
+//! The SQLite backend: one file, WAL journal, `synchronous = FULL` so a commit is on
+//! disk when it returns. Readers use a small pool of their own; the writer a single
+//! connection that only the writer task touches.
+
+use std::str::FromStr;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Connection, SqliteConnection, SqlitePool};
+
+use super::{LogState, Row, StoreError, StoredEvent};
+
+/// Rows per INSERT statement: 6 parameters each, well under SQLite's 32,766.
+const ROWS_PER_STATEMENT: usize = 500;
+
+#[derive(Clone)]
+pub(crate) struct SqliteLog {
+    pool: SqlitePool,
+}
+
+pub(crate) struct SqliteWriter {
+    conn: SqliteConnection,
+    /// The INSERT text for a full chunk, built once.
+    full_chunk_sql: String,
+}
+
+fn options(url: &str) -> Result<SqliteConnectOptions, StoreError> {
+    let base = if url.starts_with("sqlite:") {
+        SqliteConnectOptions::from_str(url)?
+    } else {
+        SqliteConnectOptions::new().filename(url)
+    };
+    Ok(base
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Full)
+        .busy_timeout(std::time::Duration::from_secs(10)))
+}
+
+fn insert_sql(rows: usize) -> String {
+    let mut sql =
+        String::from("INSERT INTO events (seq, at, type, report_id, received_at, body) VALUES ");
+    for i in 0..rows {
+        let b = i * 6;
+        if i > 0 {
+            sql.push(',');
+        }
+        sql.push_str(&format!(
+            "(${},${},${},${},${},${})",
+            b + 1,
+            b + 2,
+            b + 3,
+            b + 4,
+            b + 5,
+            b + 6
+        ));
+    }
+    sql
+}
+
+impl SqliteLog {
+    pub(crate) async fn open(url: &str) -> Result<(SqliteLog, SqliteWriter), StoreError> {
+        let opts = options(url)?;
+        let mut conn = SqliteConnection::connect_with(&opts).await?;
+        sqlx::migrate!("migrations/sqlite").run(&mut conn).await?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(opts.read_only(true))
+            .await?;
+        Ok((
+            SqliteLog { pool },
+            SqliteWriter {
+                conn,
+                full_chunk_sql: insert_sql(ROWS_PER_STATEMENT),
+            },
+        ))
+    }
+
+    pub(crate) async fn read_since(
+        &self,
+        since: i64,
+        limit: i64,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        Ok(sqlx::query_as::<_, StoredEvent>(
+            "SELECT seq, body FROM events WHERE seq > $1 ORDER BY seq LIMIT $2",
+        )
+        .bind(since)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    pub(crate) async fn last_seq(&self) -> Result<i64, StoreError> {
+        let (seq,): (Option<i64>,) = sqlx::query_as("SELECT MAX(seq) FROM events")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(seq.unwrap_or(0))
+    }
+
+    pub(crate) async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+}
+
+impl SqliteWriter {
+    pub(crate) async fn load_state(&mut self) -> Result<LogState, StoreError> {
+        let (last,): (Option<i64>,) = sqlx::query_as("SELECT MAX(seq) FROM events")
+            .fetch_one(&mut self.conn)
+            .await?;
+        let ids: Vec<(String, i64)> =
+            sqlx::query_as("SELECT report_id, seq FROM events WHERE report_id IS NOT NULL")
+                .fetch_all(&mut self.conn)
+                .await?;
+        Ok(LogState {
+            last_seq: last.unwrap_or(0),
+            report_seq: ids.into_iter().collect(),
+        })
+    }
+
+    /// Insert the rows in one transaction; durable when this returns `Ok`.
+    pub(crate) async fn write(&mut self, rows: &[(i64, &Row)]) -> Result<(), StoreError> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let received_at = crate::events::format_time(chrono::Utc::now());
+        let mut tx = self.conn.begin().await?;
+        for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+            let partial;
+            let sql = if chunk.len() == ROWS_PER_STATEMENT {
+                self.full_chunk_sql.as_str()
+            } else {
+                partial = insert_sql(chunk.len());
+                partial.as_str()
+            };
+            let mut q = sqlx::query(sql);
+            for (seq, row) in chunk {
+                q = q
+                    .bind(*seq)
+                    .bind(&row.at)
+                    .bind(row.kind)
+                    .bind(&row.report_id)
+                    .bind(&received_at)
+                    .bind(&row.body);
+            }
+            q.execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
