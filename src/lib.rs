@@ -17,6 +17,7 @@
 pub mod api;
 pub mod config;
 pub mod events;
+pub mod import;
 pub mod network;
 pub mod serve;
 pub mod store;

@@ -19,6 +19,8 @@ struct Cli {
 enum Command {
     /// Run the command system: HTTP API over the event log.
     Serve(ServeSettings),
+    /// Import an OpenDSS model (or check a GeoJSON file) into a contract network file.
+    Import(faultline::import::command::ImportArgs),
 }
 
 fn init_tracing() {
@@ -37,5 +39,6 @@ fn main() -> anyhow::Result<()> {
         Command::Serve(settings) => {
             actix_web::rt::System::new().block_on(faultline::serve::run(settings))
         }
+        Command::Import(args) => faultline::import::command::run(args),
     }
 }

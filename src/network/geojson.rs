@@ -477,6 +477,15 @@ fn build(
         edge_feature.push(i);
     }
 
+    // Customers must hang on an existing node (checked now, so that a refusal lists
+    // them together with every other problem).
+    customers_in.retain(|(_, s, at)| {
+        let ok = node_by_id.contains_key(at.as_str());
+        if !ok {
+            c.add(&s.id, format!("customer hangs on missing node {at:?}"));
+        }
+        ok
+    });
     let mut closed: Vec<bool> = graph.edge_weights().map(|e| !e.normally_open).collect();
     let mut removed_edges = find_loops(&graph, &closed, c);
     let mut notes = Vec::new();
@@ -523,7 +532,7 @@ fn build(
                 customers.push(s);
                 customer_feature.push(i);
             }
-            None => c.add(&s.id, format!("customer hangs on missing node {at:?}")),
+            None => c.add(&s.id, format!("customer set aside with its node {at:?}")),
         }
     }
     if c.strict && !c.problems.is_empty() {
@@ -720,8 +729,10 @@ fn find_loops(
         if a == b {
             continue;
         }
-        let pair = (a.min(b), a.max(b));
-        if !seen_pairs.insert(pair) {
+        // Parallel edges are judged on their own endpoints, before substations merge:
+        // two edges from two substations into one node are a loop, not a bypass.
+        let (x, y) = (e.source().index(), e.target().index());
+        if !seen_pairs.insert((x.min(y), x.max(y))) {
             continue;
         }
         let (ra, rb) = (find(&mut parent, a), find(&mut parent, b));

@@ -1,0 +1,129 @@
+//! `faultline import`: an OpenDSS model (or a contract file) in, a checked contract
+//! GeoJSON file out. The output is loaded back through [`crate::network`] before it is
+//! written, so a file this command writes is one `faultline serve` accepts.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Context};
+use clap::Args;
+use serde_json::Value;
+
+use super::{import_opendss, Placement};
+use crate::network::{EdgeKind, LoadOptions, Network};
+
+/// Arguments of `faultline import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// An OpenDSS master script (Redirect/Compile are followed).
+    #[arg(long, conflicts_with = "geojson", required_unless_present = "geojson")]
+    pub opendss: Option<PathBuf>,
+    /// A contract GeoJSON file to check (and, with --add-protection, to fuse).
+    #[arg(long)]
+    pub geojson: Option<PathBuf>,
+    /// Where to put the model's local x/y origin (its source bus): LON,LAT.
+    #[arg(long, value_parser = parse_lon_lat, required_unless_present = "geojson")]
+    pub place_at: Option<(f64, f64)>,
+    /// Metres per local coordinate unit (0.3048 when the model is in feet).
+    #[arg(long, default_value_t = 0.3048)]
+    pub metres_per_unit: f64,
+    /// Add lateral fuses by the documented rule (see `network::protection`).
+    #[arg(long)]
+    pub add_protection: bool,
+    /// Where to write the GeoJSON (standard output when absent).
+    #[arg(long, short)]
+    pub output: Option<PathBuf>,
+}
+
+fn parse_lon_lat(s: &str) -> Result<(f64, f64), String> {
+    let (lon, lat) = s
+        .split_once(',')
+        .ok_or("expected LON,LAT such as 116.40,39.90")?;
+    let lon: f64 = lon
+        .trim()
+        .parse()
+        .map_err(|_| format!("longitude {lon:?} is not a number"))?;
+    let lat: f64 = lat
+        .trim()
+        .parse()
+        .map_err(|_| format!("latitude {lat:?} is not a number"))?;
+    if !(-180.0..=180.0).contains(&lon) || !(-90.0..=90.0).contains(&lat) {
+        return Err("longitude must be in -180..180 and latitude in -90..90".into());
+    }
+    Ok((lon, lat))
+}
+
+/// Run the command; messages for the user go to standard error.
+pub fn run(args: ImportArgs) -> anyhow::Result<()> {
+    let mut collection = if let Some(master) = &args.opendss {
+        // unwrap-free: clap requires --place-at with --opendss.
+        let Some((lon, lat)) = args.place_at else {
+            bail!("--place-at LON,LAT is required with --opendss");
+        };
+        let imported = import_opendss(
+            master,
+            &Placement {
+                lon,
+                lat,
+                metres_per_unit: args.metres_per_unit,
+            },
+        )?;
+        for line in &imported.unsupported {
+            eprintln!("not imported: {line}");
+        }
+        for note in &imported.notes {
+            eprintln!("note: {note}");
+        }
+        imported.collection
+    } else if let Some(path) = &args.geojson {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))?
+    } else {
+        bail!("give --opendss MASTER.dss or --geojson FILE");
+    };
+    let options = LoadOptions {
+        add_protection: args.add_protection,
+        ..LoadOptions::default()
+    };
+    let network = Network::from_geojson(&collection.to_string(), &options)
+        .context("the result is not a valid network file")?;
+    if args.add_protection {
+        mark_added_fuses(&mut collection, &network);
+    }
+    for note in network.notes() {
+        eprintln!("note: {note}");
+    }
+    let s = network.summary();
+    eprintln!(
+        "network: {} nodes, {} edges, {} feeders, {} customers, devices {:?}",
+        s.nodes, s.edges, s.feeders, s.customers, s.devices
+    );
+    let text = serde_json::to_string(&collection)?;
+    match &args.output {
+        Some(path) => {
+            std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?
+        }
+        None => println!("{text}"),
+    }
+    Ok(())
+}
+
+/// Write the rule's fuses into the file itself, flagged, so the change is visible.
+fn mark_added_fuses(collection: &mut Value, network: &Network) {
+    let Some(features) = collection.get_mut("features").and_then(Value::as_array_mut) else {
+        return;
+    };
+    for f in features {
+        let props = &mut f["properties"];
+        let (Some(id), Some(kind)) = (props["id"].as_str(), props["kind"].as_str()) else {
+            continue;
+        };
+        if matches!(kind, "line" | "cable")
+            && network.edge(id).is_some_and(|e| e.kind == EdgeKind::Fuse)
+        {
+            props["original_kind"] = Value::String(kind.to_owned());
+            props["kind"] = Value::String("fuse".into());
+            props["added_protection"] = Value::Bool(true);
+        }
+    }
+}
