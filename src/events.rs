@@ -476,38 +476,29 @@ impl Event {
 
     /// Check what only the network knows: the customer, device exists.
     pub fn check_against(&self, network: &Network) -> Result<(), EventError> {
+        let unknown = |field: &str, what: &str, id: &str| {
+            Err(EventError::new(field, format!("no {what} has id {id:?}")))
+        };
         match &self.kind {
             EventKind::Report(Report {
                 place: ReportPlace::Customer { customer },
                 ..
             })
-            | EventKind::Ami(AmiMessage { customer, .. }) => {
-                if network.customer_idx(customer).is_none() {
-                    return Err(EventError::new(
-                        "customer",
-                        format!("no service point has id {customer:?}"),
-                    ));
-                }
+            | EventKind::Ami(AmiMessage { customer, .. })
+                if network.customer_idx(customer).is_none() =>
+            {
+                unknown("customer", "service point", customer)
             }
-            EventKind::Scada(ScadaChange { device, .. }) => {
-                if !network.has_edge(device) {
-                    return Err(EventError::new(
-                        "device",
-                        format!("no device (edge) has id {device:?}"),
-                    ));
-                }
+            EventKind::Scada(ScadaChange { device, .. }) if !network.has_edge(device) => {
+                unknown("device", "device (edge)", device)
             }
-            EventKind::OutageConfirm(OutageConfirm { device, .. }) => {
-                if network.device_by_id(device).is_none() && !network.has_edge(device) {
-                    return Err(EventError::new(
-                        "device",
-                        format!("no device has id {device:?}"),
-                    ));
-                }
+            EventKind::OutageConfirm(OutageConfirm { device, .. })
+                if network.device_by_id(device).is_none() && !network.has_edge(device) =>
+            {
+                unknown("device", "device", device)
             }
-            _ => {}
+            _ => Ok(()),
         }
-        Ok(())
     }
 
     /// The event's type name, as in its JSON.

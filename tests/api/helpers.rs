@@ -1,0 +1,100 @@
+//! `spawn_app`: a server on port 0 with a fresh event log and the bundled IEEE 123 network.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use faultline::api::{build_server, AppState, Tokens};
+use faultline::network::{LoadOptions, Network};
+use faultline::store::{Store, StoreOptions};
+
+pub const TOKEN: &str = "test-admin-token";
+
+pub struct TestApp {
+    pub base: String,
+    pub client: awc::Client,
+    pub store: Store,
+    _dir: tempfile::TempDir,
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with_limit(32 * 1024 * 1024).await
+}
+
+pub async fn spawn_app_with_limit(max_body_bytes: usize) -> TestApp {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/gis-data/ieee123.geojson");
+    let text = std::fs::read_to_string(path).expect("bundled network");
+    let network =
+        Network::from_geojson(&text, &LoadOptions::default()).expect("bundled network loads");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("log.db");
+    let (store, _writer) = Store::open(db.to_str().unwrap(), StoreOptions::default())
+        .await
+        .expect("store opens");
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind port 0");
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let state = AppState {
+        network: Arc::new(network),
+        store: store.clone(),
+        tokens: Tokens::new(TOKEN),
+        max_body_bytes,
+    };
+    let server = build_server(listener, state, Some(1)).expect("server builds");
+    actix_web::rt::spawn(server);
+    let client = awc::Client::builder()
+        .timeout(std::time::Duration::from_secs(30))
+        .finish();
+    TestApp {
+        base,
+        client,
+        store,
+        _dir: dir,
+    }
+}
+
+impl TestApp {
+    pub async fn post(&self, content_type: &str, body: String) -> (u16, serde_json::Value) {
+        let mut resp = self
+            .client
+            .post(format!("{}/api/v1/events", self.base))
+            .insert_header(("Authorization", format!("Bearer {TOKEN}")))
+            .insert_header(("Content-Type", content_type))
+            .send_body(body)
+            .await
+            .expect("request goes through");
+        let status = resp.status().as_u16();
+        let body = resp.body().limit(1 << 20).await.expect("body");
+        (
+            status,
+            serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null),
+        )
+    }
+
+    pub async fn post_json(&self, body: serde_json::Value) -> (u16, serde_json::Value) {
+        self.post("application/json", body.to_string()).await
+    }
+
+    /// The stored events as parsed JSON lines.
+    pub async fn stored(&self, since: i64) -> Vec<serde_json::Value> {
+        let mut resp = self
+            .client
+            .get(format!(
+                "{}/api/v1/events?since={since}&limit=100000",
+                self.base
+            ))
+            .insert_header(("Authorization", format!("Bearer {TOKEN}")))
+            .send()
+            .await
+            .expect("request goes through");
+        assert_eq!(resp.status().as_u16(), 200);
+        let body = resp.body().limit(1 << 30).await.expect("body");
+        std::str::from_utf8(&body)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("each line is JSON"))
+            .collect()
+    }
+}
+
+pub fn report(id: &str, customer: &str) -> serde_json::Value {
+    serde_json::json!({"type":"report","at":"2026-07-14T03:12:09Z","id":id,"customer":customer,"source":"call","problem":"no_power"})
+}

@@ -1,0 +1,4 @@
+//! The HTTP API through a real server on a real SQLite file, one per test.
+
+mod events;
+mod helpers;

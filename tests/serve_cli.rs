@@ -1,0 +1,141 @@
+//! `faultline serve` as a user runs it: every bundled network starts and answers
+//! /healthz; a malformed network is refused with the offending feature named; SIGTERM
+//! stops it cleanly with every acknowledged event stored.
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn healthz(port: u16) -> bool {
+    use std::io::{Read, Write};
+    let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+    if s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .is_err()
+    {
+        return false;
+    }
+    let mut out = String::new();
+    let _ = s.read_to_string(&mut out);
+    out.starts_with("HTTP/1.1 200")
+}
+
+fn serve(network: &str, db: &std::path::Path, port: u16) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_faultline"))
+        .args(["serve", "--network", network, "--db"])
+        .arg(db)
+        .args(["--bind", &format!("127.0.0.1:{port}")])
+        .env("FAULTLINE_ADMIN_TOKEN", "t")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+fn wait_healthy(port: u16, child: &mut std::process::Child) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !healthz(port) {
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("the server exited: {status}");
+        }
+        assert!(Instant::now() < deadline, "no /healthz answer in 30 s");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn every_bundled_network_serves_and_answers_healthz() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut files: Vec<_> = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/gis-data"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "geojson"))
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 5);
+    for (k, file) in files.iter().enumerate() {
+        let port = free_port();
+        let mut child = serve(
+            file.to_str().unwrap(),
+            &dir.path().join(format!("{k}.db")),
+            port,
+        );
+        wait_healthy(port, &mut child);
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+}
+
+#[test]
+fn a_malformed_network_is_refused_naming_the_feature_and_nothing_is_served() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.geojson");
+    std::fs::write(
+        &bad,
+        r#"{"type":"FeatureCollection","features":[
+          {"type":"Feature","geometry":{"type":"Point","coordinates":[116,39]},"properties":{"id":"S","kind":"substation"}},
+          {"type":"Feature","geometry":{"type":"LineString","coordinates":[[116,39],[116,39.1]]},"properties":{"id":"L-77","kind":"line","from":"S","to":"NOWHERE"}}]}"#,
+    )
+    .unwrap();
+    let db = dir.path().join("log.db");
+    let out = Command::new(env!("CARGO_BIN_EXE_faultline"))
+        .args(["serve", "--network", bad.to_str().unwrap(), "--db"])
+        .arg(&db)
+        .args(["--bind", &format!("127.0.0.1:{}", free_port())])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("L-77") && stderr.contains("NOWHERE"),
+        "{stderr}"
+    );
+    assert!(
+        !db.exists(),
+        "nothing was created before the network was accepted"
+    );
+}
+
+#[test]
+fn sigterm_stops_the_server_cleanly_with_acknowledged_events_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("log.db");
+    let port = free_port();
+    let network = concat!(env!("CARGO_MANIFEST_DIR"), "/gis-data/ieee123.geojson");
+    let mut child = serve(network, &db, port);
+    wait_healthy(port, &mut child);
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let body = r#"{"type":"report","at":"2026-07-14T03:12:09Z","id":"R-1","customer":"load.s1a","source":"call","problem":"no_power"}"#;
+    write!(s, "POST /api/v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer t\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()).unwrap();
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).unwrap();
+    assert!(resp.starts_with("HTTP/1.1 202"), "{resp}");
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = child.wait().unwrap();
+    assert!(exit.success(), "clean exit on SIGTERM: {exit}");
+    // Restart: the event is there.
+    let port = free_port();
+    let mut child = serve(network, &db, port);
+    wait_healthy(port, &mut child);
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(s, "GET /api/v1/events?since=0 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer t\r\nConnection: close\r\n\r\n").unwrap();
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).unwrap();
+    assert!(resp.contains(r#"{"seq":1,"type":"report""#), "{resp}");
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
