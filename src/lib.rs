@@ -21,3 +21,4 @@ pub mod import;
 pub mod network;
 pub mod serve;
 pub mod store;
+pub mod bench;

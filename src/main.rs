@@ -21,6 +21,9 @@ enum Command {
     Serve(ServeSettings),
     /// Import an OpenDSS model (or check a GeoJSON file) into a contract network file.
     Import(faultline::import::command::ImportArgs),
+    /// Whole-system benchmarks (numbers for BENCHMARKS.md).
+    #[command(subcommand)]
+    Bench(faultline::bench::BenchCommand),
 }
 
 fn init_tracing() {
@@ -40,5 +43,6 @@ fn main() -> anyhow::Result<()> {
             actix_web::rt::System::new().block_on(faultline::serve::run(settings))
         }
         Command::Import(args) => faultline::import::command::run(args),
+        Command::Bench(command) => faultline::bench::run(command),
     }
 }
