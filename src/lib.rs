@@ -15,10 +15,11 @@
 #![deny(missing_docs)]
 
 pub mod api;
+pub mod bench;
 pub mod config;
+pub mod demo;
 pub mod events;
 pub mod import;
 pub mod network;
 pub mod serve;
 pub mod store;
-pub mod bench;

@@ -21,6 +21,8 @@ enum Command {
     Serve(ServeSettings),
     /// Import an OpenDSS model (or check a GeoJSON file) into a contract network file.
     Import(faultline::import::command::ImportArgs),
+    /// The command system on the bundled real network, ready to try.
+    Demo(faultline::demo::DemoArgs),
     /// Whole-system benchmarks (numbers for BENCHMARKS.md).
     #[command(subcommand)]
     Bench(faultline::bench::BenchCommand),
@@ -42,6 +44,7 @@ fn main() -> anyhow::Result<()> {
         Command::Serve(settings) => {
             actix_web::rt::System::new().block_on(faultline::serve::run(settings))
         }
+        Command::Demo(args) => actix_web::rt::System::new().block_on(faultline::demo::run(args)),
         Command::Import(args) => faultline::import::command::run(args),
         Command::Bench(command) => faultline::bench::run(command),
     }
