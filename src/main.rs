@@ -21,6 +21,10 @@ enum Command {
     Serve(ServeSettings),
     /// Import an OpenDSS model (or check a GeoJSON file) into a contract network file.
     Import(faultline::import::command::ImportArgs),
+    /// Apply an events file in time order with the same engine; the stream on stdout.
+    Replay(faultline::replay::ReplayArgs),
+    /// Generate a storm: events (NDJSON) and ground truth.
+    Simulate(faultline::sim::command::SimulateArgs),
     /// The command system on the bundled real network, ready to try.
     Demo(faultline::demo::DemoArgs),
     /// Whole-system benchmarks (numbers for BENCHMARKS.md).
@@ -45,6 +49,8 @@ fn main() -> anyhow::Result<()> {
             actix_web::rt::System::new().block_on(faultline::serve::run(settings))
         }
         Command::Demo(args) => actix_web::rt::System::new().block_on(faultline::demo::run(args)),
+        Command::Replay(args) => faultline::replay::run(args),
+        Command::Simulate(args) => faultline::sim::command::run(args),
         Command::Import(args) => faultline::import::command::run(args),
         Command::Bench(command) => faultline::bench::run(command),
     }

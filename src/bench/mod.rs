@@ -1,12 +1,79 @@
-//! `faultline bench …`: whole-system figures (see BENCHMARKS.md).
+//! `faultline bench …`: whole-system figures, the numbers quoted in BENCHMARKS.md.
+//!
+//! # What is here
+//! - [`network`]: `bench network`, load time and peak memory of a network file (the
+//!   largest bundled one, and a synthetic one of a million customers made by
+//!   replicating it), each beside a plain `serde_json` parse of the same text.
+//! - [`ingest`]: `bench ingest`, durable ingest through the real server: the same
+//!   executable started as `faultline serve` in a child process, driven over loopback
+//!   by a load generator in this one, beside the HTTP floor, the fsync floor and the
+//!   parse-only rate measured in the same run.
+//! - [`server`]: `faultline serve` as a child process, always stopped.
+//! - [`loadgen`]: the closed-loop HTTP load generator (`awc`, its own threads).
+//! - [`procfs`]: what the kernel says about a process (peak memory, CPU time per
+//!   thread): what tells *where* the time and memory went.
+//! - [`scratch`]: a temporary directory that removes itself.
+//!
+//! # Rules every benchmark here keeps
+//! - Every figure is printed beside a baseline measured **in the same run**, on the
+//!   same machine, so a reader can judge the ratio even when the machine is busy.
+//! - Every loop is bounded in time and in count; network traffic goes only to
+//!   127.0.0.1; files go to a temporary directory, never into the repository.
+//! - A child process is always stopped and waited for, on success and on error.
+//! - Numbers only mean something from a release build (`cargo build --release`); a
+//!   debug build says so on its first line.
+
+pub mod ingest;
+pub mod loadgen;
+pub mod network;
+pub mod procfs;
+pub mod scratch;
+pub mod server;
 
 use clap::Subcommand;
 
 /// The benchmarks.
 #[derive(Debug, Subcommand)]
-pub enum BenchCommand {}
+pub enum BenchCommand {
+    /// Network load time and peak memory: the bundled network and a synthetic one of
+    /// N customers made by replicating it, each beside a plain JSON parse.
+    Network(network::NetworkArgs),
+    /// Durable ingest through `faultline serve` in a child process: NDJSON batches and
+    /// single events, beside the HTTP, fsync and parse-only floors.
+    Ingest(ingest::IngestArgs),
+    /// Load (or only parse) one network file and print one JSON line of figures; run by
+    /// `bench network` in a child so each phase's peak memory is its own.
+    #[command(hide = true)]
+    NetworkLoadOnce(network::LoadOnceArgs),
+}
 
 /// Run one benchmark.
 pub fn run(command: BenchCommand) -> anyhow::Result<()> {
-    match command {}
+    match command {
+        BenchCommand::Network(args) => network::run(&args),
+        BenchCommand::Ingest(args) => ingest::run(&args),
+        BenchCommand::NetworkLoadOnce(args) => network::load_once(&args),
+    }
+}
+
+/// One line naming the machine and how busy it is, printed first by every benchmark:
+/// cores, kernel, load average, and whether this is a release build.
+pub fn machine_line() -> String {
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .map(|s| s.trim().to_owned())
+        .unwrap_or_else(|_| "unknown".into());
+    let load = std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| {
+            let v: Vec<&str> = s.split_whitespace().take(3).collect();
+            (v.len() == 3).then(|| v.join(" "))
+        })
+        .unwrap_or_else(|| "unknown".into());
+    let build = if cfg!(debug_assertions) {
+        "DEBUG build: numbers are meaningless, use --release"
+    } else {
+        "release build"
+    };
+    format!("machine: {cores} cores, kernel {kernel}, load average {load}; {build}")
 }

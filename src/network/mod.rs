@@ -392,6 +392,22 @@ impl<'a> DeviceView<'a> {
     }
 }
 
+/// A line or cable segment where a fault can happen, with the protective device a fault
+/// there opens (the first one above it).
+#[derive(Debug, Clone)]
+pub struct Segment<'a> {
+    /// The edge's id.
+    pub id: &'a str,
+    /// The first protective device above the segment.
+    pub device: DeviceIdx,
+    /// Length along its drawing, metres.
+    pub length_m: f64,
+    /// Its midpoint (a vertex near the middle of its drawing).
+    pub lon: f64,
+    /// Its midpoint.
+    pub lat: f64,
+}
+
 /// Figures a user checks after loading a file.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct NetworkSummary {
@@ -533,6 +549,11 @@ impl Network {
         &self.customers
     }
 
+    /// Every service point's handle, in order.
+    pub fn customer_indices(&self) -> impl Iterator<Item = CustomerIdx> {
+        (0..self.customers.len() as u32).map(CustomerIdx)
+    }
+
     /// A service point by handle.
     pub fn customer(&self, idx: CustomerIdx) -> &ServicePoint {
         &self.customers[idx.index()]
@@ -609,6 +630,39 @@ impl Network {
         let mut out = Vec::new();
         for n in self.nodes_below(device) {
             out.extend_from_slice(&self.customers_at[n.index()]);
+        }
+        out
+    }
+
+    /// Every fed line and cable segment, in file order, with the device above it.
+    pub fn segments(&self) -> Vec<Segment<'_>> {
+        let mut out = Vec::new();
+        for e in self.graph.edge_indices() {
+            let edge = &self.graph[e];
+            if !matches!(edge.kind, EdgeKind::Line | EdgeKind::Cable)
+                || self.device_of_edge.contains_key(&e)
+            {
+                continue;
+            }
+            let Some(child) = self.trace.edge_child(&self.graph, e) else {
+                continue;
+            };
+            let Some(device) = self.trace.device_above[child.index()] else {
+                continue;
+            };
+            let length_m = edge
+                .coordinates
+                .windows(2)
+                .map(|w| spatial::haversine_m((w[0][0], w[0][1]), (w[1][0], w[1][1])))
+                .sum();
+            let mid = edge.coordinates[edge.coordinates.len() / 2];
+            out.push(Segment {
+                id: &edge.id,
+                device,
+                length_m,
+                lon: mid[0],
+                lat: mid[1],
+            });
         }
         out
     }

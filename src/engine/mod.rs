@@ -1,0 +1,682 @@
+//! The engine: applies one input event to the state and says what changed, as output
+//! messages (CONTRACT section 4).
+//!
+//! `(state, event) → (state', messages)`, on the event's own clock: the engine reads no
+//! wall clock, does no I/O and spawns nothing, so `faultline serve`, `faultline replay`
+//! and the storm benchmark run the very same code and get the very same stream.
+//!
+//! # What it owns
+//! - the [`Network`] (switching changes it),
+//! - the [`Analyzer`] (which sites are believed open, with their evidence),
+//! - the outages: one object per believed-open site, with a stable id that survives
+//!   moves (a prediction moving up or down the chain keeps its id), merges (the oldest
+//!   keeps its id, the others are `cancelled` with `merged_into`) and splits (the child
+//!   with most evidence keeps it), and that ends `restored` when power is back;
+//! - single-customer meter outages and `wire_down` safety outages, which are not
+//!   inferred: a report makes them;
+//! - the crews' last known state (dispatch itself is another module's).
+//!
+//! # Invariants
+//! - Output `seq` rises by one per message, from 1, with no gaps.
+//! - A message's `at` is the engine's clock: the largest event time seen so far.
+//! - Every message carries the whole object as it now stands.
+
+mod outage;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use chrono::{DateTime, Duration, Utc};
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use crate::events::{format_time, Event, EventKind, PowerState, Problem, ReportPlace, SwitchState};
+use crate::inference::{Analyzer, BeliefDelta, Observation, Physics, Removal, Site};
+use crate::network::{CustomerIdx, Network, ZoneKind};
+
+pub use outage::{Outage, OutageKind, OutageStatus};
+
+/// Service targets by zone (CONTRACT section 5), in minutes.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Targets {
+    /// Crew on site after the outage is first known: urban, suburban, rural.
+    pub on_site_min: [i64; 3],
+    /// Power restored (faults on 10 kV and below): urban, suburban, rural.
+    pub restore_min: [i64; 3],
+    /// A failed meter replaced.
+    pub meter_min: i64,
+}
+
+impl Default for Targets {
+    fn default() -> Self {
+        Self {
+            on_site_min: [45, 45, 90],
+            restore_min: [12 * 60, 12 * 60, 24 * 60],
+            meter_min: 8 * 60,
+        }
+    }
+}
+
+impl Targets {
+    fn zone_index(zone: ZoneKind) -> usize {
+        match zone {
+            ZoneKind::Urban => 0,
+            ZoneKind::Suburban => 1,
+            ZoneKind::Rural => 2,
+        }
+    }
+}
+
+/// One output message: `{"seq":…,"at":…,"type":…,"data":{…}}`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Output {
+    /// Gap-free position in the stream, from 1.
+    pub seq: u64,
+    /// The engine's clock when it was produced.
+    pub at: DateTime<Utc>,
+    /// `outage.created`, `outage.updated`, `outage.restored`, `outage.cancelled`, `crew.updated`.
+    pub kind: &'static str,
+    /// The whole object as it now stands.
+    pub data: Value,
+}
+
+impl Output {
+    /// The message as one line of JSON.
+    pub fn to_json(&self) -> String {
+        format!(
+            r#"{{"seq":{},"at":"{}","type":"{}","data":{}}}"#,
+            self.seq,
+            format_time(self.at),
+            self.kind,
+            self.data
+        )
+    }
+}
+
+/// How the engine is set up.
+#[derive(Debug, Clone, Default)]
+pub struct EngineOptions {
+    /// Use the classic roll-up rule instead of faultline's inference.
+    pub baseline: bool,
+    /// The call-in physics faultline's inference assumes.
+    pub physics: Physics,
+    /// Service targets.
+    pub targets: Targets,
+}
+
+/// The engine: see the module docs.
+#[derive(Debug, Clone)]
+pub struct Engine {
+    network: Network,
+    analyzer: Analyzer,
+    targets: Targets,
+    clock: Option<DateTime<Utc>>,
+    next_seq: u64,
+    next_outage: u64,
+    outages: BTreeMap<u64, Outage>,
+    at_site: HashMap<Site, u64>,
+    meter_outage_at: HashMap<CustomerIdx, u64>,
+    reports_seen: HashSet<String>,
+    report_ids_at: HashMap<CustomerIdx, Vec<String>>,
+    crews: BTreeMap<String, Value>,
+    /// A dispatcher moved an outage to a device: the next time that site opens, it is
+    /// this outage.
+    pending_moves: HashMap<Site, u64>,
+    rejected: u64,
+}
+
+impl Engine {
+    /// An engine over `network` with no history.
+    pub fn new(network: Network, options: EngineOptions) -> Self {
+        let analyzer = if options.baseline {
+            Analyzer::baseline(&network)
+        } else {
+            Analyzer::scored(&network, options.physics)
+        };
+        Self {
+            network,
+            analyzer,
+            targets: options.targets,
+            clock: None,
+            next_seq: 1,
+            next_outage: 1,
+            outages: BTreeMap::new(),
+            at_site: HashMap::new(),
+            meter_outage_at: HashMap::new(),
+            reports_seen: HashSet::new(),
+            report_ids_at: HashMap::new(),
+            crews: BTreeMap::new(),
+            pending_moves: HashMap::new(),
+            rejected: 0,
+        }
+    }
+
+    /// The network as the engine sees it now (with switching applied).
+    pub fn network(&self) -> &Network {
+        &self.network
+    }
+
+    /// The engine's clock: the latest event time applied.
+    pub fn clock(&self) -> Option<DateTime<Utc>> {
+        self.clock
+    }
+
+    /// Every outage, active or not, by number.
+    pub fn outages(&self) -> impl Iterator<Item = &Outage> {
+        self.outages.values()
+    }
+
+    /// Outages not yet restored or cancelled.
+    pub fn active_outages(&self) -> impl Iterator<Item = &Outage> {
+        self.outages.values().filter(|o| o.is_active())
+    }
+
+    /// The analyzer (for tests and developer tools).
+    pub fn analyzer(&self) -> &Analyzer {
+        &self.analyzer
+    }
+
+    /// The seq the next output message will get.
+    pub fn next_seq(&self) -> u64 {
+        self.next_seq
+    }
+
+    /// Events that named something the network does not have (skipped).
+    pub fn rejected(&self) -> u64 {
+        self.rejected
+    }
+
+    /// Apply one event; return the messages it produced, in order.
+    pub fn apply(&mut self, event: &Event) -> Vec<Output> {
+        let at = self.clock.map_or(event.at, |c| c.max(event.at));
+        self.clock = Some(at);
+        let mut out = Vec::new();
+        match &event.kind {
+            EventKind::Report(r) => {
+                if !self.reports_seen.insert(r.id.clone()) {
+                    return out;
+                }
+                let customer = match &r.place {
+                    ReportPlace::Customer { customer } => self.network.customer_idx(customer),
+                    ReportPlace::Location { lon, lat } => {
+                        self.network.nearest_customer(*lon, *lat).map(|(c, _)| c)
+                    }
+                };
+                let Some(c) = customer else {
+                    self.rejected += 1;
+                    return out;
+                };
+                match r.problem {
+                    Problem::NoPower | Problem::PartialPower => {
+                        self.report_ids_at.entry(c).or_default().push(r.id.clone());
+                        self.observe(at, event.at, Observation::Dark(c), &mut out);
+                    }
+                    Problem::Meter => self.meter_outage(c, &r.id, event.at, at, &mut out),
+                    Problem::WireDown => {
+                        let (lon, lat) = match r.place {
+                            ReportPlace::Location { lon, lat } => (lon, lat),
+                            ReportPlace::Customer { .. } => {
+                                let sp = self.network.customer(c);
+                                (sp.lon, sp.lat)
+                            }
+                        };
+                        self.wire_down(c, &r.id, lon, lat, event.at, at, &mut out);
+                    }
+                    Problem::Flicker | Problem::Other => {
+                        self.observe(at, event.at, Observation::Tick, &mut out)
+                    }
+                }
+            }
+            EventKind::Ami(m) => {
+                let Some(c) = self.network.customer_idx(&m.customer) else {
+                    self.rejected += 1;
+                    return out;
+                };
+                let obs = match m.state {
+                    PowerState::Off => Observation::AmiOff(c),
+                    PowerState::On => Observation::AmiOn(c),
+                };
+                self.observe(at, event.at, obs, &mut out);
+            }
+            EventKind::Scada(s) => {
+                if let Some(d) = self.network.device_by_id(&s.device).map(|d| d.idx()) {
+                    let obs = match s.state {
+                        SwitchState::Open => Observation::ScadaOpen(d),
+                        SwitchState::Closed => Observation::ScadaClosed(d),
+                    };
+                    self.observe(at, event.at, obs, &mut out);
+                } else if self.network.has_edge(&s.device) {
+                    // Switching on a non-protective edge changes the network itself.
+                    if self
+                        .network
+                        .set_closed(&s.device, s.state == SwitchState::Closed)
+                        .is_ok()
+                    {
+                        self.analyzer_rebuild();
+                    }
+                    self.observe(at, event.at, Observation::Tick, &mut out);
+                } else {
+                    self.rejected += 1;
+                }
+            }
+            EventKind::OutageConfirm(c) => self.confirm(&c.outage, &c.device, at, &mut out),
+            EventKind::Crew(crew) => {
+                let data = json!({
+                    "id": crew.id, "name": crew.name, "skills": crew.skills,
+                    "lon": crew.lon, "lat": crew.lat, "on_shift": crew.on_shift,
+                    "status": if crew.on_shift { "available" } else { "off_shift" },
+                    "order": null,
+                });
+                self.crews.insert(crew.id.clone(), data.clone());
+                self.emit(&mut out, at, "crew.updated", data);
+            }
+            EventKind::CrewPosition(p) => {
+                if let Some(crew) = self.crews.get_mut(&p.crew) {
+                    crew["lon"] = json!(p.lon);
+                    crew["lat"] = json!(p.lat);
+                    let data = crew.clone();
+                    self.emit(&mut out, at, "crew.updated", data);
+                } else {
+                    self.rejected += 1;
+                }
+            }
+            // Work orders and crew actions belong to dispatch (not in this version).
+            EventKind::CrewAction(_) | EventKind::Dispatch(_) => {}
+            EventKind::Tick => self.observe(at, event.at, Observation::Tick, &mut out),
+        }
+        out
+    }
+
+    fn analyzer_rebuild(&mut self) {
+        // A topology change moves customers between chains: start the analysis over
+        // on the new topology; active outages stay as they are until evidence moves them.
+        let physics = match &self.analyzer {
+            Analyzer::Scored(s) => Some(*s.physics()),
+            Analyzer::Baseline(_) => None,
+        };
+        self.analyzer = match physics {
+            Some(p) => Analyzer::scored(&self.network, p),
+            None => Analyzer::baseline(&self.network),
+        };
+    }
+
+    fn emit(&mut self, out: &mut Vec<Output>, at: DateTime<Utc>, kind: &'static str, data: Value) {
+        out.push(Output {
+            seq: self.next_seq,
+            at,
+            kind,
+            data,
+        });
+        self.next_seq += 1;
+    }
+
+    fn observe(
+        &mut self,
+        clock: DateTime<Utc>,
+        event_at: DateTime<Utc>,
+        obs: Observation,
+        out: &mut Vec<Output>,
+    ) {
+        let delta = self
+            .analyzer
+            .observe(&self.network, event_at.max(clock), obs);
+        if !delta.is_empty() {
+            self.apply_delta(delta, clock, out);
+        }
+    }
+
+    fn new_outage(
+        &mut self,
+        kind: OutageKind,
+        device: String,
+        started_at: DateTime<Utc>,
+        clock: DateTime<Utc>,
+    ) -> u64 {
+        let n = self.next_outage;
+        self.next_outage += 1;
+        self.outages
+            .insert(n, Outage::new(n, kind, device, started_at, clock));
+        n
+    }
+
+    /// Turn the analyzer's delta into outage objects: moves, merges, splits, restorations.
+    fn apply_delta(&mut self, delta: BeliefDelta, clock: DateTime<Utc>, out: &mut Vec<Output>) {
+        // Outages whose site went away for a reason other than restoration can move.
+        let mut movable: Vec<(u64, Site)> = Vec::new();
+        let mut restored: Vec<u64> = Vec::new();
+        for (site, why) in &delta.removed {
+            if let Some(id) = self.at_site.remove(site) {
+                match why {
+                    Removal::Restored => restored.push(id),
+                    Removal::Withdrawn => movable.push((id, *site)),
+                }
+            }
+        }
+        movable.sort();
+        let mut changed: Vec<u64> = Vec::new();
+        let mut added = delta.added.clone();
+        // The site with most evidence first: in a split it keeps the outage.
+        added.sort_by_key(|s| {
+            let e = self.analyzer.explain(&self.network, *s);
+            std::cmp::Reverse(e.map(|e| e.calls + e.ami_off).unwrap_or(0))
+        });
+        let mut merged_into: Vec<(u64, u64)> = Vec::new();
+        for site in added {
+            let related: Vec<u64> = movable
+                .iter()
+                .filter(|(_, old)| old.related(site, &self.network))
+                .map(|(id, _)| *id)
+                .collect();
+            let forced = self.pending_moves.remove(&site);
+            let id = match forced.or_else(|| related.first().copied()) {
+                Some(keeper) => {
+                    movable.retain(|(id, _)| *id != keeper);
+                    for other in related.iter().filter(|id| **id != keeper) {
+                        movable.retain(|(id, _)| id != other);
+                        merged_into.push((*other, keeper));
+                    }
+                    keeper
+                }
+                None => {
+                    let started = self
+                        .analyzer
+                        .explain(&self.network, site)
+                        .and_then(|e| e.first_evidence_at)
+                        .unwrap_or(clock);
+                    let kind = match site {
+                        Site::Device(_) => OutageKind::Device,
+                        Site::Point(_) => OutageKind::Service,
+                    };
+                    let name = self.site_name(site);
+                    self.new_outage(kind, name, started, clock)
+                }
+            };
+            self.at_site.insert(site, id);
+            self.refresh_outage(id, site, clock);
+            changed.push(id);
+        }
+        for (id, _) in movable {
+            // Withdrawn with nothing to move to: the evidence is explained elsewhere
+            // (merged into an outage that already existed) or has gone.
+            let keeper = self.covering_outage(id);
+            if let Some(o) = self.outages.get_mut(&id) {
+                o.status = OutageStatus::Cancelled;
+                o.merged_into = keeper.map(outage::outage_name);
+                o.ended_at = Some(clock);
+                changed.push(id);
+            }
+        }
+        for (other, keeper) in merged_into {
+            if let Some(o) = self.outages.get_mut(&other) {
+                o.status = OutageStatus::Cancelled;
+                o.merged_into = Some(outage::outage_name(keeper));
+                o.ended_at = Some(clock);
+                changed.push(other);
+            }
+        }
+        for id in restored {
+            if let Some(o) = self.outages.get_mut(&id) {
+                o.status = OutageStatus::Restored;
+                o.restored_at = Some(clock);
+                o.ended_at = Some(clock);
+                changed.push(id);
+            }
+        }
+        for site in delta.touched {
+            if let Some(&id) = self.at_site.get(&site) {
+                if self.refresh_outage(id, site, clock) {
+                    changed.push(id);
+                }
+            }
+        }
+        changed.sort();
+        changed.dedup();
+        for id in changed {
+            self.emit_outage(id, clock, out);
+        }
+    }
+
+    /// The active outage whose site covers the (former) site of outage `id`.
+    fn covering_outage(&self, id: u64) -> Option<u64> {
+        let site = self.outages.get(&id)?.site?;
+        self.at_site
+            .iter()
+            .filter(|(s, _)| s.covers(site, &self.network))
+            .map(|(_, id)| *id)
+            .min()
+    }
+
+    fn site_name(&self, site: Site) -> String {
+        match site {
+            Site::Device(d) => self.network.device(d).id().to_owned(),
+            Site::Point(c) => self.network.customer(c).id.clone(),
+        }
+    }
+
+    /// Bring an outage object in line with its site and evidence; true if it changed.
+    fn refresh_outage(&mut self, id: u64, site: Site, clock: DateTime<Utc>) -> bool {
+        let net = &self.network;
+        let Some(expl) = self.analyzer.explain(net, site) else {
+            return false;
+        };
+        let (device, device_kind, customers, critical, feeder, (lon, lat)) = match site {
+            Site::Device(d) => {
+                let v = net.device(d);
+                (
+                    v.id().to_owned(),
+                    Some(v.kind()),
+                    v.customers_below(),
+                    v.critical_below(),
+                    v.feeder().map(str::to_owned),
+                    v.location(),
+                )
+            }
+            Site::Point(c) => {
+                let sp = net.customer(c);
+                (
+                    sp.id.clone(),
+                    None,
+                    u64::from(sp.customers),
+                    if sp.critical { sp.customers } else { 0 },
+                    net.feeder_of_customer(c).map(str::to_owned),
+                    (sp.lon, sp.lat),
+                )
+            }
+        };
+        let zone = net.zone_at(lon, lat);
+        let report_ids = self.report_ids_below(site);
+        let alternatives: Vec<(String, f64)> = expl
+            .alternatives
+            .iter()
+            .map(|(s, v)| (self.site_name(*s), *v))
+            .collect();
+        let targets = self.targets;
+        let Some(o) = self.outages.get_mut(&id) else {
+            return false;
+        };
+        let before = o.fingerprint();
+        o.site = Some(site);
+        o.device = device;
+        o.device_kind = device_kind;
+        o.feeder = feeder;
+        o.customers_out = customers;
+        o.critical_customers_out = critical;
+        o.reports = report_ids.0;
+        o.report_ids = report_ids.1;
+        o.ami_off = expl.ami_off;
+        o.lon = lon;
+        o.lat = lat;
+        o.zone = zone;
+        if let Some(first) = expl.first_evidence_at {
+            o.started_at = o.started_at.min(first);
+        }
+        if o.status == OutageStatus::Cancelled || o.status == OutageStatus::Restored {
+            o.status = OutageStatus::Predicted;
+            o.ended_at = None;
+            o.restored_at = None;
+            o.merged_into = None;
+        }
+        if expl.scada_open && o.status == OutageStatus::Predicted {
+            o.status = OutageStatus::Confirmed;
+        }
+        o.rule = expl.rule;
+        o.score = expl.score;
+        o.confidence = expl.confidence;
+        o.alternatives = alternatives;
+        let z = Targets::zone_index(zone);
+        o.arrive_by = o.started_at + Duration::minutes(targets.on_site_min[z]);
+        o.restore_by = o.started_at + Duration::minutes(targets.restore_min[z]);
+        let _ = clock;
+        o.fingerprint() != before
+    }
+
+    /// How many reports an outage at `site` explains, and the first few ids.
+    fn report_ids_below(&self, site: Site) -> (u32, Vec<String>) {
+        const SHOWN: usize = 20;
+        let mut count = 0u32;
+        let mut ids = Vec::new();
+        let mut points: Vec<&CustomerIdx> = self.report_ids_at.keys().collect();
+        points.sort();
+        for c in points {
+            if site.covers(Site::Point(*c), &self.network) {
+                let list = &self.report_ids_at[c];
+                count += list.len() as u32;
+                for id in list {
+                    if ids.len() < SHOWN {
+                        ids.push(id.clone());
+                    }
+                }
+            }
+        }
+        (count, ids)
+    }
+
+    fn emit_outage(&mut self, id: u64, clock: DateTime<Utc>, out: &mut Vec<Output>) {
+        let Some(o) = self.outages.get_mut(&id) else {
+            return;
+        };
+        let kind = if !o.announced {
+            o.announced = true;
+            if o.status == OutageStatus::Restored || o.status == OutageStatus::Cancelled {
+                // Born and gone in one step: say both.
+                let data = o.to_json();
+                let status = o.status;
+                self.emit(out, clock, "outage.created", data.clone());
+                let kind = match status {
+                    OutageStatus::Restored => "outage.restored",
+                    _ => "outage.cancelled",
+                };
+                self.emit(out, clock, kind, data);
+                return;
+            }
+            "outage.created"
+        } else {
+            match o.status {
+                OutageStatus::Restored => "outage.restored",
+                OutageStatus::Cancelled => "outage.cancelled",
+                _ => "outage.updated",
+            }
+        };
+        let data = o.to_json();
+        self.emit(out, clock, kind, data);
+    }
+
+    fn meter_outage(
+        &mut self,
+        c: CustomerIdx,
+        report: &str,
+        at: DateTime<Utc>,
+        clock: DateTime<Utc>,
+        out: &mut Vec<Output>,
+    ) {
+        if let Some(&id) = self.meter_outage_at.get(&c) {
+            if let Some(o) = self.outages.get_mut(&id) {
+                if o.is_active() {
+                    o.reports += 1;
+                    o.report_ids.push(report.to_owned());
+                    self.emit_outage(id, clock, out);
+                    return;
+                }
+            }
+        }
+        let name = self.network.customer(c).id.clone();
+        let id = self.new_outage(OutageKind::Meter, name, at, clock);
+        self.meter_outage_at.insert(c, id);
+        let sp = self.network.customer(c).clone();
+        let zone = self.network.zone_at(sp.lon, sp.lat);
+        let targets = self.targets;
+        let feeder = self.network.feeder_of_customer(c).map(str::to_owned);
+        if let Some(o) = self.outages.get_mut(&id) {
+            o.site = Some(Site::Point(c));
+            o.customers_out = u64::from(sp.customers);
+            o.critical_customers_out = if sp.critical { sp.customers } else { 0 };
+            o.reports = 1;
+            o.report_ids = vec![report.to_owned()];
+            o.lon = sp.lon;
+            o.lat = sp.lat;
+            o.zone = zone;
+            o.feeder = feeder;
+            o.rule = "the customer reports a failed meter: a single-customer outage".into();
+            o.confidence = 0.9;
+            o.arrive_by = at + Duration::minutes(targets.on_site_min[Targets::zone_index(zone)]);
+            o.restore_by = at + Duration::minutes(targets.meter_min);
+        }
+        self.emit_outage(id, clock, out);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn wire_down(
+        &mut self,
+        c: CustomerIdx,
+        report: &str,
+        lon: f64,
+        lat: f64,
+        at: DateTime<Utc>,
+        clock: DateTime<Utc>,
+        out: &mut Vec<Output>,
+    ) {
+        let name = self.network.customer(c).id.clone();
+        let id = self.new_outage(OutageKind::WireDown, name, at, clock);
+        let zone = self.network.zone_at(lon, lat);
+        let targets = self.targets;
+        let feeder = self.network.feeder_of_customer(c).map(str::to_owned);
+        if let Some(o) = self.outages.get_mut(&id) {
+            o.reports = 1;
+            o.report_ids = vec![report.to_owned()];
+            o.lon = lon;
+            o.lat = lat;
+            o.zone = zone;
+            o.feeder = feeder;
+            o.rule =
+                "a wire-down report: a safety outage of its own, whether or not power is on".into();
+            o.confidence = 1.0;
+            o.arrive_by = at + Duration::minutes(targets.on_site_min[Targets::zone_index(zone)]);
+            o.restore_by = at + Duration::minutes(targets.restore_min[Targets::zone_index(zone)]);
+        }
+        self.emit_outage(id, clock, out);
+    }
+
+    fn confirm(&mut self, outage: &str, device: &str, clock: DateTime<Utc>, out: &mut Vec<Output>) {
+        let Some(id) = outage::parse_outage_name(outage).filter(|id| self.outages.contains_key(id))
+        else {
+            self.rejected += 1;
+            return;
+        };
+        let Some(d) = self.network.device_by_id(device).map(|d| d.idx()) else {
+            self.rejected += 1;
+            return;
+        };
+        let site = Site::Device(d);
+        let current = self.outages[&id].site;
+        if current != Some(site) {
+            self.pending_moves.insert(site, id);
+        }
+        self.observe(clock, clock, Observation::Confirmed(d), out);
+        self.pending_moves.remove(&site);
+        if let Some(o) = self.outages.get_mut(&id) {
+            if o.is_active() && o.status != OutageStatus::Confirmed {
+                o.status = OutageStatus::Confirmed;
+                self.emit_outage(id, clock, out);
+            }
+        }
+    }
+}

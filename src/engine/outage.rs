@@ -1,0 +1,227 @@
+//! The outage object (CONTRACT section 4) and its JSON.
+
+use chrono::{DateTime, Utc};
+use serde_json::{json, Value};
+
+use crate::events::format_time;
+use crate::inference::Site;
+use crate::network::{DeviceKind, ZoneKind};
+
+/// What kind of outage it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutageKind {
+    /// A protective device (or transformer) believed open.
+    Device,
+    /// One service point out (its drop or its meter), inferred from its own evidence.
+    Service,
+    /// A customer reported a failed meter.
+    Meter,
+    /// A conductor on the ground: a safety outage, power on or not.
+    WireDown,
+}
+
+impl OutageKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            OutageKind::Device => "device",
+            OutageKind::Service => "service",
+            OutageKind::Meter => "meter",
+            OutageKind::WireDown => "wire_down",
+        }
+    }
+}
+
+/// Where an outage stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutageStatus {
+    /// Inferred from evidence.
+    Predicted,
+    /// SCADA or a dispatcher says the device is open.
+    Confirmed,
+    /// Power is back.
+    Restored,
+    /// The prediction was withdrawn: merged into another outage (`merged_into`), or its
+    /// evidence is better explained otherwise.
+    Cancelled,
+}
+
+impl OutageStatus {
+    fn as_str(self) -> &'static str {
+        match self {
+            OutageStatus::Predicted => "predicted",
+            OutageStatus::Confirmed => "confirmed",
+            OutageStatus::Restored => "restored",
+            OutageStatus::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// `OUT-<n>`.
+pub fn outage_name(n: u64) -> String {
+    format!("OUT-{n}")
+}
+
+/// The number in `OUT-<n>`.
+pub fn parse_outage_name(s: &str) -> Option<u64> {
+    s.strip_prefix("OUT-")?.parse().ok()
+}
+
+/// One outage, as the engine keeps it.
+#[derive(Debug, Clone)]
+pub struct Outage {
+    /// The number in its id.
+    pub number: u64,
+    /// What kind.
+    pub kind: OutageKind,
+    /// The site the analyzer holds it at (none for wire-down).
+    pub site: Option<Site>,
+    /// The device (or service point) believed open.
+    pub device: String,
+    /// The device's kind, for a device outage.
+    pub device_kind: Option<DeviceKind>,
+    /// The feeder (its head's id).
+    pub feeder: Option<String>,
+    /// Status.
+    pub status: OutageStatus,
+    /// Customers out.
+    pub customers_out: u64,
+    /// Critical customers out.
+    pub critical_customers_out: u32,
+    /// Reports explained.
+    pub reports: u32,
+    /// The first few report ids explained.
+    pub report_ids: Vec<String>,
+    /// Last gasps explained.
+    pub ami_off: u32,
+    /// Earliest evidence: the service targets count from here.
+    pub started_at: DateTime<Utc>,
+    /// When faultline first predicted it.
+    pub predicted_at: DateTime<Utc>,
+    /// When power came back.
+    pub restored_at: Option<DateTime<Utc>>,
+    /// When it stopped being active (restored or cancelled).
+    pub ended_at: Option<DateTime<Utc>>,
+    /// Crew on site by.
+    pub arrive_by: DateTime<Utc>,
+    /// Power back by.
+    pub restore_by: DateTime<Utc>,
+    /// Where to draw it and send a crew.
+    pub lon: f64,
+    /// Where to draw it and send a crew.
+    pub lat: f64,
+    /// The zone whose targets apply.
+    pub zone: ZoneKind,
+    /// The rule or score that placed it.
+    pub rule: String,
+    /// The score (log-likelihood ratio for faultline).
+    pub score: f64,
+    /// Confidence, 0..1.
+    pub confidence: f64,
+    /// Other devices considered, with their scores.
+    pub alternatives: Vec<(String, f64)>,
+    /// For a cancelled outage: the outage that now explains its evidence.
+    pub merged_into: Option<String>,
+    pub(crate) announced: bool,
+}
+
+impl Outage {
+    pub(crate) fn new(
+        number: u64,
+        kind: OutageKind,
+        device: String,
+        started_at: DateTime<Utc>,
+        clock: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            number,
+            kind,
+            site: None,
+            device,
+            device_kind: None,
+            feeder: None,
+            status: OutageStatus::Predicted,
+            customers_out: 0,
+            critical_customers_out: 0,
+            reports: 0,
+            report_ids: Vec::new(),
+            ami_off: 0,
+            started_at,
+            predicted_at: clock,
+            restored_at: None,
+            ended_at: None,
+            arrive_by: started_at,
+            restore_by: started_at,
+            lon: 0.0,
+            lat: 0.0,
+            zone: ZoneKind::Urban,
+            rule: String::new(),
+            score: 0.0,
+            confidence: 0.0,
+            alternatives: Vec::new(),
+            merged_into: None,
+            announced: false,
+        }
+    }
+
+    /// `OUT-<n>`.
+    pub fn id(&self) -> String {
+        outage_name(self.number)
+    }
+
+    /// Neither restored nor cancelled.
+    pub fn is_active(&self) -> bool {
+        matches!(
+            self.status,
+            OutageStatus::Predicted | OutageStatus::Confirmed
+        )
+    }
+
+    /// What a reader would notice changing.
+    pub(crate) fn fingerprint(&self) -> (String, u64, u32, u32, u32, &'static str, DateTime<Utc>) {
+        (
+            self.device.clone(),
+            self.customers_out,
+            self.critical_customers_out,
+            self.reports,
+            self.ami_off,
+            self.status.as_str(),
+            self.started_at,
+        )
+    }
+
+    /// The object as the stream and the API carry it.
+    pub fn to_json(&self) -> Value {
+        let kind = self.device_kind.and_then(|k| serde_json::to_value(k).ok());
+        json!({
+            "id": self.id(),
+            "kind": self.kind.as_str(),
+            "device": self.device,
+            "device_kind": kind,
+            "feeder": self.feeder,
+            "status": self.status.as_str(),
+            "customers_out": self.customers_out,
+            "critical_customers_out": self.critical_customers_out,
+            "reports": self.reports,
+            "ami_off": self.ami_off,
+            "started_at": format_time(self.started_at),
+            "predicted_at": format_time(self.predicted_at),
+            "restored_at": self.restored_at.map(format_time),
+            "arrive_by": format_time(self.arrive_by),
+            "restore_by": format_time(self.restore_by),
+            "order": null,
+            "crew": null,
+            "eta": null,
+            "lon": self.lon,
+            "lat": self.lat,
+            "zone": serde_json::to_value(self.zone).ok(),
+            "merged_into": self.merged_into,
+            "evidence": {
+                "rule": self.rule,
+                "score": self.score,
+                "confidence": self.confidence,
+                "report_ids": self.report_ids,
+                "alternatives": self.alternatives.iter().map(|(d, s)| json!({"device": d, "score": s})).collect::<Vec<_>>(),
+            },
+        })
+    }
+}

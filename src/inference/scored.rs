@@ -1,0 +1,809 @@
+//! faultline's trouble-call analysis: the set of open devices that explains all the
+//! evidence best.
+//!
+//! # The model
+//! A device `d` open since about `τ` darkens the `n_d` customers below it. By time `t`
+//! each dark customer has called with probability `q = call_rate × F(t − τ)` (`F` the
+//! reporting-delay law), while a customer with power calls anyway with the small
+//! background probability `ε` (its own breaker, a flicker). A dark meter sends its last
+//! gasp with probability `a`; a meter with power almost never does. So, against "all
+//! closed", opening `d` is worth the log-likelihood ratio
+//!
+//! ```text
+//! V(d) = k·ln(q/ε) + (n − k)·ln((1−q)/(1−ε)) + g·ln(a/ε_a) + lit·L − cost
+//! ```
+//!
+//! with `k` customers calling and `g` last gasps below `d`, `lit` meters below `d` that
+//! said power is back (`L` ≪ 0) and `cost` the log prior odds against one more fault.
+//! SCADA is near-certain evidence: a device SCADA shows open is open; one SCADA shows
+//! closed (and every breaker, which SCADA watches, until it reports open) is not.
+//!
+//! Nested devices form a tree, so the best set is an exact dynamic programme:
+//! `best(d) = max(0, V(d), Σ best(children))`, and `d` is believed open when
+//! `V(d) > 0` and `V(d) ≥ Σ best(children)` (one fault above explains the calls better
+//! than several below: merge; or the reverse: split). The calls of a customer that no
+//! open device explains make a single-customer outage at its service point.
+//!
+//! # Incremental
+//! Counters `k`, `g`, `lit` and the earliest evidence time live on each device and are
+//! updated along the chain above the observed service point; `V`, `best` and the
+//! decision are recomputed bottom-up along that chain only. The belief is re-extracted
+//! only below the highest chain device whose decision changed. Because `q` grows with
+//! time, every device with evidence is re-scored once per minute of event time.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+use chrono::{DateTime, Duration, Utc};
+
+use super::{ln_beta, BeliefDelta, Explanation, Observation, Physics, Removal, Site};
+use crate::network::{CustomerIdx, DeviceIdx, DeviceKind, Network};
+
+/// Log-likelihood weight of one meter that says its power is back (against "open").
+const LIT_WEIGHT: f64 = -12.0;
+/// Log-likelihood weight of a meter still silent after a restoration above it: its
+/// "power back" may just have been lost (about one in five is), so it is weak evidence
+/// of a nested outage; many silent meters together are strong.
+const SILENT_WEIGHT: f64 = 1.6;
+/// Near-certain evidence (SCADA, a dispatcher's confirmation).
+const CERTAIN: f64 = 1_000.0;
+/// A device that cannot be open.
+const IMPOSSIBLE: f64 = -1.0e9;
+/// Time a fault usually runs before its first call arrives: added to the elapsed time
+/// measured from the first evidence.
+const LEAD: i64 = 3;
+/// After a restoration, last gasps below wait this long for the meter's "power back":
+/// the ones still silent then show a nested outage.
+const GRACE_MIN: i64 = 5;
+
+#[derive(Debug, Clone, Default)]
+struct PointEvidence {
+    calls: u32,
+    ami_off: bool,
+    first_at: Option<DateTime<Utc>>,
+    last_at: Option<DateTime<Utc>>,
+    lit_at: Option<DateTime<Utc>>,
+    /// Dark evidence counts only from this time (after a restoration's grace).
+    pending_until: Option<DateTime<Utc>>,
+    /// The device above the point when its evidence was counted (counters live on its chain).
+    base: Option<DeviceIdx>,
+    /// Whether the point's evidence is in the device counters now.
+    counted: bool,
+    /// Its only dark evidence is a last gasp from before a restoration above it whose
+    /// "power back" never came: it counts towards a nested device outage, but alone it
+    /// is more likely a lost message than a dark customer.
+    after_restoration: bool,
+}
+
+impl PointEvidence {
+    fn is_dark(&self) -> bool {
+        self.calls > 0 || self.ami_off
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+struct DeviceState {
+    calls: u32,
+    ami_off: u32,
+    silent: u32,
+    lit: u32,
+    dark_points: u32,
+    earliest: Option<DateTime<Utc>>,
+    /// Evidence points whose nearest device is this one.
+    direct: Vec<CustomerIdx>,
+    /// Children devices that have evidence below them.
+    kids: Vec<DeviceIdx>,
+    scada_open: Option<bool>,
+    confirmed: bool,
+    value: f64,
+    sum_kids: f64,
+    best: f64,
+    open: bool,
+}
+
+impl DeviceState {
+    fn has_evidence(&self) -> bool {
+        self.dark_points > 0 || self.lit > 0 || self.scada_open.is_some() || self.confirmed
+    }
+}
+
+/// faultline's analyzer: see the module docs.
+#[derive(Debug, Clone)]
+pub struct Scored {
+    physics: Physics,
+    points: HashMap<CustomerIdx, PointEvidence>,
+    devices: Vec<DeviceState>,
+    /// Points with evidence but no device above them (fed from a substation node).
+    orphans: BTreeSet<CustomerIdx>,
+    open: BTreeSet<Site>,
+    last_refresh: Option<DateTime<Utc>>,
+    restored_now: HashSet<Site>,
+}
+
+impl Scored {
+    /// An analyzer with no evidence yet.
+    pub fn new(net: &Network, physics: Physics) -> Self {
+        Self {
+            physics,
+            points: HashMap::new(),
+            devices: vec![DeviceState::default(); net.device_count()],
+            orphans: BTreeSet::new(),
+            open: BTreeSet::new(),
+            last_refresh: None,
+            restored_now: HashSet::new(),
+        }
+    }
+
+    /// The physics it assumes.
+    pub fn physics(&self) -> &Physics {
+        &self.physics
+    }
+
+    /// Take one observation; see [`super::Analyzer::observe`].
+    pub fn observe(&mut self, net: &Network, at: DateTime<Utc>, obs: Observation) -> BeliefDelta {
+        self.restored_now.clear();
+        let minute_passed = self
+            .last_refresh
+            .is_none_or(|last| at.timestamp() / 60 > last.timestamp() / 60);
+        let mut touched_point = None;
+        let mut dirty_chain: Option<DeviceIdx> = None;
+        match obs {
+            Observation::Dark(c) => {
+                self.update_point(net, c, at, |p| {
+                    p.calls = p
+                        .calls
+                        .saturating_add(1)
+                        .min(net.customer(c).customers.max(1))
+                });
+                touched_point = Some(c);
+                dirty_chain = net.device_above_customer(c);
+            }
+            Observation::AmiOff(c) => {
+                self.update_point(net, c, at, |p| {
+                    p.ami_off = true;
+                    p.after_restoration = false;
+                    p.pending_until = None;
+                });
+                touched_point = Some(c);
+                dirty_chain = net.device_above_customer(c);
+            }
+            Observation::AmiOn(c) => {
+                self.update_point(net, c, at, |p| {
+                    p.calls = 0;
+                    p.ami_off = false;
+                    p.first_at = None;
+                    p.pending_until = None;
+                    p.lit_at = Some(at);
+                });
+                touched_point = Some(c);
+                dirty_chain = net.device_above_customer(c);
+            }
+            Observation::ScadaOpen(d) => {
+                self.set_device_flag(net, d, |s| s.scada_open = Some(true));
+                dirty_chain = Some(d);
+            }
+            Observation::ScadaClosed(d) => {
+                self.set_device_flag(net, d, |s| {
+                    s.scada_open = Some(false);
+                    s.confirmed = false;
+                });
+                self.restore_below(net, d, at);
+                self.restored_now.insert(Site::Device(d));
+                dirty_chain = Some(d);
+            }
+            Observation::Confirmed(d) => {
+                self.set_device_flag(net, d, |s| s.confirmed = true);
+                dirty_chain = Some(d);
+            }
+            Observation::Restored(Site::Device(d)) => {
+                self.set_device_flag(net, d, |s| s.confirmed = false);
+                self.restore_below(net, d, at);
+                self.restored_now.insert(Site::Device(d));
+                dirty_chain = Some(d);
+            }
+            Observation::Restored(Site::Point(c)) => {
+                self.update_point(net, c, at, |p| {
+                    p.calls = 0;
+                    p.ami_off = false;
+                    p.first_at = None;
+                });
+                self.restored_now.insert(Site::Point(c));
+                touched_point = Some(c);
+                dirty_chain = net.device_above_customer(c);
+            }
+            Observation::Tick => {}
+        }
+        let delta = if minute_passed {
+            self.last_refresh = Some(at);
+            self.refresh(net, at, touched_point)
+        } else if let Some(base) = dirty_chain {
+            let top_changed = self.rescore_chain(net, base, at);
+            self.reextract(net, top_changed, at, touched_point)
+        } else {
+            // A point no device feeds: its own outage or nothing.
+            self.reextract(net, None, at, touched_point)
+        };
+        self.settle_restorations(net, at, delta)
+    }
+
+    /// A device whose outage ended because its meters say power is back was repaired:
+    /// the calls below it are answered too (customers without a smart meter cannot say
+    /// so), and last gasps below wait for their meters as after any restoration.
+    fn settle_restorations(
+        &mut self,
+        net: &Network,
+        at: DateTime<Utc>,
+        first: BeliefDelta,
+    ) -> BeliefDelta {
+        let repaired: Vec<DeviceIdx> = first
+            .removed
+            .iter()
+            .filter_map(|(s, why)| match (s, why) {
+                (Site::Device(d), Removal::Restored) if !self.restored_now.contains(s) => Some(*d),
+                _ => None,
+            })
+            .collect();
+        if repaired.is_empty() {
+            return first;
+        }
+        // The open set before this observation, to diff the whole step against.
+        let mut before: BTreeSet<Site> = self.open.clone();
+        for s in &first.added {
+            before.remove(s);
+        }
+        for (s, _) in &first.removed {
+            before.insert(*s);
+        }
+        for d in repaired {
+            self.restore_below(net, d, at);
+            self.restored_now.insert(Site::Device(d));
+        }
+        self.rescore_all(net, at);
+        let mut after = BTreeSet::new();
+        self.extract_all(net, &mut after);
+        self.open = after.clone();
+        let mut delta = self.diff(net, &before, &after, None);
+        delta.touched = first
+            .touched
+            .into_iter()
+            .filter(|s| after.contains(s) && before.contains(s))
+            .collect();
+        delta
+    }
+
+    /// Change a point's evidence: take its old contribution off its chain, apply `f`,
+    /// put the new contribution on.
+    fn update_point(
+        &mut self,
+        net: &Network,
+        c: CustomerIdx,
+        at: DateTime<Utc>,
+        f: impl FnOnce(&mut PointEvidence),
+    ) {
+        let mut p = self.points.remove(&c).unwrap_or_default();
+        if p.counted {
+            self.count(net, c, &p, -1);
+        }
+        let was_dark = p.is_dark();
+        f(&mut p);
+        if p.calls > 0 {
+            p.after_restoration = false;
+        }
+        if p.is_dark() {
+            if !was_dark || p.first_at.is_none() {
+                p.first_at = Some(at);
+            }
+            p.last_at = Some(at);
+            p.lit_at = None;
+        }
+        p.base = net.device_above_customer(c);
+        let keep = p.is_dark() || p.lit_at.is_some();
+        if keep {
+            let active = p.pending_until.is_none_or(|u| u <= at);
+            if active {
+                self.count(net, c, &p, 1);
+                p.counted = true;
+            } else {
+                p.counted = false;
+            }
+            if p.base.is_none() {
+                self.orphans.insert(c);
+            }
+            self.points.insert(c, p);
+        } else {
+            self.orphans.remove(&c);
+        }
+    }
+
+    /// Add (`sign = 1`) or remove (`-1`) a point's evidence on the counters of its chain.
+    fn count(&mut self, net: &Network, c: CustomerIdx, p: &PointEvidence, sign: i32) {
+        let Some(base) = p.base else { return };
+        let calls = p.calls;
+        let ami = u32::from(p.ami_off && !p.after_restoration);
+        let silent = u32::from(p.ami_off && p.after_restoration);
+        let dark = u32::from(p.is_dark());
+        let lit = u32::from(p.lit_at.is_some() && !p.is_dark());
+        if sign > 0 {
+            self.devices[base.index()].direct.push(c);
+        } else {
+            self.devices[base.index()].direct.retain(|&x| x != c);
+        }
+        let mut child: Option<DeviceIdx> = None;
+        for d in net.chain_from(Some(base)) {
+            let s = &mut self.devices[d.index()];
+            if sign > 0 {
+                s.calls += calls;
+                s.ami_off += ami;
+                s.silent += silent;
+                s.dark_points += dark;
+                s.lit += lit;
+                if dark > 0 {
+                    s.earliest = match (s.earliest, p.first_at) {
+                        (Some(a), Some(b)) => Some(a.min(b)),
+                        (a, b) => a.or(b),
+                    };
+                }
+            } else {
+                s.calls -= calls;
+                s.ami_off -= ami;
+                s.silent -= silent;
+                s.dark_points -= dark;
+                s.lit -= lit;
+                if s.dark_points == 0 {
+                    s.earliest = None;
+                }
+            }
+            if let Some(k) = child {
+                self.link_kid(d, k);
+            }
+            child = Some(d);
+        }
+    }
+
+    /// Keep `kid` in `parent`'s list of children with evidence exactly while it has some.
+    fn link_kid(&mut self, parent: DeviceIdx, kid: DeviceIdx) {
+        let has = self.devices[kid.index()].has_evidence();
+        let list = &mut self.devices[parent.index()].kids;
+        let pos = list.iter().position(|&k| k == kid);
+        match (has, pos) {
+            (true, None) => list.push(kid),
+            (false, Some(i)) => {
+                list.swap_remove(i);
+            }
+            _ => {}
+        }
+    }
+
+    fn set_device_flag(&mut self, net: &Network, d: DeviceIdx, f: impl FnOnce(&mut DeviceState)) {
+        f(&mut self.devices[d.index()]);
+        let mut child = d;
+        for up in net.chain_from(net.device(d).parent().map(|p| p.idx())) {
+            self.link_kid(up, child);
+            child = up;
+        }
+    }
+
+    /// A device closed again: the calls below it are answered; last gasps below wait
+    /// for their meters' "power back" and count again after the grace if none comes.
+    fn restore_below(&mut self, net: &Network, d: DeviceIdx, at: DateTime<Utc>) {
+        let mut below: Vec<CustomerIdx> = self
+            .points
+            .iter()
+            .filter(|(_, p)| p.is_dark() && p.base.is_some_and(|b| net.is_at_or_above(d, b)))
+            .map(|(c, _)| *c)
+            .collect();
+        below.sort();
+        let grace = at + Duration::minutes(GRACE_MIN);
+        for c in below {
+            self.update_point(net, c, at, |p| {
+                p.calls = 0;
+                if p.ami_off {
+                    p.pending_until = Some(grace);
+                    p.after_restoration = true;
+                } else {
+                    p.first_at = None;
+                }
+            });
+            if let Some(p) = self.points.get_mut(&c) {
+                if p.ami_off {
+                    p.first_at = Some(grace);
+                }
+            }
+        }
+    }
+
+    /// V(d) at time `at`.
+    fn value(&self, net: &Network, d: DeviceIdx, at: DateTime<Utc>) -> f64 {
+        let s = &self.devices[d.index()];
+        let view = net.device(d);
+        if s.scada_open == Some(false) && !s.confirmed {
+            return IMPOSSIBLE;
+        }
+        let mut v = 0.0;
+        if s.scada_open == Some(true) || s.confirmed {
+            v += CERTAIN;
+        } else if view.kind() == DeviceKind::Breaker {
+            // SCADA watches breakers: one that has not reported open is closed.
+            return IMPOSSIBLE;
+        }
+        let ph = &self.physics;
+        if let Some(first) = s.earliest {
+            let elapsed = at - first + Duration::minutes(LEAD);
+            let q = ph.call_probability(elapsed).clamp(1e-6, 0.999);
+            let hours = elapsed.num_seconds().max(0) as f64 / 3600.0;
+            let eps = (ph.noise_per_customer_hour * (hours + 0.5)).clamp(1e-9, 0.5);
+            let n = view.customers_below().max(u64::from(s.calls)) as f64;
+            let k = f64::from(s.calls);
+            // Calls: Beta-binomial around the call law (the real call rate of a storm
+            // is uncertain), against noise at rate ε.
+            let (a, b) = (
+                ph.call_rate_concentration * q,
+                ph.call_rate_concentration * (1.0 - q),
+            );
+            v += ln_beta(k + a, n - k + b)
+                - ln_beta(a, b)
+                - k * eps.ln()
+                - (n - k) * (1.0 - eps).ln();
+            // Last gasps: AMI penetration is unknown (and differs street by street), so
+            // the share of meters that gasp gets a uniform prior: a device most of whose
+            // meters gasped explains them better than a larger one around it.
+            let g = f64::from(s.ami_off);
+            if g > 0.0 {
+                let gn = (view.customers_below() as f64).max(g);
+                v += ln_beta(g + 1.0, gn - g + 1.0) - g * ph.ami_false_rate.ln();
+            }
+        }
+        v += f64::from(s.silent) * SILENT_WEIGHT;
+        v += f64::from(s.lit) * LIT_WEIGHT;
+        v - ph.outage_cost
+    }
+
+    fn rescore(&mut self, net: &Network, d: DeviceIdx, at: DateTime<Utc>) -> bool {
+        let value = self.value(net, d, at);
+        let sum_kids: f64 = self.devices[d.index()]
+            .kids
+            .iter()
+            .map(|k| self.devices[k.index()].best)
+            .sum();
+        let s = &mut self.devices[d.index()];
+        let was_open = s.open;
+        let was_positive = s.best > 0.0;
+        s.value = value;
+        s.sum_kids = sum_kids;
+        s.open = value > 0.0 && value >= sum_kids;
+        s.best = value.max(sum_kids).max(0.0);
+        was_open != s.open || was_positive != (s.best > 0.0)
+    }
+
+    /// Re-score the chain from `base` up; the highest device whose decision changed.
+    fn rescore_chain(
+        &mut self,
+        net: &Network,
+        base: DeviceIdx,
+        at: DateTime<Utc>,
+    ) -> Option<DeviceIdx> {
+        let mut top = None;
+        let chain: Vec<DeviceIdx> = net.chain_from(Some(base)).collect();
+        for d in chain {
+            if self.rescore(net, d, at) {
+                top = Some(d);
+            }
+        }
+        top
+    }
+
+    /// Re-score every device with evidence (deepest first) and forget old evidence.
+    fn refresh(
+        &mut self,
+        net: &Network,
+        at: DateTime<Utc>,
+        touched: Option<CustomerIdx>,
+    ) -> BeliefDelta {
+        // Evidence whose wait is over counts again; evidence too old and unexplained goes.
+        let window = Duration::minutes(self.physics.evidence_window_min);
+        // "Power back" speaks against an outage above the meter as long as the dark
+        // evidence it contradicts can still count.
+        let lit_memory = window;
+        let mut changes: Vec<(CustomerIdx, u8)> = Vec::new();
+        for (c, p) in &self.points {
+            if !p.counted && p.pending_until.is_some_and(|u| u <= at) {
+                changes.push((*c, 0));
+            } else if p.is_dark()
+                && p.last_at.is_some_and(|l| at - l > window)
+                && !self.is_explained(net, *c)
+            {
+                changes.push((*c, 1));
+            } else if !p.is_dark() && p.lit_at.is_some_and(|l| at - l > lit_memory) {
+                changes.push((*c, 2));
+            }
+        }
+        changes.sort();
+        for (c, what) in changes {
+            match what {
+                0 => self.update_point(net, c, at, |p| p.pending_until = None),
+                1 => self.update_point(net, c, at, |p| {
+                    p.calls = 0;
+                    p.ami_off = false;
+                    p.first_at = None;
+                }),
+                _ => self.update_point(net, c, at, |p| p.lit_at = None),
+            }
+        }
+        self.rescore_all(net, at);
+        self.full_extract(net, touched)
+    }
+
+    /// Re-score every device that has (or had) evidence, deepest first.
+    fn rescore_all(&mut self, net: &Network, at: DateTime<Utc>) {
+        let mut with_evidence: Vec<DeviceIdx> = (0..self.devices.len())
+            .filter(|&i| {
+                self.devices[i].has_evidence() || self.devices[i].open || self.devices[i].best > 0.0
+            })
+            .map(|i| DeviceIdx(i as u32))
+            .collect();
+        with_evidence.sort_by_key(|d| std::cmp::Reverse((net.device(*d).depth(), *d)));
+        for d in with_evidence {
+            self.rescore(net, d, at);
+        }
+    }
+
+    /// The belief from scratch, into `out`.
+    fn extract_all(&self, net: &Network, out: &mut BTreeSet<Site>) {
+        for h in net.feeder_heads() {
+            self.visit(h.idx(), out);
+        }
+        for c in &self.orphans {
+            if self.points.get(c).is_some_and(|p| p.is_dark() && p.counted) {
+                out.insert(Site::Point(*c));
+            }
+        }
+    }
+
+    fn is_explained(&self, net: &Network, c: CustomerIdx) -> bool {
+        self.open.iter().any(|s| match s {
+            Site::Device(_) => s.covers(Site::Point(c), net),
+            Site::Point(p) => *p == c,
+        })
+    }
+
+    /// Recompute the whole belief and diff it against the current one.
+    fn full_extract(&mut self, net: &Network, touched: Option<CustomerIdx>) -> BeliefDelta {
+        let mut new = BTreeSet::new();
+        self.extract_all(net, &mut new);
+        let old = std::mem::replace(&mut self.open, new.clone());
+        self.diff(net, &old, &new, touched)
+    }
+
+    fn visit(&self, d: DeviceIdx, out: &mut BTreeSet<Site>) {
+        let s = &self.devices[d.index()];
+        if s.open {
+            out.insert(Site::Device(d));
+            return;
+        }
+        for c in &s.direct {
+            if self
+                .points
+                .get(c)
+                .is_some_and(|p| p.is_dark() && p.counted && !p.after_restoration)
+            {
+                out.insert(Site::Point(*c));
+            }
+        }
+        for k in &s.kids {
+            self.visit(*k, out);
+        }
+    }
+
+    /// Re-extract the belief below `top` (the highest device whose decision changed).
+    fn reextract(
+        &mut self,
+        net: &Network,
+        top: Option<DeviceIdx>,
+        _at: DateTime<Utc>,
+        touched: Option<CustomerIdx>,
+    ) -> BeliefDelta {
+        let Some(top) = top else {
+            // No decision changed: the open set is the same, but a point without a
+            // device above may have come or gone, and the covering site's evidence changed.
+            if let Some(c) = touched {
+                let p = self.points.get(&c);
+                let dark = p.is_some_and(|p| p.is_dark() && p.counted);
+                let site = Site::Point(c);
+                let covered_by_device = self
+                    .open
+                    .iter()
+                    .any(|s| matches!(s, Site::Device(_)) && s.covers(site, net));
+                if !covered_by_device {
+                    let mut delta = BeliefDelta::default();
+                    match (dark, self.open.contains(&site)) {
+                        (true, false) => {
+                            self.open.insert(site);
+                            delta.added.push(site);
+                        }
+                        (false, true) => {
+                            self.open.remove(&site);
+                            let why = if p.is_some_and(|p| p.lit_at.is_some())
+                                || self.restored_now.contains(&site)
+                            {
+                                Removal::Restored
+                            } else {
+                                Removal::Withdrawn
+                            };
+                            delta.removed.push((site, why));
+                        }
+                        (true, true) => delta.touched.push(site),
+                        (false, false) => {}
+                    }
+                    return delta;
+                }
+                return self.touch(net, c);
+            }
+            return BeliefDelta::default();
+        };
+        // Does an open device above `top` already cover everything below it?
+        let covered_above = net.device(top).parent().is_some_and(|p| {
+            net.chain_from(Some(p.idx()))
+                .any(|a| self.devices[a.index()].open)
+        });
+        let old_below: BTreeSet<Site> = self
+            .open
+            .iter()
+            .copied()
+            .filter(|s| Site::Device(top).covers(*s, net))
+            .collect();
+        let mut new_below = BTreeSet::new();
+        if !covered_above {
+            self.visit(top, &mut new_below);
+        }
+        for s in &old_below {
+            self.open.remove(s);
+        }
+        self.open.extend(new_below.iter().copied());
+        self.diff(net, &old_below, &new_below, touched)
+    }
+
+    /// The delta for a touched point when the open set did not change.
+    fn touch(&self, net: &Network, c: CustomerIdx) -> BeliefDelta {
+        let site = Site::Point(c);
+        let covering = self.open.iter().find(|s| s.covers(site, net)).copied();
+        BeliefDelta {
+            touched: covering.into_iter().collect(),
+            ..BeliefDelta::default()
+        }
+    }
+
+    /// Diff the old and new open sets of one part of the network, naming why removed
+    /// sites went.
+    fn diff(
+        &self,
+        net: &Network,
+        old: &BTreeSet<Site>,
+        new: &BTreeSet<Site>,
+        touched: Option<CustomerIdx>,
+    ) -> BeliefDelta {
+        let mut delta = BeliefDelta::default();
+        for s in old.difference(new) {
+            delta.removed.push((*s, self.removal_reason(net, *s)));
+        }
+        delta.added.extend(new.difference(old).copied());
+        if let Some(c) = touched {
+            if let Some(cov) = self.open.iter().find(|s| s.covers(Site::Point(c), net)) {
+                if old.contains(cov) {
+                    delta.touched.push(*cov);
+                }
+            }
+        }
+        delta
+    }
+
+    fn removal_reason(&self, net: &Network, s: Site) -> Removal {
+        if self.restored_now.iter().any(|r| r.covers(s, net)) {
+            return Removal::Restored;
+        }
+        match s {
+            Site::Device(d) => {
+                let st = &self.devices[d.index()];
+                if st.lit > 0 || st.scada_open == Some(false) {
+                    Removal::Restored
+                } else {
+                    Removal::Withdrawn
+                }
+            }
+            Site::Point(c) => {
+                if self.points.get(&c).is_some_and(|p| p.lit_at.is_some()) {
+                    Removal::Restored
+                } else {
+                    Removal::Withdrawn
+                }
+            }
+        }
+    }
+
+    /// The counters and score of one device, for a developer's eyes.
+    pub fn describe(&self, d: DeviceIdx) -> String {
+        let s = &self.devices[d.index()];
+        format!(
+            "calls={} ami_off={} silent={} lit={} dark_points={} earliest={:?} value={:.1} sum_kids={:.1} best={:.1} open={} kids={}",
+            s.calls, s.ami_off, s.silent, s.lit, s.dark_points, s.earliest, s.value, s.sum_kids, s.best, s.open, s.kids.len()
+        )
+    }
+
+    /// The open sites now, with their explanations.
+    pub fn belief(&self, net: &Network) -> BTreeMap<Site, Explanation> {
+        self.open
+            .iter()
+            .filter_map(|s| self.explain(net, *s).map(|e| (*s, e)))
+            .collect()
+    }
+
+    /// What an open site explains.
+    pub fn explain(&self, net: &Network, site: Site) -> Option<Explanation> {
+        if !self.open.contains(&site) {
+            return None;
+        }
+        Some(match site {
+            Site::Device(d) => {
+                let s = &self.devices[d.index()];
+                let mut alternatives = Vec::new();
+                if let Some(p) = net.device(d).parent() {
+                    alternatives.push((
+                        Site::Device(p.idx()),
+                        round3(self.devices[p.idx().index()].value),
+                    ));
+                }
+                for k in &s.kids {
+                    alternatives.push((Site::Device(*k), round3(self.devices[k.index()].value)));
+                }
+                let margin = s.value - s.sum_kids.max(0.0);
+                let rule = if s.scada_open == Some(true) {
+                    "SCADA shows the device open".to_owned()
+                } else if s.confirmed {
+                    "confirmed by a dispatcher".to_owned()
+                } else {
+                    format!(
+                        "best explanation of {} call(s) and {} last gasp(s) among {} customers below (log-likelihood ratio {:.1}, {:.1} better than the devices below)",
+                        s.calls,
+                        s.ami_off,
+                        net.device(d).customers_below(),
+                        s.value,
+                        margin
+                    )
+                };
+                Explanation {
+                    calls: s.calls,
+                    ami_off: s.ami_off,
+                    scada_open: s.scada_open == Some(true),
+                    first_evidence_at: s.earliest,
+                    rule,
+                    score: round3(s.value),
+                    confidence: round3(sigmoid(margin.min(s.value))),
+                    alternatives,
+                }
+            }
+            Site::Point(c) => {
+                let p = self.points.get(&c)?;
+                Explanation {
+                    calls: p.calls,
+                    ami_off: u32::from(p.ami_off),
+                    scada_open: false,
+                    first_evidence_at: p.first_at,
+                    rule: "a single customer's outage: no device above explains this customer's evidence better".into(),
+                    score: 0.0,
+                    confidence: if p.ami_off { 0.9 } else { 0.5 },
+                    alternatives: net
+                        .device_above_customer(c)
+                        .map(|d| vec![(Site::Device(d), round3(self.devices[d.index()].value))])
+                        .unwrap_or_default(),
+                }
+            }
+        })
+    }
+}
+
+fn sigmoid(x: f64) -> f64 {
+    1.0 / (1.0 + (-x).exp())
+}
+
+/// Scores leave the engine rounded, so streams compare byte for byte across machines.
+pub(crate) fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}

@@ -1,0 +1,184 @@
+//! Scoring an analyzer against a storm's ground truth, and the oracle that says what
+//! was achievable.
+//!
+//! For every fault, at 5, 10, 15 and 30 minutes after it became visible (its start;
+//! for a nested fault, the repair of the fault above it), the engine's active outages
+//! are checked for one at exactly the fault's device. Only faults that have produced at
+//! least two pieces of evidence (calls, last gasps, SCADA) by then count.
+//!
+//! The **oracle** knows which evidence belongs to which fault, when the fault began and
+//! the call-in law, and picks the single most probable device. With a uniform prior
+//! over devices, the likelihood of the evidence falls with every dark customer who did
+//! not call or gasp, so the most probable device is the lowest one whose customers
+//! include every piece of evidence (SCADA names its device outright).
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use chrono::{DateTime, Duration, Utc};
+use serde::Serialize;
+
+use super::Storm;
+use crate::engine::{Engine, EngineOptions};
+use crate::network::{CustomerIdx, DeviceIdx, Network};
+
+/// Minutes after a fault at which it is checked.
+pub const CHECKPOINTS_MIN: [i64; 4] = [5, 10, 15, 30];
+
+/// How one analyzer did on one storm.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct StormScore {
+    /// Per checkpoint: faults with at least two pieces of evidence.
+    pub counted: [usize; 4],
+    /// Per checkpoint: of those, faults whose exact device the analyzer predicted.
+    pub found: [usize; 4],
+    /// Per checkpoint: faults the oracle finds.
+    pub oracle_found: [usize; 4],
+    /// Per checkpoint: faults both the oracle and the analyzer find.
+    pub found_of_oracle: [usize; 4],
+    /// Device outages active at the end whose device never failed.
+    pub false_outages_at_end: usize,
+    /// Minutes from each fault's start to the first prediction at its device.
+    pub minutes_to_first_correct: Vec<f64>,
+    /// Events applied.
+    pub events: usize,
+    /// Seconds the engine took to apply them.
+    pub engine_seconds: f64,
+}
+
+struct Checkpoint {
+    at: DateTime<Utc>,
+    fault: usize,
+    slot: usize,
+}
+
+/// Run an engine (faultline's or the baseline) over the storm and score it.
+pub fn score(net: &Network, storm: &Storm, baseline: bool) -> StormScore {
+    let truth = &storm.truth;
+    let mut engine = Engine::new(
+        net.clone(),
+        EngineOptions {
+            baseline,
+            ..EngineOptions::default()
+        },
+    );
+    // Evidence per fault, in time order.
+    let mut evidence: Vec<Vec<(DateTime<Utc>, Option<CustomerIdx>)>> =
+        vec![Vec::new(); truth.faults.len()];
+    for a in &truth.evidence {
+        if let Some(f) = a.fault {
+            evidence[f].push((a.at, a.customer));
+        }
+    }
+    let visible_at = |k: usize| -> Option<DateTime<Utc>> {
+        let f = &truth.faults[k];
+        match &f.nested_in {
+            None => Some(f.started_at),
+            Some(parent) => truth
+                .faults
+                .iter()
+                .find(|p| &p.id == parent)
+                .and_then(|p| p.restored_at)
+                .map(|r| r.max(f.started_at)),
+        }
+    };
+    let mut checkpoints: Vec<Checkpoint> = Vec::new();
+    for k in 0..truth.faults.len() {
+        if let Some(v) = visible_at(k) {
+            for (slot, m) in CHECKPOINTS_MIN.iter().enumerate() {
+                checkpoints.push(Checkpoint {
+                    at: v + Duration::minutes(*m),
+                    fault: k,
+                    slot,
+                });
+            }
+        }
+    }
+    checkpoints.sort_by_key(|c| (c.at, c.fault, c.slot));
+    let fault_devices: HashMap<&str, Vec<usize>> =
+        truth
+            .faults
+            .iter()
+            .enumerate()
+            .fold(HashMap::new(), |mut m, (k, f)| {
+                m.entry(f.device.as_str()).or_default().push(k);
+                m
+            });
+    let mut first_correct: Vec<Option<DateTime<Utc>>> = vec![None; truth.faults.len()];
+    let mut result = StormScore::default();
+    let mut next_cp = 0;
+    let mut engine_time = std::time::Duration::ZERO;
+    let evaluate = |engine: &Engine, cp: &Checkpoint, result: &mut StormScore| {
+        let f = &truth.faults[cp.fault];
+        let ev: Vec<Option<CustomerIdx>> = evidence[cp.fault]
+            .iter()
+            .take_while(|(t, _)| *t <= cp.at)
+            .map(|(_, c)| *c)
+            .collect();
+        if ev.len() < 2 {
+            return;
+        }
+        result.counted[cp.slot] += 1;
+        let found = engine
+            .active_outages()
+            .any(|o| o.device == f.device && o.device_kind.is_some());
+        // SCADA names the device outright; otherwise the most probable device.
+        let oracle = ev.iter().any(Option::is_none) || oracle_pick(net, &ev) == Some(f.device_idx);
+        result.found[cp.slot] += usize::from(found);
+        result.oracle_found[cp.slot] += usize::from(oracle);
+        result.found_of_oracle[cp.slot] += usize::from(oracle && found);
+    };
+    for e in &storm.events {
+        while next_cp < checkpoints.len() && checkpoints[next_cp].at < e.at {
+            evaluate(&engine, &checkpoints[next_cp], &mut result);
+            next_cp += 1;
+        }
+        let started = Instant::now();
+        let outputs = engine.apply(e);
+        engine_time += started.elapsed();
+        for o in outputs {
+            if !o.kind.starts_with("outage.")
+                || o.data["status"] == "cancelled"
+                || o.data["status"] == "restored"
+            {
+                continue;
+            }
+            if let Some(ks) = o.data["device"].as_str().and_then(|d| fault_devices.get(d)) {
+                for &k in ks {
+                    if first_correct[k].is_none() && o.at >= truth.faults[k].started_at {
+                        first_correct[k] = Some(o.at);
+                    }
+                }
+            }
+        }
+    }
+    while next_cp < checkpoints.len() {
+        evaluate(&engine, &checkpoints[next_cp], &mut result);
+        next_cp += 1;
+    }
+    result.false_outages_at_end = engine
+        .active_outages()
+        .filter(|o| o.device_kind.is_some() && !fault_devices.contains_key(o.device.as_str()))
+        .count();
+    result.minutes_to_first_correct = first_correct
+        .iter()
+        .enumerate()
+        .filter_map(|(k, t)| {
+            t.map(|t| (t - truth.faults[k].started_at).num_seconds() as f64 / 60.0)
+        })
+        .collect();
+    result.events = storm.events.len();
+    result.engine_seconds = engine_time.as_secs_f64();
+    result
+}
+
+/// The lowest device whose customers include every piece of evidence.
+fn oracle_pick(net: &Network, evidence: &[Option<CustomerIdx>]) -> Option<DeviceIdx> {
+    let customers: Vec<CustomerIdx> = evidence.iter().flatten().copied().collect();
+    let first = *customers.first()?;
+    net.chain_of_customer(first).find(|&d| {
+        customers
+            .iter()
+            .all(|&c| net.chain_of_customer(c).any(|x| x == d))
+    })
+}
