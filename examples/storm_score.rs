@@ -27,7 +27,7 @@ fn main() {
                 ..Default::default()
             },
         );
-        debug_device(&net, &storm, dev, 5);
+        debug_device(&net, &storm, dev, 1);
         return;
     }
     if args.get(4).is_some() {
@@ -53,6 +53,7 @@ fn main() {
         );
         let f = score(&net, &storm, false);
         let b = score(&net, &storm, true);
+        for m in &f.misses { println!("   miss {m}"); }
         println!("seed {seed}: counted {:?}\n  faultline found {:?} of-oracle {:?} oracle {:?} false_end {}\n  baseline  found {:?} of-oracle {:?} false_end {}",
             f.counted, f.found, f.found_of_oracle, f.oracle_found, f.false_outages_at_end, b.found, b.found_of_oracle, b.false_outages_at_end);
     }
@@ -107,7 +108,7 @@ pub fn debug_device(net: &Network, storm: &faultline::sim::Storm, device: &str, 
         if m != last {
             last = m;
             if let Analyzer::Scored(s) = e.analyzer() {
-                println!("{} {}", ev.at, s.describe(d));
+                println!("{} {}", ev.at, s.describe(net, d));
             }
         }
     }

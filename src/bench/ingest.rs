@@ -180,8 +180,11 @@ pub fn run(args: &IngestArgs) -> anyhow::Result<()> {
     }
     let acked: u64 = phases.iter().map(|p| p.outcome.events_acked).sum();
     let read_back = actix_web::rt::System::new().block_on(read_back(&target));
-    let server_log = server.log_path().to_owned();
+    let server_peak_kib = server.pid().and_then(procfs::peak_rss_kib_of);
     let stopped = server.stop();
+    if !matches!(&stopped, Ok(status) if status.success()) {
+        scratch.keep(); // the server's log tells why
+    }
 
     print_report(&Report {
         fsync: &fsync,
@@ -189,6 +192,7 @@ pub fn run(args: &IngestArgs) -> anyhow::Result<()> {
         phases: &phases,
         concurrency,
         batch,
+        server_peak_kib,
     });
     let read_back = read_back?;
     println!(
@@ -202,8 +206,8 @@ pub fn run(args: &IngestArgs) -> anyhow::Result<()> {
     match &stopped {
         Ok(status) if status.success() => println!("server stopped by SIGTERM: clean exit"),
         Ok(status) => println!(
-            "server stopped by SIGTERM: exit {status} (see {})",
-            server_log.display()
+            "server stopped by SIGTERM: exit {status} (its log: {})",
+            scratch.path().join("server.log").display()
         ),
         Err(e) => println!("server stop: {e:#}"),
     }
@@ -411,6 +415,7 @@ struct Report<'a> {
     phases: &'a [Phase],
     concurrency: usize,
     batch: usize,
+    server_peak_kib: Option<u64>,
 }
 
 fn ms(d: Option<Duration>) -> String {
@@ -498,43 +503,67 @@ fn print_report(r: &Report<'_>) {
         "  (server, client: CPU used, in cores; {} available)",
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
+    println!(
+        "  server peak RSS over the run: {}",
+        r.server_peak_kib
+            .map_or("n/a".into(), |k| format!("{:.0} MiB", k as f64 / 1024.0))
+    );
     println!("\nbusiest server threads (cores)");
     for p in r.phases {
         println!("  {:<26} {}", p.name, p.server_cpu.describe(4));
     }
 
-    println!("\nratios");
+    println!("\nratios (against the same run's baselines)");
     let floor_of = |path: &str| {
         r.phases
             .iter()
             .find(|p| matches!(p.workload, Workload::Get { path: q, .. } if q == path))
             .map(|p| p.outcome.requests_per_s())
     };
+    let http_floor = floor_of("/bench/no-such-path");
     let healthz = floor_of("/healthz");
+    let ratio = |x: f64, floor: Option<f64>| {
+        floor.map_or("n/a".into(), |f| format!("{:.2}", x / f.max(1e-9)))
+    };
     for p in r.phases {
         let o = &p.outcome;
         if o.events_acked == 0 {
             continue;
         }
-        let mean = o.latencies.mean();
+        println!("  {}:", p.name);
         println!(
-            "  {}: {:.1} events per fsync of the floor; {:.2} of the one-thread parse floor (full per-event work); requests {:.2}× /healthz; Little's law {} connections ÷ {} req/s = {} ms vs mean {} ms",
-            p.name,
-            o.events_per_s() / r.fsync.per_s.max(1e-9),
-            o.events_per_s() / r.parse.full_per_s.max(1e-9),
-            healthz.map_or(f64::NAN, |h| o.requests_per_s() / h.max(1e-9)),
-            r.concurrency,
-            thousands(o.requests_per_s()),
-            ms(Some(Duration::from_secs_f64(r.concurrency as f64 / o.requests_per_s().max(1e-9)))),
-            ms(mean)
+            "    events/s ÷ fsyncs/s of the floor = {:.1} events per fsync (group commit: more than 1 only if it works)",
+            o.events_per_s() / r.fsync.per_s.max(1e-9)
         );
         if let Some(c) = p.commits.filter(|&c| c > 0) {
+            let commits_per_s = c as f64 / o.elapsed.as_secs_f64().max(1e-9);
             println!(
-                "    {:.1} requests per commit; commits/s = {:.3} of the fsync floor",
+                "    commits: {:.1} requests and {:.0} events per commit; commits/s ÷ fsyncs/s = {:.3}",
                 o.ok_requests as f64 / c as f64,
-                c as f64 / o.elapsed.as_secs_f64().max(1e-9) / r.fsync.per_s.max(1e-9)
+                o.events_acked as f64 / c as f64,
+                commits_per_s / r.fsync.per_s.max(1e-9)
             );
         }
+        println!(
+            "    events/s ÷ one-thread parse floor (parse + check + canonical JSON) = {:.2}",
+            o.events_per_s() / r.parse.full_per_s.max(1e-9)
+        );
+        if matches!(p.workload, Workload::Single) {
+            println!(
+                "    requests/s ÷ 404 floor (pure HTTP) = {}; ÷ /healthz = {}",
+                ratio(o.requests_per_s(), http_floor),
+                ratio(o.requests_per_s(), healthz)
+            );
+        }
+        println!(
+            "    Little's law: {} connections ÷ {} req/s = {} ms; measured mean {} ms",
+            r.concurrency,
+            thousands(o.requests_per_s()),
+            ms(Some(Duration::from_secs_f64(
+                r.concurrency as f64 / o.requests_per_s().max(1e-9)
+            ))),
+            ms(o.latencies.mean())
+        );
     }
 
     println!("\ngoals");

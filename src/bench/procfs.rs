@@ -32,6 +32,11 @@ pub fn peak_rss_kib() -> Option<u64> {
     status_kib("self", "VmHWM")
 }
 
+/// Another process's peak resident memory so far (`VmHWM`), in KiB.
+pub fn peak_rss_kib_of(pid: u32) -> Option<u64> {
+    status_kib(&pid.to_string(), "VmHWM")
+}
+
 /// This process's resident memory now (`VmRSS`), in KiB.
 pub fn rss_kib() -> Option<u64> {
     status_kib("self", "VmRSS")

@@ -94,6 +94,9 @@ struct DeviceState {
     kids: Vec<DeviceIdx>,
     scada_open: Option<bool>,
     confirmed: bool,
+    /// Outages already believed below this device when it became certainly open
+    /// (SCADA, a dispatcher): they opened first, and stay, nested, when it closes.
+    frozen: Vec<Site>,
     value: f64,
     sum_kids: f64,
     best: f64,
@@ -178,6 +181,7 @@ impl Scored {
                 dirty_chain = net.device_above_customer(c);
             }
             Observation::ScadaOpen(d) => {
+                self.freeze_below(net, d);
                 self.set_device_flag(net, d, |s| s.scada_open = Some(true));
                 dirty_chain = Some(d);
             }
@@ -191,6 +195,7 @@ impl Scored {
                 dirty_chain = Some(d);
             }
             Observation::Confirmed(d) => {
+                self.freeze_below(net, d);
                 self.set_device_flag(net, d, |s| s.confirmed = true);
                 dirty_chain = Some(d);
             }
@@ -285,9 +290,6 @@ impl Scored {
         }
         let was_dark = p.is_dark();
         f(&mut p);
-        if p.calls > 0 {
-            p.after_restoration = false;
-        }
         if p.is_dark() {
             if !was_dark || p.first_at.is_none() {
                 p.first_at = Some(at);
@@ -382,31 +384,78 @@ impl Scored {
         }
     }
 
+    /// Remember what was open below `d` before it became certainly open.
+    fn freeze_below(&mut self, net: &Network, d: DeviceIdx) {
+        let s = &self.devices[d.index()];
+        if s.scada_open == Some(true) || s.confirmed {
+            return;
+        }
+        let here = Site::Device(d);
+        let frozen: Vec<Site> = self
+            .open
+            .iter()
+            .copied()
+            .filter(|s| *s != here && here.covers(*s, net))
+            .collect();
+        self.devices[d.index()].frozen = frozen;
+    }
+
     /// A device closed again: the calls below it are answered; last gasps below wait
     /// for their meters' "power back" and count again after the grace if none comes.
+    /// Outages nested below it that were known before it opened keep their evidence.
     fn restore_below(&mut self, net: &Network, d: DeviceIdx, at: DateTime<Utc>) {
+        let frozen = std::mem::take(&mut self.devices[d.index()].frozen);
         let mut below: Vec<CustomerIdx> = self
             .points
             .iter()
-            .filter(|(_, p)| p.is_dark() && p.base.is_some_and(|b| net.is_at_or_above(d, b)))
+            .filter(|(c, p)| {
+                p.is_dark()
+                    && p.base.is_some_and(|b| net.is_at_or_above(d, b))
+                    && !frozen.iter().any(|f| f.covers(Site::Point(**c), net))
+            })
             .map(|(c, _)| *c)
             .collect();
         below.sort();
         let grace = at + Duration::minutes(GRACE_MIN);
         for c in below {
             self.update_point(net, c, at, |p| {
-                p.calls = 0;
-                if p.ami_off {
-                    p.pending_until = Some(grace);
-                    p.after_restoration = true;
-                } else {
-                    p.first_at = None;
-                }
+                p.pending_until = Some(grace);
+                p.after_restoration = true;
             });
-            if let Some(p) = self.points.get_mut(&c) {
+        }
+    }
+
+    /// The grace after a restoration is over for these points: under a device whose
+    /// meters said "power back", or where no meter can say anything, the customers are
+    /// back; under a device whose smart meters all stayed silent, they are still dark
+    /// (a nested outage) and their evidence counts again.
+    fn end_grace(&mut self, net: &Network, at: DateTime<Utc>, points: Vec<CustomerIdx>) {
+        let mut silent_bases: BTreeSet<DeviceIdx> = BTreeSet::new();
+        for c in &points {
+            if let Some(p) = self.points.get(c) {
                 if p.ami_off {
-                    p.first_at = Some(grace);
+                    if let Some(b) = p.base {
+                        silent_bases.insert(b);
+                    }
                 }
+            }
+        }
+        for c in points {
+            let base = self.points.get(&c).and_then(|p| p.base);
+            let still_dark = base.is_some_and(|b| silent_bases.contains(&b) && self.devices[b.index()].lit == 0);
+            if still_dark {
+                self.update_point(net, c, at, |p| {
+                    p.pending_until = None;
+                    p.first_at = Some(at);
+                });
+            } else {
+                self.update_point(net, c, at, |p| {
+                    p.calls = 0;
+                    p.ami_off = false;
+                    p.first_at = None;
+                    p.pending_until = None;
+                    p.after_restoration = false;
+                });
             }
         }
     }
@@ -500,26 +549,28 @@ impl Scored {
     ) -> BeliefDelta {
         // Evidence whose wait is over counts again; evidence too old and unexplained goes.
         let window = Duration::minutes(self.physics.evidence_window_min);
-        // "Power back" speaks against an outage above the meter as long as the dark
-        // evidence it contradicts can still count.
-        let lit_memory = window;
+        // "Power back" speaks against an outage above the meter for longer than the dark
+        // evidence it contradicts can count.
+        let lit_memory = window + Duration::minutes(GRACE_MIN * 2);
         let mut changes: Vec<(CustomerIdx, u8)> = Vec::new();
+        let mut graced: Vec<CustomerIdx> = Vec::new();
         for (c, p) in &self.points {
             if !p.counted && p.pending_until.is_some_and(|u| u <= at) {
-                changes.push((*c, 0));
+                graced.push(*c);
             } else if p.is_dark()
                 && p.last_at.is_some_and(|l| at - l > window)
-                && !self.is_explained(net, *c)
+                && (p.after_restoration || !self.is_explained(net, *c))
             {
                 changes.push((*c, 1));
             } else if !p.is_dark() && p.lit_at.is_some_and(|l| at - l > lit_memory) {
                 changes.push((*c, 2));
             }
         }
+        graced.sort();
+        self.end_grace(net, at, graced);
         changes.sort();
         for (c, what) in changes {
             match what {
-                0 => self.update_point(net, c, at, |p| p.pending_until = None),
                 1 => self.update_point(net, c, at, |p| {
                     p.calls = 0;
                     p.ami_off = false;
@@ -549,7 +600,7 @@ impl Scored {
     /// The belief from scratch, into `out`.
     fn extract_all(&self, net: &Network, out: &mut BTreeSet<Site>) {
         for h in net.feeder_heads() {
-            self.visit(h.idx(), out);
+            self.visit(net, h.idx(), out);
         }
         for c in &self.orphans {
             if self.points.get(c).is_some_and(|p| p.is_dark() && p.counted) {
@@ -573,10 +624,16 @@ impl Scored {
         self.diff(net, &old, &new, touched)
     }
 
-    fn visit(&self, d: DeviceIdx, out: &mut BTreeSet<Site>) {
+    fn visit(&self, net: &Network, d: DeviceIdx, out: &mut BTreeSet<Site>) {
         let s = &self.devices[d.index()];
         if s.open {
             out.insert(Site::Device(d));
+            if s.scada_open == Some(true) || s.confirmed {
+                // Outages known below it before it opened stay (nested). Evidence
+                // after it opened cannot tell them apart from it, so they stay as
+                // they were.
+                out.extend(s.frozen.iter().copied());
+            }
             return;
         }
         for c in &s.direct {
@@ -589,7 +646,7 @@ impl Scored {
             }
         }
         for k in &s.kids {
-            self.visit(*k, out);
+            self.visit(net, *k, out);
         }
     }
 
@@ -644,6 +701,10 @@ impl Scored {
             net.chain_from(Some(p.idx()))
                 .any(|a| self.devices[a.index()].open)
         });
+        if covered_above {
+            // What is below an open device does not change with it.
+            return touched.map(|c| self.touch(net, c)).unwrap_or_default();
+        }
         let old_below: BTreeSet<Site> = self
             .open
             .iter()
@@ -651,9 +712,7 @@ impl Scored {
             .filter(|s| Site::Device(top).covers(*s, net))
             .collect();
         let mut new_below = BTreeSet::new();
-        if !covered_above {
-            self.visit(top, &mut new_below);
-        }
+        self.visit(net, top, &mut new_below);
         for s in &old_below {
             self.open.remove(s);
         }
@@ -661,10 +720,22 @@ impl Scored {
         self.diff(net, &old_below, &new_below, touched)
     }
 
+    /// The open site that explains a point: the deepest one covering it.
+    fn covering(&self, net: &Network, c: CustomerIdx) -> Option<Site> {
+        let site = Site::Point(c);
+        self.open
+            .iter()
+            .copied()
+            .filter(|s| s.covers(site, net))
+            .max_by_key(|s| match s {
+                Site::Point(_) => u32::MAX,
+                Site::Device(d) => net.device(*d).depth(),
+            })
+    }
+
     /// The delta for a touched point when the open set did not change.
     fn touch(&self, net: &Network, c: CustomerIdx) -> BeliefDelta {
-        let site = Site::Point(c);
-        let covering = self.open.iter().find(|s| s.covers(site, net)).copied();
+        let covering = self.covering(net, c);
         BeliefDelta {
             touched: covering.into_iter().collect(),
             ..BeliefDelta::default()
@@ -686,9 +757,9 @@ impl Scored {
         }
         delta.added.extend(new.difference(old).copied());
         if let Some(c) = touched {
-            if let Some(cov) = self.open.iter().find(|s| s.covers(Site::Point(c), net)) {
-                if old.contains(cov) {
-                    delta.touched.push(*cov);
+            if let Some(cov) = self.covering(net, c) {
+                if old.contains(&cov) {
+                    delta.touched.push(cov);
                 }
             }
         }
@@ -719,12 +790,19 @@ impl Scored {
     }
 
     /// The counters and score of one device, for a developer's eyes.
-    pub fn describe(&self, d: DeviceIdx) -> String {
+    pub fn describe(&self, net: &Network, d: DeviceIdx) -> String {
         let s = &self.devices[d.index()];
+        let chain: Vec<String> = net
+            .chain_from(Some(d))
+            .skip(1)
+            .map(|p| format!("{}(open={},kid={})", net.device(p).id(), self.devices[p.index()].open, self.devices[p.index()].kids.len()))
+            .collect();
         format!(
-            "calls={} ami_off={} silent={} lit={} dark_points={} earliest={:?} value={:.1} sum_kids={:.1} best={:.1} open={} kids={}",
-            s.calls, s.ami_off, s.silent, s.lit, s.dark_points, s.earliest, s.value, s.sum_kids, s.best, s.open, s.kids.len()
-        )
+            "calls={} ami_off={} silent={} lit={} dark_points={} earliest={:?} value={:.1} sum_kids={:.1} best={:.1} open={} kids={} believed={} open_below={}",
+            s.calls, s.ami_off, s.silent, s.lit, s.dark_points, s.earliest, s.value, s.sum_kids, s.best, s.open, s.kids.len(),
+            self.open.contains(&Site::Device(d)),
+            self.open.len()
+        ) + &format!(" above={chain:?}")
     }
 
     /// The open sites now, with their explanations.

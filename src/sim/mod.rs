@@ -26,6 +26,7 @@
 //! Pure: no I/O; [`Storm::write`] is the only function that writes, and only where it
 //! is told.
 
+pub mod bench;
 pub mod command;
 pub mod score;
 

@@ -40,6 +40,8 @@ pub struct StormScore {
     pub false_outages_at_end: usize,
     /// Minutes from each fault's start to the first prediction at its device.
     pub minutes_to_first_correct: Vec<f64>,
+    /// Faults the oracle found and the analyzer did not: what it believed instead.
+    pub misses: Vec<String>,
     /// Events applied.
     pub events: usize,
     /// Seconds the engine took to apply them.
@@ -127,6 +129,18 @@ pub fn score(net: &Network, storm: &Storm, baseline: bool) -> StormScore {
         result.found[cp.slot] += usize::from(found);
         result.oracle_found[cp.slot] += usize::from(oracle);
         result.found_of_oracle[cp.slot] += usize::from(oracle && found);
+        if oracle && !found {
+            let fault_site = crate::inference::Site::Device(f.device_idx);
+            let instead: Vec<String> = engine
+                .active_outages()
+                .filter(|o| o.site.is_some_and(|s| s.related(fault_site, net)))
+                .map(|o| format!("{} ({})", o.device, o.customers_out))
+                .collect();
+            result.misses.push(format!(
+                "{} at {} +{}min ({:?}, {} customers, {} evidence): believed {:?}",
+                f.id, f.device, CHECKPOINTS_MIN[cp.slot], f.device_kind, f.customers, ev.len(), instead
+            ));
+        }
     };
     for e in &storm.events {
         while next_cp < checkpoints.len() && checkpoints[next_cp].at < e.at {

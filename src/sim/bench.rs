@@ -1,0 +1,163 @@
+//! `faultline bench inference`: faultline's inference against the classic rule and the
+//! oracle, on storms over every bundled network.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::score::{score, StormScore, CHECKPOINTS_MIN};
+use super::{generate, StormOptions};
+use crate::network::{LoadOptions, Network};
+
+/// Arguments of `faultline bench inference`.
+#[derive(Debug, Args)]
+pub struct InferenceBenchArgs {
+    /// The networks (default: every `*.geojson` in gis-data/).
+    #[arg(long)]
+    pub network: Vec<PathBuf>,
+    /// Call-in rates to try.
+    #[arg(long, value_delimiter = ',', default_values_t = vec![0.05, 0.10, 0.30])]
+    pub call_rates: Vec<f64>,
+    /// Seeds per network and rate.
+    #[arg(long, default_value_t = 3)]
+    pub seeds: u64,
+    /// Unrelated calls per customer per hour.
+    #[arg(long, default_value_t = 3.0e-4)]
+    pub noise_per_customer_hour: f64,
+    /// Share of smart meters.
+    #[arg(long, default_value_t = 0.3)]
+    pub ami_share: f64,
+    /// Print every miss (a fault the oracle found and faultline did not).
+    #[arg(long)]
+    pub verbose: bool,
+}
+
+#[derive(Default)]
+struct Totals {
+    counted: [usize; 4],
+    found: [usize; 4],
+    oracle: [usize; 4],
+    of_oracle: [usize; 4],
+    false_end_max: usize,
+    first_correct: Vec<f64>,
+    events: usize,
+    seconds: f64,
+}
+
+impl Totals {
+    fn add(&mut self, s: &StormScore) {
+        for i in 0..4 {
+            self.counted[i] += s.counted[i];
+            self.found[i] += s.found[i];
+            self.oracle[i] += s.oracle_found[i];
+            self.of_oracle[i] += s.found_of_oracle[i];
+        }
+        self.false_end_max = self.false_end_max.max(s.false_outages_at_end);
+        self.first_correct.extend_from_slice(&s.minutes_to_first_correct);
+        self.events += s.events;
+        self.seconds += s.engine_seconds;
+    }
+
+    fn median_first(&self) -> f64 {
+        let mut v = self.first_correct.clone();
+        v.sort_by(f64::total_cmp);
+        v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+    }
+}
+
+fn pct(a: usize, b: usize) -> String {
+    if b == 0 {
+        "  -  ".into()
+    } else {
+        format!("{:5.1}", 100.0 * a as f64 / b as f64)
+    }
+}
+
+fn default_networks() -> Vec<PathBuf> {
+    let dir = std::path::Path::new("gis-data");
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "geojson"))
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+/// Run the benchmark and print its table.
+pub fn run(args: InferenceBenchArgs) -> anyhow::Result<()> {
+    let networks = if args.network.is_empty() { default_networks() } else { args.network.clone() };
+    println!("faultline bench inference: storms with noise ({} calls per customer-hour), {}% smart meters, {} seeds each", args.noise_per_customer_hour, args.ami_share * 100.0, args.seeds);
+    println!("exact device found at +5/+10/+15/+30 min, % of faults with ≥ 2 pieces of evidence; 'of oracle' = % of the faults the oracle finds");
+    println!();
+    println!("{:<28} {:>5} {:>9} | {:<23} | {:<23} | {:<23} | {:<23} | {:>5} {:>5} | {:>6} {:>6} | {:>9}",
+        "network", "calls", "faults", "faultline found", "baseline found", "faultline of oracle", "baseline of oracle", "false", "false", "first", "first", "replay");
+    println!("{:<28} {:>5} {:>9} | {:<23} | {:<23} | {:<23} | {:<23} | {:>5} {:>5} | {:>6} {:>6} | {:>9}",
+        "", "", "(counted)", "+5    +10   +15   +30", "+5    +10   +15   +30", "+5    +10   +15   +30", "+5    +10   +15   +30", "fl", "base", "fl min", "base", "events/s");
+    for path in networks {
+        let text = std::fs::read_to_string(&path)?;
+        let plain = Network::from_geojson(&text, &LoadOptions::default())?;
+        // A network published without lateral protection gets the documented rule:
+        // a storm on a network with no fuses tests nothing but SCADA.
+        let fuses = plain.summary().devices.get("fuse").copied().unwrap_or(0);
+        let (net, note) = if fuses == 0 {
+            (Network::from_geojson(&text, &LoadOptions { add_protection: true, ..LoadOptions::default() })?, " +prot")
+        } else {
+            (plain, "")
+        };
+        let customers = net.summary().customers as f64;
+        let faults = (net.device_count() / 10).clamp(5, 25);
+        let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        for &rate in &args.call_rates {
+            let mut fl = Totals::default();
+            let mut base = Totals::default();
+            let mut misses = Vec::new();
+            for seed in 1..=args.seeds {
+                let options = StormOptions {
+                    seed,
+                    faults,
+                    call_rate: rate,
+                    ami_share: args.ami_share,
+                    noise_per_hour: (customers * args.noise_per_customer_hour).max(1.0),
+                    ..StormOptions::default()
+                };
+                let storm = generate(&net, &options);
+                let f = score(&net, &storm, false);
+                misses.extend(f.misses.iter().map(|m| format!("seed {seed}: {m}")));
+                fl.add(&f);
+                base.add(&score(&net, &storm, true));
+            }
+            let row = |t: &Totals, of: bool| -> String {
+                (0..4)
+                    .map(|i| if of { pct(t.of_oracle[i], t.oracle[i]) } else { pct(t.found[i], t.counted[i]) })
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            };
+            println!(
+                "{:<28} {:>5.2} {:>9} | {} | {} | {} | {} | {:>5} {:>5} | {:>6.1} {:>6.1} | {:>9.0}",
+                format!("{name}{note}"),
+                rate,
+                format!("{}×{} ({})", args.seeds, faults, fl.counted[1]),
+                row(&fl, false),
+                row(&base, false),
+                row(&fl, true),
+                row(&base, true),
+                fl.false_end_max,
+                base.false_end_max,
+                fl.median_first(),
+                base.median_first(),
+                fl.events as f64 / fl.seconds.max(1e-9),
+            );
+            if args.verbose {
+                for m in misses {
+                    println!("    miss {m}");
+                }
+            }
+        }
+    }
+    println!();
+    println!("checkpoints (min): {CHECKPOINTS_MIN:?}; 'false' = device outages left at the end of the storm on devices that never failed (worst seed)");
+    Ok(())
+}
