@@ -53,7 +53,9 @@ fn main() {
         );
         let f = score(&net, &storm, false);
         let b = score(&net, &storm, true);
-        for m in &f.misses { println!("   miss {m}"); }
+        for m in &f.misses {
+            println!("   miss {m}");
+        }
         println!("seed {seed}: counted {:?}\n  faultline found {:?} of-oracle {:?} oracle {:?} false_end {}\n  baseline  found {:?} of-oracle {:?} false_end {}",
             f.counted, f.found, f.found_of_oracle, f.oracle_found, f.false_outages_at_end, b.found, b.found_of_oracle, b.false_outages_at_end);
     }

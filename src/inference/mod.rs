@@ -149,6 +149,10 @@ pub struct Physics {
     pub call_delay_sigma: f64,
     /// Unrelated calls per customer per hour (a customer's own breaker, a flicker).
     pub noise_per_customer_hour: f64,
+    /// Probability that a dark customer's last gasp arrives (smart-meter share × delivery
+    /// rate). One value for the whole network: a device whose meters gasped far less
+    /// often than that is less likely than a smaller one that explains the gasps.
+    pub ami_gasp_rate: f64,
     /// Probability of a spurious last gasp from a meter that has power.
     pub ami_false_rate: f64,
     /// How sure the call-in law is: the call probability is taken as Beta-distributed
@@ -168,6 +172,7 @@ impl Default for Physics {
             call_delay_median_min: 12.0,
             call_delay_sigma: 0.9,
             noise_per_customer_hour: 2.0e-4,
+            ami_gasp_rate: 0.2,
             ami_false_rate: 1.0e-5,
             call_rate_concentration: 10.0,
             outage_cost: 5.0,

@@ -442,7 +442,8 @@ impl Scored {
         }
         for c in points {
             let base = self.points.get(&c).and_then(|p| p.base);
-            let still_dark = base.is_some_and(|b| silent_bases.contains(&b) && self.devices[b.index()].lit == 0);
+            let still_dark =
+                base.is_some_and(|b| silent_bases.contains(&b) && self.devices[b.index()].lit == 0);
             if still_dark {
                 self.update_point(net, c, at, |p| {
                     p.pending_until = None;
@@ -492,13 +493,14 @@ impl Scored {
                 - ln_beta(a, b)
                 - k * eps.ln()
                 - (n - k) * (1.0 - eps).ln();
-            // Last gasps: AMI penetration is unknown (and differs street by street), so
-            // the share of meters that gasp gets a uniform prior: a device most of whose
-            // meters gasped explains them better than a larger one around it.
+            // Last gasps, with one gasp rate for the whole network: the customers of a
+            // larger device who stayed silent count against it. Where no meter gasped,
+            // nothing is said (the area may have no smart meters at all).
             let g = f64::from(s.ami_off);
             if g > 0.0 {
                 let gn = (view.customers_below() as f64).max(g);
-                v += ln_beta(g + 1.0, gn - g + 1.0) - g * ph.ami_false_rate.ln();
+                let a = ph.ami_gasp_rate.clamp(1e-3, 0.999);
+                v += g * (a / ph.ami_false_rate).ln() + (gn - g) * (1.0 - a).ln();
             }
         }
         v += f64::from(s.silent) * SILENT_WEIGHT;
@@ -518,7 +520,8 @@ impl Scored {
         let was_positive = s.best > 0.0;
         s.value = value;
         s.sum_kids = sum_kids;
-        s.open = value > 0.0 && value >= sum_kids;
+        // A tie goes to the devices below: the smaller explanation (the oracle's choice too).
+        s.open = value > 0.0 && value > sum_kids + 1e-9;
         s.best = value.max(sum_kids).max(0.0);
         was_open != s.open || was_positive != (s.best > 0.0)
     }
@@ -795,7 +798,14 @@ impl Scored {
         let chain: Vec<String> = net
             .chain_from(Some(d))
             .skip(1)
-            .map(|p| format!("{}(open={},kid={})", net.device(p).id(), self.devices[p.index()].open, self.devices[p.index()].kids.len()))
+            .map(|p| {
+                format!(
+                    "{}(open={},kid={})",
+                    net.device(p).id(),
+                    self.devices[p.index()].open,
+                    self.devices[p.index()].kids.len()
+                )
+            })
             .collect();
         format!(
             "calls={} ami_off={} silent={} lit={} dark_points={} earliest={:?} value={:.1} sum_kids={:.1} best={:.1} open={} kids={} believed={} open_below={}",

@@ -53,7 +53,8 @@ impl Totals {
             self.of_oracle[i] += s.found_of_oracle[i];
         }
         self.false_end_max = self.false_end_max.max(s.false_outages_at_end);
-        self.first_correct.extend_from_slice(&s.minutes_to_first_correct);
+        self.first_correct
+            .extend_from_slice(&s.minutes_to_first_correct);
         self.events += s.events;
         self.seconds += s.engine_seconds;
     }
@@ -88,7 +89,11 @@ fn default_networks() -> Vec<PathBuf> {
 
 /// Run the benchmark and print its table.
 pub fn run(args: InferenceBenchArgs) -> anyhow::Result<()> {
-    let networks = if args.network.is_empty() { default_networks() } else { args.network.clone() };
+    let networks = if args.network.is_empty() {
+        default_networks()
+    } else {
+        args.network.clone()
+    };
     println!("faultline bench inference: storms with noise ({} calls per customer-hour), {}% smart meters, {} seeds each", args.noise_per_customer_hour, args.ami_share * 100.0, args.seeds);
     println!("exact device found at +5/+10/+15/+30 min, % of faults with ≥ 2 pieces of evidence; 'of oracle' = % of the faults the oracle finds");
     println!();
@@ -103,13 +108,25 @@ pub fn run(args: InferenceBenchArgs) -> anyhow::Result<()> {
         // a storm on a network with no fuses tests nothing but SCADA.
         let fuses = plain.summary().devices.get("fuse").copied().unwrap_or(0);
         let (net, note) = if fuses == 0 {
-            (Network::from_geojson(&text, &LoadOptions { add_protection: true, ..LoadOptions::default() })?, " +prot")
+            (
+                Network::from_geojson(
+                    &text,
+                    &LoadOptions {
+                        add_protection: true,
+                        ..LoadOptions::default()
+                    },
+                )?,
+                " +prot",
+            )
         } else {
             (plain, "")
         };
         let customers = net.summary().customers as f64;
         let faults = (net.device_count() / 10).clamp(5, 25);
-        let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
         for &rate in &args.call_rates {
             let mut fl = Totals::default();
             let mut base = Totals::default();
@@ -131,7 +148,13 @@ pub fn run(args: InferenceBenchArgs) -> anyhow::Result<()> {
             }
             let row = |t: &Totals, of: bool| -> String {
                 (0..4)
-                    .map(|i| if of { pct(t.of_oracle[i], t.oracle[i]) } else { pct(t.found[i], t.counted[i]) })
+                    .map(|i| {
+                        if of {
+                            pct(t.of_oracle[i], t.oracle[i])
+                        } else {
+                            pct(t.found[i], t.counted[i])
+                        }
+                    })
                     .collect::<Vec<_>>()
                     .join(" ")
             };

@@ -138,7 +138,13 @@ pub fn score(net: &Network, storm: &Storm, baseline: bool) -> StormScore {
                 .collect();
             result.misses.push(format!(
                 "{} at {} +{}min ({:?}, {} customers, {} evidence): believed {:?}",
-                f.id, f.device, CHECKPOINTS_MIN[cp.slot], f.device_kind, f.customers, ev.len(), instead
+                f.id,
+                f.device,
+                CHECKPOINTS_MIN[cp.slot],
+                f.device_kind,
+                f.customers,
+                ev.len(),
+                instead
             ));
         }
     };
