@@ -60,6 +60,10 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<()> {
             w.write_all(b"\n")?;
         }
     }
+    for o in engine.flush() {
+        w.write_all(o.to_json().as_bytes())?;
+        w.write_all(b"\n")?;
+    }
     w.flush()?;
     if engine.rejected() > 0 {
         tracing::warn!(

@@ -35,6 +35,9 @@ use crate::network::{CustomerIdx, Network, ZoneKind};
 
 pub use outage::{Outage, OutageKind, OutageStatus};
 
+/// Report ids an outage lists (the count is complete; the list is a sample).
+const REPORT_IDS_SHOWN: usize = 20;
+
 /// Service targets by zone (CONTRACT section 5), in minutes.
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct Targets {
@@ -75,11 +78,18 @@ pub struct Output {
     pub at: DateTime<Utc>,
     /// `outage.created`, `outage.updated`, `outage.restored`, `outage.cancelled`, `crew.updated`.
     pub kind: &'static str,
-    /// The whole object as it now stands.
-    pub data: Value,
+    /// The whole object as it now stands, as JSON text.
+    pub data: String,
+    /// For an `outage.*` message, the outage's number (see [`Engine::outage`]).
+    pub outage: Option<u64>,
 }
 
 impl Output {
+    /// The data as a JSON value (for tests and tools; the stream sends the text).
+    pub fn data_value(&self) -> Value {
+        serde_json::from_str(&self.data).unwrap_or(Value::Null)
+    }
+
     /// The message as one line of JSON.
     pub fn to_json(&self) -> String {
         format!(
@@ -121,6 +131,13 @@ pub struct Engine {
     /// A dispatcher moved an outage to a device: the next time that site opens, it is
     /// this outage.
     pending_moves: HashMap<Site, u64>,
+    /// The report being applied (its point and id), to list it on the outage it joins.
+    last_report: Option<(CustomerIdx, String)>,
+    /// Outages whose evidence grew (more calls, more gasps) but that did not move or
+    /// change status: their `outage.updated` goes out once per minute of event time,
+    /// so a storm of calls into one outage is not a storm of messages.
+    dirty: std::collections::BTreeSet<u64>,
+    flushed_minute: i64,
     rejected: u64,
 }
 
@@ -146,6 +163,9 @@ impl Engine {
             report_ids_at: HashMap::new(),
             crews: BTreeMap::new(),
             pending_moves: HashMap::new(),
+            last_report: None,
+            dirty: std::collections::BTreeSet::new(),
+            flushed_minute: i64::MIN,
             rejected: 0,
         }
     }
@@ -163,6 +183,11 @@ impl Engine {
     /// Every outage, active or not, by number.
     pub fn outages(&self) -> impl Iterator<Item = &Outage> {
         self.outages.values()
+    }
+
+    /// One outage by number.
+    pub fn outage(&self, number: u64) -> Option<&Outage> {
+        self.outages.get(&number)
     }
 
     /// Outages not yet restored or cancelled.
@@ -190,6 +215,11 @@ impl Engine {
         let at = self.clock.map_or(event.at, |c| c.max(event.at));
         self.clock = Some(at);
         let mut out = Vec::new();
+        let minute = at.timestamp().div_euclid(60);
+        if minute != self.flushed_minute {
+            self.flushed_minute = minute;
+            self.flush_into(at, &mut out);
+        }
         match &event.kind {
             EventKind::Report(r) => {
                 if !self.reports_seen.insert(r.id.clone()) {
@@ -208,7 +238,9 @@ impl Engine {
                 match r.problem {
                     Problem::NoPower | Problem::PartialPower => {
                         self.report_ids_at.entry(c).or_default().push(r.id.clone());
+                        self.last_report = Some((c, r.id.clone()));
                         self.observe(at, event.at, Observation::Dark(c), &mut out);
+                        self.last_report = None;
                     }
                     Problem::Meter => self.meter_outage(c, &r.id, event.at, at, &mut out),
                     Problem::WireDown => {
@@ -266,15 +298,16 @@ impl Engine {
                     "status": if crew.on_shift { "available" } else { "off_shift" },
                     "order": null,
                 });
-                self.crews.insert(crew.id.clone(), data.clone());
-                self.emit(&mut out, at, "crew.updated", data);
+                let text = data.to_string();
+                self.crews.insert(crew.id.clone(), data);
+                self.emit(&mut out, at, "crew.updated", text, None);
             }
             EventKind::CrewPosition(p) => {
                 if let Some(crew) = self.crews.get_mut(&p.crew) {
                     crew["lon"] = json!(p.lon);
                     crew["lat"] = json!(p.lat);
-                    let data = crew.clone();
-                    self.emit(&mut out, at, "crew.updated", data);
+                    let text = crew.to_string();
+                    self.emit(&mut out, at, "crew.updated", text, None);
                 } else {
                     self.rejected += 1;
                 }
@@ -284,6 +317,31 @@ impl Engine {
             EventKind::Tick => self.observe(at, event.at, Observation::Tick, &mut out),
         }
         out
+    }
+
+    /// Send the pending `outage.updated` messages now (the end of a replay).
+    pub fn flush(&mut self) -> Vec<Output> {
+        let mut out = Vec::new();
+        if let Some(at) = self.clock {
+            self.flush_into(at, &mut out);
+        }
+        out
+    }
+
+    fn flush_into(&mut self, clock: DateTime<Utc>, out: &mut Vec<Output>) {
+        for id in std::mem::take(&mut self.dirty) {
+            let Some(site) = self
+                .outages
+                .get(&id)
+                .filter(|o| o.is_active())
+                .and_then(|o| o.site)
+            else {
+                continue;
+            };
+            if self.at_site.get(&site) == Some(&id) && self.refresh_outage(id, site, clock) {
+                self.emit_outage(id, clock, out);
+            }
+        }
     }
 
     fn analyzer_rebuild(&mut self) {
@@ -299,12 +357,20 @@ impl Engine {
         };
     }
 
-    fn emit(&mut self, out: &mut Vec<Output>, at: DateTime<Utc>, kind: &'static str, data: Value) {
+    fn emit(
+        &mut self,
+        out: &mut Vec<Output>,
+        at: DateTime<Utc>,
+        kind: &'static str,
+        data: String,
+        outage: Option<u64>,
+    ) {
         out.push(Output {
             seq: self.next_seq,
             at,
             kind,
             data,
+            outage,
         });
         self.next_seq += 1;
     }
@@ -423,14 +489,14 @@ impl Engine {
         }
         for site in delta.touched {
             if let Some(&id) = self.at_site.get(&site) {
-                if self.refresh_outage(id, site, clock) {
-                    changed.push(id);
-                }
+                self.note_report(id, site);
+                self.dirty.insert(id);
             }
         }
         changed.sort();
         changed.dedup();
         for id in changed {
+            self.dirty.remove(&id);
             self.emit_outage(id, clock, out);
         }
     }
@@ -483,7 +549,12 @@ impl Engine {
             }
         };
         let zone = net.zone_at(lon, lat);
-        let report_ids = self.report_ids_below(site);
+        let moved = self.outages.get(&id).is_some_and(|o| o.site != Some(site));
+        let report_ids = if moved {
+            Some(self.report_ids_below(site))
+        } else {
+            None
+        };
         let alternatives: Vec<(String, f64)> = expl
             .alternatives
             .iter()
@@ -500,8 +571,10 @@ impl Engine {
         o.feeder = feeder;
         o.customers_out = customers;
         o.critical_customers_out = critical;
-        o.reports = report_ids.0;
-        o.report_ids = report_ids.1;
+        o.reports = expl.calls;
+        if let Some(ids) = report_ids {
+            o.report_ids = ids;
+        }
         o.ami_off = expl.ami_off;
         o.lon = lon;
         o.lat = lat;
@@ -529,25 +602,34 @@ impl Engine {
         o.fingerprint() != before
     }
 
-    /// How many reports an outage at `site` explains, and the first few ids.
-    fn report_ids_below(&self, site: Site) -> (u32, Vec<String>) {
-        const SHOWN: usize = 20;
-        let mut count = 0u32;
-        let mut ids = Vec::new();
-        let mut points: Vec<&CustomerIdx> = self.report_ids_at.keys().collect();
-        points.sort();
-        for c in points {
-            if site.covers(Site::Point(*c), &self.network) {
-                let list = &self.report_ids_at[c];
-                count += list.len() as u32;
-                for id in list {
-                    if ids.len() < SHOWN {
-                        ids.push(id.clone());
-                    }
-                }
+    /// List the report being applied on the outage it joined (while the list is short).
+    fn note_report(&mut self, id: u64, site: Site) {
+        let Some((c, rid)) = &self.last_report else {
+            return;
+        };
+        if !site.covers(Site::Point(*c), &self.network) {
+            return;
+        }
+        if let Some(o) = self.outages.get_mut(&id) {
+            if o.report_ids.len() < REPORT_IDS_SHOWN && !o.report_ids.contains(rid) {
+                o.report_ids.push(rid.clone());
             }
         }
-        (count, ids)
+    }
+
+    /// The first few report ids an outage at `site` explains (on creation or a move).
+    fn report_ids_below(&self, site: Site) -> Vec<String> {
+        let points = match site {
+            Site::Point(c) => vec![c],
+            Site::Device(d) => self.network.customers_below(d),
+        };
+        points
+            .iter()
+            .filter_map(|c| self.report_ids_at.get(c))
+            .flatten()
+            .take(REPORT_IDS_SHOWN)
+            .cloned()
+            .collect()
     }
 
     fn emit_outage(&mut self, id: u64, clock: DateTime<Utc>, out: &mut Vec<Output>) {
@@ -560,12 +642,12 @@ impl Engine {
                 // Born and gone in one step: say both.
                 let data = o.to_json();
                 let status = o.status;
-                self.emit(out, clock, "outage.created", data.clone());
+                self.emit(out, clock, "outage.created", data.clone(), Some(id));
                 let kind = match status {
                     OutageStatus::Restored => "outage.restored",
                     _ => "outage.cancelled",
                 };
-                self.emit(out, clock, kind, data);
+                self.emit(out, clock, kind, data, Some(id));
                 return;
             }
             "outage.created"
@@ -577,7 +659,7 @@ impl Engine {
             }
         };
         let data = o.to_json();
-        self.emit(out, clock, kind, data);
+        self.emit(out, clock, kind, data, Some(id));
     }
 
     fn meter_outage(

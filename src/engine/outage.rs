@@ -1,7 +1,7 @@
 //! The outage object (CONTRACT section 4) and its JSON.
 
 use chrono::{DateTime, Utc};
-use serde_json::{json, Value};
+use serde::Serialize;
 
 use crate::events::format_time;
 use crate::inference::Site;
@@ -189,39 +189,86 @@ impl Outage {
         )
     }
 
-    /// The object as the stream and the API carry it.
-    pub fn to_json(&self) -> Value {
-        let kind = self.device_kind.and_then(|k| serde_json::to_value(k).ok());
-        json!({
-            "id": self.id(),
-            "kind": self.kind.as_str(),
-            "device": self.device,
-            "device_kind": kind,
-            "feeder": self.feeder,
-            "status": self.status.as_str(),
-            "customers_out": self.customers_out,
-            "critical_customers_out": self.critical_customers_out,
-            "reports": self.reports,
-            "ami_off": self.ami_off,
-            "started_at": format_time(self.started_at),
-            "predicted_at": format_time(self.predicted_at),
-            "restored_at": self.restored_at.map(format_time),
-            "arrive_by": format_time(self.arrive_by),
-            "restore_by": format_time(self.restore_by),
-            "order": null,
-            "crew": null,
-            "eta": null,
-            "lon": self.lon,
-            "lat": self.lat,
-            "zone": serde_json::to_value(self.zone).ok(),
-            "merged_into": self.merged_into,
-            "evidence": {
-                "rule": self.rule,
-                "score": self.score,
-                "confidence": self.confidence,
-                "report_ids": self.report_ids,
-                "alternatives": self.alternatives.iter().map(|(d, s)| json!({"device": d, "score": s})).collect::<Vec<_>>(),
+    /// The object as the stream and the API carry it, as JSON text.
+    pub fn to_json(&self) -> String {
+        #[derive(Serialize)]
+        struct Alternative<'a> {
+            device: &'a str,
+            score: f64,
+        }
+        #[derive(Serialize)]
+        struct Evidence<'a> {
+            rule: &'a str,
+            score: f64,
+            confidence: f64,
+            report_ids: &'a [String],
+            alternatives: Vec<Alternative<'a>>,
+        }
+        #[derive(Serialize)]
+        struct Json<'a> {
+            id: String,
+            kind: &'static str,
+            device: &'a str,
+            device_kind: Option<DeviceKind>,
+            feeder: Option<&'a str>,
+            status: &'static str,
+            customers_out: u64,
+            critical_customers_out: u32,
+            reports: u32,
+            ami_off: u32,
+            started_at: String,
+            predicted_at: String,
+            restored_at: Option<String>,
+            arrive_by: String,
+            restore_by: String,
+            order: Option<&'a str>,
+            crew: Option<&'a str>,
+            eta: Option<String>,
+            lon: f64,
+            lat: f64,
+            zone: ZoneKind,
+            merged_into: Option<&'a str>,
+            evidence: Evidence<'a>,
+        }
+        let json = Json {
+            id: self.id(),
+            kind: self.kind.as_str(),
+            device: &self.device,
+            device_kind: self.device_kind,
+            feeder: self.feeder.as_deref(),
+            status: self.status.as_str(),
+            customers_out: self.customers_out,
+            critical_customers_out: self.critical_customers_out,
+            reports: self.reports,
+            ami_off: self.ami_off,
+            started_at: format_time(self.started_at),
+            predicted_at: format_time(self.predicted_at),
+            restored_at: self.restored_at.map(format_time),
+            arrive_by: format_time(self.arrive_by),
+            restore_by: format_time(self.restore_by),
+            order: None,
+            crew: None,
+            eta: None,
+            lon: self.lon,
+            lat: self.lat,
+            zone: self.zone,
+            merged_into: self.merged_into.as_deref(),
+            evidence: Evidence {
+                rule: &self.rule,
+                score: self.score,
+                confidence: self.confidence,
+                report_ids: &self.report_ids,
+                alternatives: self
+                    .alternatives
+                    .iter()
+                    .map(|(device, score)| Alternative {
+                        device,
+                        score: *score,
+                    })
+                    .collect(),
             },
-        })
+        };
+        // A struct of plain fields always serializes.
+        serde_json::to_string(&json).unwrap_or_default()
     }
 }

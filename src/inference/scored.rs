@@ -44,6 +44,8 @@ const LIT_WEIGHT: f64 = -12.0;
 /// "power back" may just have been lost (about one in five is), so it is weak evidence
 /// of a nested outage; many silent meters together are strong.
 const SILENT_WEIGHT: f64 = 1.6;
+/// Devices below an open one listed as alternatives it was preferred to.
+const ALTERNATIVES_SHOWN: usize = 4;
 /// Near-certain evidence (SCADA, a dispatcher's confirmation).
 const CERTAIN: f64 = 1_000.0;
 /// A device that cannot be open.
@@ -838,9 +840,15 @@ impl Scored {
                         round3(self.devices[p.idx().index()].value),
                     ));
                 }
-                for k in &s.kids {
-                    alternatives.push((Site::Device(*k), round3(self.devices[k.index()].value)));
-                }
+                // The best few devices below.
+                let mut kids: Vec<(Site, f64)> = s
+                    .kids
+                    .iter()
+                    .map(|k| (Site::Device(*k), round3(self.devices[k.index()].value)))
+                    .collect();
+                kids.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+                kids.truncate(ALTERNATIVES_SHOWN);
+                alternatives.extend(kids);
                 let margin = s.value - s.sum_kids.max(0.0);
                 let rule = if s.scada_open == Some(true) {
                     "SCADA shows the device open".to_owned()

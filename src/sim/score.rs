@@ -157,13 +157,13 @@ pub fn score(net: &Network, storm: &Storm, baseline: bool) -> StormScore {
         let outputs = engine.apply(e);
         engine_time += started.elapsed();
         for o in outputs {
-            if !o.kind.starts_with("outage.")
-                || o.data["status"] == "cancelled"
-                || o.data["status"] == "restored"
-            {
+            let Some(outage) = o.outage.and_then(|n| engine.outage(n)) else {
+                continue;
+            };
+            if !outage.is_active() {
                 continue;
             }
-            if let Some(ks) = o.data["device"].as_str().and_then(|d| fault_devices.get(d)) {
+            if let Some(ks) = fault_devices.get(outage.device.as_str()) {
                 for &k in ks {
                     if first_correct[k].is_none() && o.at >= truth.faults[k].started_at {
                         first_correct[k] = Some(o.at);
