@@ -22,7 +22,7 @@
 //! - the **parse floor**: [`parse_ndjson`] over the same batch bodies, in this
 //!   process on one thread, alone and with what the server also does per event before
 //!   the log (`check_against` the network, the canonical JSON stored);
-//! - **CPU per thread** of the server (from `/proc`, see [`super::procfs`]) and of the
+//! - **CPU per thread** of the server (from `/proc`, see [`super::usage`]) and of the
 //!   load generator, and the **commits** the writer logged: which of parsing, fsync,
 //!   the single writer, HTTP or the load generator is the bound.
 //!
@@ -42,9 +42,9 @@ use anyhow::{bail, ensure, Context};
 use clap::Args;
 
 use super::loadgen::{self, Latencies, Outcome, Target, Workload};
-use super::procfs::{self, CpuUsage, ThreadTimes};
 use super::scratch::ScratchDir;
 use super::server::{ServerChild, ServerSetup};
+use super::usage::{self, CpuUsage, ThreadTimes};
 use crate::events::parse_ndjson;
 use crate::network::{LoadOptions, Network};
 
@@ -180,7 +180,7 @@ pub fn run(args: &IngestArgs) -> anyhow::Result<()> {
     }
     let acked: u64 = phases.iter().map(|p| p.outcome.events_acked).sum();
     let read_back = actix_web::rt::System::new().block_on(read_back(&target));
-    let server_peak_kib = server.pid().and_then(procfs::peak_rss_kib_of);
+    let server_peak_kib = server.pid().and_then(usage::peak_rss_kib_of);
     let stopped = server.stop();
     if !matches!(&stopped, Ok(status) if status.success()) {
         scratch.keep(); // the server's log tells why
@@ -317,8 +317,8 @@ fn measure_phase(
 ) -> anyhow::Result<Phase> {
     let pid = server.pid();
     let threads_before = ThreadTimes::read(pid);
-    let server_before = pid.and_then(|p| procfs::process_cpu_seconds(Some(p)));
-    let client_before = procfs::process_cpu_seconds(None);
+    let server_before = pid.and_then(|p| usage::process_cpu_seconds(Some(p)));
+    let client_before = usage::process_cpu_seconds(None);
     let commits_before = server.commits_logged();
     let started = Instant::now();
     let outcome = loadgen::drive(target, workload, concurrency, client_threads, duration)?;
@@ -340,9 +340,9 @@ fn measure_phase(
         server_cpu: ThreadTimes::read(pid).usage_since(&threads_before, wall),
         server_cpu_total: per_s(
             server_before,
-            pid.and_then(|p| procfs::process_cpu_seconds(Some(p))),
+            pid.and_then(|p| usage::process_cpu_seconds(Some(p))),
         ),
-        client_cpu: per_s(client_before, procfs::process_cpu_seconds(None)),
+        client_cpu: per_s(client_before, usage::process_cpu_seconds(None)),
         commits,
         outcome,
     })

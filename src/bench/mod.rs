@@ -10,8 +10,8 @@
 //!   parse-only rate measured in the same run.
 //! - [`server`]: `faultline serve` as a child process, always stopped.
 //! - [`loadgen`]: the closed-loop HTTP load generator (`awc`, its own threads).
-//! - [`procfs`]: what the kernel says about a process (peak memory, CPU time per
-//!   thread): what tells *where* the time and memory went.
+//! - [`usage`]: what a process uses (peak and resident memory, heap in use, CPU time
+//!   per thread): what tells *where* the time and memory went.
 //! - [`scratch`]: a temporary directory that removes itself.
 //!
 //! # Rules every benchmark here keeps
@@ -26,9 +26,9 @@
 pub mod ingest;
 pub mod loadgen;
 pub mod network;
-pub mod procfs;
 pub mod scratch;
 pub mod server;
+pub mod usage;
 
 use clap::Subcommand;
 

@@ -5,7 +5,7 @@
 //! # What is measured
 //! For each file, two phases, each in a **child process** of this executable (the
 //! hidden `bench network-load-once FILE`), so that the child's peak resident memory
-//! (`VmHWM`, see [`super::procfs`]) belongs to that phase alone:
+//! (`VmHWM`, see [`super::usage`]) belongs to that phase alone:
 //! - the **baseline**: `serde_json::from_str::<serde_json::Value>` of the text, the
 //!   least any loader that looks at every byte of the JSON must do;
 //! - the **load**: [`Network::from_geojson`] with the options `serve` uses by default
@@ -14,8 +14,10 @@
 //!
 //! Reading the file is timed apart from both. The ratio load ÷ parse says how much the
 //! network model costs over reading JSON at all; peak memory includes the text itself
-//! (a loader holding the whole file, as `serve` does, cannot go below it), and the
-//! resident memory after the text is dropped is what the loaded network keeps.
+//! (a loader holding the whole file, as `serve` does, cannot go below it). After the
+//! text is dropped and freed heap handed back, two more figures: the resident memory
+//! (what the process keeps) and the live heap (what the loaded network needs); the
+//! difference is fragmentation left by the transient parse.
 //!
 //! # The synthetic network
 //! A million-customer utility is made by **replicating the real BDGD network** (both
@@ -47,8 +49,8 @@ use clap::Args;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::procfs;
 use super::scratch::ScratchDir;
+use super::usage;
 use crate::network::{LoadOptions, Network};
 
 /// The size of network the Foundation issue sets goals for.
@@ -121,8 +123,10 @@ pub struct PhaseFigures {
     /// The process's peak resident memory (`VmHWM`), text included.
     pub peak_rss_kib: Option<u64>,
     /// Resident memory after dropping the text and handing freed heap back to the
-    /// system, with the result still held: what the loaded network keeps.
+    /// system, with the result still held: what the process keeps.
     pub rss_after_kib: Option<u64>,
+    /// Heap bytes still allocated at that point: what the result itself needs.
+    pub heap_after_bytes: Option<u64>,
     /// What was loaded (the load phase only).
     pub network: Option<LoadedCounts>,
 }
@@ -172,16 +176,18 @@ pub fn load_once(args: &LoadOnceArgs) -> anyhow::Result<()> {
         (Box::new(net), Some(counts))
     };
     let work = started.elapsed();
-    let peak_rss_kib = procfs::peak_rss_kib();
+    let peak_rss_kib = usage::peak_rss_kib();
     drop(text);
-    procfs::release_free_heap();
-    let rss_after_kib = procfs::rss_kib();
+    usage::release_free_heap();
+    let rss_after_kib = usage::rss_kib();
+    let heap_after_bytes = usage::heap_in_use_bytes();
     let figures = PhaseFigures {
         file_bytes,
         read_ms: ms(read),
         work_ms: ms(work),
         peak_rss_kib,
         rss_after_kib,
+        heap_after_bytes,
         network,
     };
     println!("{}", serde_json::to_string(&figures)?);
@@ -308,21 +314,22 @@ fn print_file(name: &str, f: &FileFigures, real: Option<&FileFigures>) {
         mb, c.customers, c.service_points, c.nodes, c.edges, c.feeders, c.devices
     );
     println!(
-        "  {:<34} {:>10} {:>10} {:>10} {:>12} {:>14}",
-        "phase", "read", "work", "read+work", "peak RSS", "RSS after"
+        "  {:<34} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}",
+        "phase", "read", "work", "read+work", "peak RSS", "RSS after", "heap after"
     );
     for (label, p) in [
         ("baseline: serde_json::Value parse", &f.parse),
         ("load: Network::from_geojson", &f.load),
     ] {
         println!(
-            "  {:<34} {:>7.0} ms {:>7.0} ms {:>7.0} ms {:>12} {:>14}",
+            "  {:<34} {:>7.0} ms {:>7.0} ms {:>7.0} ms {:>10} {:>10} {:>10}",
             label,
             p.read_ms,
             p.work_ms,
             p.read_ms + p.work_ms,
             mib(p.peak_rss_kib),
-            mib(p.rss_after_kib)
+            mib(p.rss_after_kib),
+            mib(p.heap_after_bytes.map(|b| b / 1024))
         );
     }
     let ratio = f.load.work_ms / f.parse.work_ms.max(1e-9);
@@ -336,13 +343,16 @@ fn print_file(name: &str, f: &FileFigures, real: Option<&FileFigures>) {
             .peak_rss_kib
             .map_or("n/a".into(), |k| format!("{:.1}", k as f64 * 1024.0 / f.load.file_bytes as f64))
     );
+    let per_customer = |bytes: Option<u64>| {
+        bytes.map_or("n/a".into(), |b| {
+            format!("{:.0}", b as f64 / c.customers.max(1) as f64)
+        })
+    };
     println!(
-        "  per customer: {:.2} µs to load, {} bytes retained",
+        "  per customer: {:.2} µs to load; {} bytes resident, {} bytes of live heap after the load",
         f.load.work_ms * 1e3 / c.customers.max(1) as f64,
-        f.load.rss_after_kib.map_or("n/a".into(), |k| format!(
-            "{:.0}",
-            k as f64 * 1024.0 / c.customers.max(1) as f64
-        ))
+        per_customer(f.load.rss_after_kib.map(|k| k * 1024)),
+        per_customer(f.load.heap_after_bytes)
     );
     if let Some(real) = real {
         let scale = f.counts.customers as f64 / real.counts.customers.max(1) as f64;

@@ -134,8 +134,9 @@ pub struct Engine {
     /// The report being applied (its point and id), to list it on the outage it joins.
     last_report: Option<(CustomerIdx, String)>,
     /// Outages whose evidence grew (more calls, more gasps) but that did not move or
-    /// change status: their `outage.updated` goes out once per minute of event time,
-    /// so a storm of calls into one outage is not a storm of messages.
+    /// change status: the object is current at once, its `outage.updated` goes out once
+    /// per minute of event time, so a storm of calls into one outage is not a storm of
+    /// messages.
     dirty: std::collections::BTreeSet<u64>,
     flushed_minute: i64,
     rejected: u64,
@@ -330,15 +331,7 @@ impl Engine {
 
     fn flush_into(&mut self, clock: DateTime<Utc>, out: &mut Vec<Output>) {
         for id in std::mem::take(&mut self.dirty) {
-            let Some(site) = self
-                .outages
-                .get(&id)
-                .filter(|o| o.is_active())
-                .and_then(|o| o.site)
-            else {
-                continue;
-            };
-            if self.at_site.get(&site) == Some(&id) && self.refresh_outage(id, site, clock) {
+            if self.outages.get(&id).is_some_and(Outage::is_active) {
                 self.emit_outage(id, clock, out);
             }
         }
@@ -490,7 +483,9 @@ impl Engine {
         for site in delta.touched {
             if let Some(&id) = self.at_site.get(&site) {
                 self.note_report(id, site);
-                self.dirty.insert(id);
+                if self.refresh_outage(id, site, clock) {
+                    self.dirty.insert(id);
+                }
             }
         }
         changed.sort();

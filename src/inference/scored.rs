@@ -518,6 +518,14 @@ impl Scored {
             .map(|k| self.devices[k.index()].best)
             .sum();
         let s = &mut self.devices[d.index()];
+        // One piece of evidence is one customer's problem (its drop, its meter, its own
+        // breaker): a device needs two, or SCADA, or a dispatcher.
+        let certain = s.scada_open == Some(true) || s.confirmed;
+        let value = if certain || s.calls + s.ami_off + s.silent >= 2 {
+            value
+        } else {
+            value.min(0.0)
+        };
         let was_open = s.open;
         let was_positive = s.best > 0.0;
         s.value = value;

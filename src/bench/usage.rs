@@ -1,16 +1,21 @@
-//! What Linux's `/proc` says about a process: peak and current resident memory, and
-//! CPU time per thread.
+//! What a process uses: peak and current resident memory, the heap it really has in
+//! use, and CPU time per thread, as Linux's `/proc` and glibc's allocator tell it.
 //!
 //! Peak memory is `VmHWM` ("high water mark") from `/proc/<pid>/status`: the most
 //! resident memory the process ever had, which is what a machine must have room for.
+//! Resident memory after a load is not what the loaded data needs: the allocator keeps
+//! pages that hold a few live bytes among freed ones. [`heap_in_use_bytes`] (glibc's
+//! `mallinfo2`) counts the bytes of live allocations, so the two together separate
+//! what the data needs from what fragmentation costs.
+//!
 //! CPU time is `utime + stime` of each thread in `/proc/<pid>/task/*/stat`, in clock
 //! ticks of `USER_HZ`, which Linux fixes at 100 per second on every architecture it
 //! exports to user space. Comparing two snapshots over a phase tells which threads
 //! were busy: one thread near 100% of a core is a serial bound (the log's writer, the
 //! load generator); all cores near 100% is a CPU bound; neither is waiting (fsync).
 //!
-//! Everything here answers `None` or an empty list where `/proc` is missing (not
-//! Linux): a benchmark then prints "n/a" rather than failing.
+//! Everything here answers `None` or an empty list where `/proc` or glibc is missing:
+//! a benchmark then prints "n/a" rather than failing.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -56,6 +61,39 @@ pub fn release_free_heap() {
         unsafe {
             malloc_trim(0);
         }
+    }
+}
+
+/// Bytes of heap this process has allocated and not freed (glibc's `mallinfo2`:
+/// in-use bytes of every arena plus `mmap`ed blocks).
+pub fn heap_in_use_bytes() -> Option<u64> {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        /// glibc's `struct mallinfo2` (glibc 2.33 and later), field for field.
+        #[repr(C)]
+        struct MallInfo2 {
+            arena: usize,
+            ordblks: usize,
+            smblks: usize,
+            hblks: usize,
+            hblkhd: usize,
+            usmblks: usize,
+            fsmblks: usize,
+            uordblks: usize,
+            fordblks: usize,
+            keepcost: usize,
+        }
+        extern "C" {
+            fn mallinfo2() -> MallInfo2;
+        }
+        // SAFETY: mallinfo2 takes no argument, returns the struct by value and only
+        // reads the allocator's statistics under its own locks.
+        let info = unsafe { mallinfo2() };
+        Some((info.uordblks + info.hblkhd) as u64)
+    }
+    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    {
+        None
     }
 }
 
@@ -203,6 +241,17 @@ mod tests {
     fn stat_line_with_spaces_and_parentheses_in_the_name_parses() {
         let stat = "4242 (actix-server (w) 1) S 1 2 3 4 5 6 7 8 9 10 250 50 0 0 20 0 1 0";
         assert_eq!(parse_stat(stat), Some(("actix-server (w) 1".into(), 300)));
+    }
+
+    #[test]
+    fn heap_in_use_grows_with_a_live_allocation() {
+        let Some(before) = heap_in_use_bytes() else {
+            return; // not glibc
+        };
+        let block = vec![1u8; 64 << 20];
+        let during = heap_in_use_bytes().unwrap_or(0);
+        assert!(during >= before + (64 << 20) - 4096, "{before} → {during}");
+        drop(block);
     }
 
     #[test]

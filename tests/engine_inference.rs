@@ -1,0 +1,443 @@
+//! The engine and faultline's inference on a small feeder, event by event, as a
+//! dispatcher would check them; then properties over simulated storms.
+
+mod common;
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Duration, Utc};
+use common::NetBuilder;
+use faultline::engine::{Engine, EngineOptions, OutageStatus};
+use faultline::events::{Event, EventKind};
+use faultline::network::{LoadOptions, Network};
+use faultline::sim::{generate, StormOptions};
+use serde_json::json;
+
+/// ```text
+/// S ─BRK─ A ─F1─ B ─XF1..XF4─ T1..T4 (5 customers each: t1c1..t4c5)
+///         └─F2─ C ─XF5..XF6─ T5..T6 (5 customers each)
+/// ```
+fn feeder() -> Network {
+    let mut b = NetBuilder::new()
+        .node("S", "substation", 116.0, 39.0)
+        .node("A", "bus", 116.001, 39.0)
+        .node("B", "bus", 116.002, 39.0)
+        .node("C", "bus", 116.002, 39.001)
+        .edge("BRK", "breaker", "S", "A")
+        .edge("F1", "fuse", "A", "B")
+        .edge("F2", "fuse", "A", "C");
+    for t in 1..=6 {
+        let up = if t <= 4 { "B" } else { "C" };
+        let (lon, lat) = (116.003 + t as f64 * 0.001, 39.0);
+        b = b.node(&format!("T{t}"), "transformer", lon, lat).edge_with(
+            &format!("XF{t}"),
+            "transformer",
+            up,
+            &format!("T{t}"),
+            json!({"subtype": "distribution"}),
+        );
+        for c in 1..=5 {
+            b = b.customer(
+                &format!("t{t}c{c}"),
+                &format!("T{t}"),
+                lon,
+                lat + c as f64 * 1e-4,
+                t == 6 && c == 1,
+            );
+        }
+    }
+    Network::from_geojson(&b.text(), &LoadOptions::default()).unwrap()
+}
+
+fn t0() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-07-14T02:00:00Z")
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+fn ev(min: i64, v: serde_json::Value) -> Event {
+    let mut v = v;
+    v["at"] = json!(faultline::events::format_time(
+        t0() + Duration::seconds(min * 60)
+    ));
+    Event::parse(&v).unwrap()
+}
+
+fn call(min: i64, id: &str, customer: &str) -> Event {
+    ev(
+        min,
+        json!({"type":"report","id":id,"customer":customer,"source":"call","problem":"no_power"}),
+    )
+}
+
+fn active_devices(e: &Engine) -> Vec<String> {
+    let mut v: Vec<String> = e.active_outages().map(|o| o.device.clone()).collect();
+    v.sort();
+    v
+}
+
+fn run(e: &mut Engine, events: &[Event]) {
+    for x in events {
+        e.apply(x);
+    }
+}
+
+#[test]
+fn one_call_is_a_single_customer_outage_not_a_device() {
+    let mut e = Engine::new(feeder(), EngineOptions::default());
+    run(
+        &mut e,
+        &[call(0, "R1", "t1c1"), ev(20, json!({"type":"tick"}))],
+    );
+    assert_eq!(active_devices(&e), vec!["t1c1"]);
+    let o = e.active_outages().next().unwrap();
+    assert!(
+        o.device_kind.is_none(),
+        "a service point, not a protective device"
+    );
+}
+
+#[test]
+fn calls_from_several_transformers_roll_up_to_their_fuse() {
+    let mut e = Engine::new(feeder(), EngineOptions::default());
+    run(
+        &mut e,
+        &[
+            call(0, "R1", "t1c1"),
+            call(3, "R2", "t2c3"),
+            call(6, "R3", "t3c2"),
+            call(8, "R4", "t4c5"),
+        ],
+    );
+    assert_eq!(active_devices(&e), vec!["F1"]);
+    let o = e.active_outages().next().unwrap();
+    assert_eq!(o.customers_out, 20);
+    assert_eq!(o.reports, 4);
+    assert!(o.rule.contains("call"), "{}", o.rule);
+    assert!(o.confidence > 0.5);
+}
+
+#[test]
+fn two_calls_on_one_transformer_predict_the_transformer() {
+    let mut e = Engine::new(feeder(), EngineOptions::default());
+    run(&mut e, &[call(0, "R1", "t5c1"), call(4, "R2", "t5c2")]);
+    assert_eq!(active_devices(&e), vec!["XF5"]);
+}
+
+#[test]
+fn scada_names_a_breaker_and_its_closing_restores_it() {
+    let mut e = Engine::new(feeder(), EngineOptions::default());
+    run(
+        &mut e,
+        &[ev(0, json!({"type":"scada","device":"BRK","state":"open"}))],
+    );
+    assert_eq!(active_devices(&e), vec!["BRK"]);
+    assert_eq!(
+        e.active_outages().next().unwrap().status,
+        OutageStatus::Confirmed
+    );
+    assert_eq!(e.active_outages().next().unwrap().critical_customers_out, 1);
+    run(
+        &mut e,
+        &[ev(
+            90,
+            json!({"type":"scada","device":"BRK","state":"closed"}),
+        )],
+    );
+    assert!(active_devices(&e).is_empty());
+    let o = e.outages().next().unwrap();
+    assert_eq!(o.status, OutageStatus::Restored);
+}
+
+#[test]
+fn calls_never_predict_a_breaker_that_scada_shows_closed() {
+    let mut e = Engine::new(feeder(), EngineOptions::default());
+    let calls: Vec<Event> = (1..=6)
+        .flat_map(|t| (1..=3).map(move |c| call(t, &format!("R{t}{c}"), &format!("t{t}c{c}"))))
+        .collect();
+    run(&mut e, &calls);
+    assert!(
+        !active_devices(&e).contains(&"BRK".to_owned()),
+        "{:?}",
+        active_devices(&e)
+    );
+    assert_eq!(active_devices(&e), vec!["F1", "F2"]);
+}
+
+#[test]
+fn last_gasps_then_power_back_restore_and_show_a_nested_outage() {
+    let mut e = Engine::new(feeder(), EngineOptions::default());
+    let mut events = Vec::new();
+    for t in 1..=4 {
+        for c in 1..=5 {
+            events.push(ev(
+                0,
+                json!({"type":"ami","customer":format!("t{t}c{c}"),"state":"off"}),
+            ));
+        }
+    }
+    run(&mut e, &events);
+    assert_eq!(active_devices(&e), vec!["F1"]);
+    // The fuse is replaced: T1..T3 come back, T4 stays dark (its own fault).
+    let back: Vec<Event> = (1..=3)
+        .flat_map(|t| {
+            (1..=5).map(move |c| {
+                ev(
+                    60,
+                    json!({"type":"ami","customer":format!("t{t}c{c}"),"state":"on"}),
+                )
+            })
+        })
+        .collect();
+    run(&mut e, &back);
+    run(&mut e, &[ev(70, json!({"type":"tick"}))]);
+    let f1 = e.outages().find(|o| o.device == "F1").unwrap();
+    assert_eq!(f1.status, OutageStatus::Restored);
+    assert_eq!(
+        active_devices(&e),
+        vec!["XF4"],
+        "the nested transformer outage shows"
+    );
+}
+
+#[test]
+fn a_wire_down_report_is_a_safety_outage_even_with_power_on() {
+    let mut e = Engine::new(feeder(), EngineOptions::default());
+    run(
+        &mut e,
+        &[ev(
+            0,
+            json!({"type":"report","id":"W1","lon":116.004,"lat":39.0,"source":"web","problem":"wire_down"}),
+        )],
+    );
+    let o = e.active_outages().next().unwrap();
+    assert_eq!(o.to_json().contains("\"kind\":\"wire_down\""), true);
+    assert_eq!(o.reports, 1);
+}
+
+#[test]
+fn a_repeated_report_id_counts_once() {
+    let mut e = Engine::new(feeder(), EngineOptions::default());
+    run(
+        &mut e,
+        &[
+            call(0, "R1", "t1c1"),
+            call(1, "R1", "t1c1"),
+            call(2, "R1", "t1c1"),
+        ],
+    );
+    run(&mut e, &[ev(5, json!({"type":"tick"}))]);
+    assert_eq!(e.active_outages().next().unwrap().reports, 1);
+}
+
+#[test]
+fn a_dispatcher_confirmation_moves_the_outage_and_keeps_its_id() {
+    let mut e = Engine::new(feeder(), EngineOptions::default());
+    run(&mut e, &[call(0, "R1", "t5c1"), call(4, "R2", "t5c2")]);
+    let id = e.active_outages().next().unwrap().id();
+    run(
+        &mut e,
+        &[ev(
+            6,
+            json!({"type":"outage_confirm","outage":id,"device":"F2"}),
+        )],
+    );
+    let o = e.active_outages().find(|o| o.device == "F2").unwrap();
+    assert_eq!(o.id(), id);
+    assert_eq!(o.status, OutageStatus::Confirmed);
+}
+
+#[test]
+fn the_stream_is_gap_free_and_every_message_is_whole() {
+    let net = Network::from_geojson(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/gis-data/ieee8500.geojson"
+        ))
+        .unwrap(),
+        &LoadOptions::default(),
+    )
+    .unwrap();
+    let storm = generate(
+        &net,
+        &StormOptions {
+            seed: 4,
+            faults: 10,
+            ..StormOptions::default()
+        },
+    );
+    let mut e = Engine::new(net, EngineOptions::default());
+    let mut seq = 0;
+    for x in &storm.events {
+        for o in e.apply(x).into_iter().chain(std::iter::empty()) {
+            seq += 1;
+            assert_eq!(o.seq, seq);
+            let v: serde_json::Value = serde_json::from_str(&o.to_json()).unwrap();
+            if o.kind.starts_with("outage.") {
+                for field in [
+                    "id",
+                    "device",
+                    "feeder",
+                    "status",
+                    "customers_out",
+                    "critical_customers_out",
+                    "reports",
+                    "started_at",
+                    "predicted_at",
+                    "restored_at",
+                    "arrive_by",
+                    "restore_by",
+                    "order",
+                    "crew",
+                    "eta",
+                ] {
+                    assert!(
+                        v["data"].get(field).is_some(),
+                        "{field} missing in {}",
+                        o.to_json()
+                    );
+                }
+            }
+        }
+    }
+    assert!(seq > 10);
+}
+
+/// Properties over storms on every kind of bundled network.
+#[test]
+fn over_storms_predictions_sit_above_their_reports_and_restored_outages_need_new_evidence() {
+    for (file, protect) in [
+        ("ieee8500", false),
+        ("bdgd_mux_energia", false),
+        ("epri_j1", true),
+    ] {
+        let text = std::fs::read_to_string(format!(
+            "{}/gis-data/{file}.geojson",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap();
+        let net = Network::from_geojson(
+            &text,
+            &LoadOptions {
+                add_protection: protect,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        for seed in [11, 12] {
+            let storm = generate(
+                &net,
+                &StormOptions {
+                    seed,
+                    faults: 15,
+                    ..StormOptions::default()
+                },
+            );
+            let mut report_customer: HashMap<String, String> = HashMap::new();
+            let mut dark_times: Vec<(DateTime<Utc>, String)> = Vec::new();
+            for x in &storm.events {
+                match &x.kind {
+                    EventKind::Report(r) => {
+                        if let faultline::events::ReportPlace::Customer { customer } = &r.place {
+                            report_customer.insert(r.id.clone(), customer.clone());
+                            dark_times.push((x.at, customer.clone()));
+                        }
+                    }
+                    EventKind::Ami(m) if m.state == faultline::events::PowerState::Off => {
+                        dark_times.push((x.at, m.customer.clone()))
+                    }
+                    _ => {}
+                }
+            }
+            let mut e = Engine::new(net.clone(), EngineOptions::default());
+            let mut restored_at: HashMap<String, DateTime<Utc>> = HashMap::new();
+            for x in &storm.events {
+                for o in e.apply(x) {
+                    let Some(outage) = o.outage.and_then(|n| e.outage(n)) else {
+                        continue;
+                    };
+                    let Some(d) = net.device_by_id(&outage.device) else {
+                        continue;
+                    };
+                    // Every report it lists lies below the device it names.
+                    for rid in &outage.report_ids {
+                        if let Some(c) = report_customer.get(rid) {
+                            let ci = net.customer_idx(c).unwrap();
+                            assert!(
+                                net.chain_of_customer(ci).any(|x| x == d.idx()),
+                                "{file}: {} lists {rid} from {c}, not below it",
+                                outage.device
+                            );
+                        }
+                    }
+                    if outage.status == OutageStatus::Restored {
+                        restored_at.insert(outage.device.clone(), o.at);
+                    } else if o.kind == "outage.created" {
+                        // A device restored before comes back only with new evidence below it.
+                        if let Some(&r) = restored_at.get(&outage.device) {
+                            if outage.to_json().contains("\"scada") {
+                                continue;
+                            }
+                            let below: HashSet<String> = net
+                                .customers_below(d.idx())
+                                .iter()
+                                .map(|c| net.customer(*c).id.clone())
+                                .collect();
+                            let fresh = dark_times
+                                .iter()
+                                .any(|(t, c)| *t > r && *t <= o.at && below.contains(c));
+                            let scada = storm.events.iter().any(|x| x.at > r && x.at <= o.at && matches!(&x.kind, EventKind::Scada(s) if s.device == outage.device));
+                            assert!(fresh || scada, "{file} seed {seed}: {} came back at {} after its restoration at {r} with no new evidence", outage.device, o.at);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn replaying_the_same_events_twice_gives_the_same_stream() {
+    let net = feeder();
+    let storm = generate(
+        &net,
+        &StormOptions {
+            seed: 5,
+            faults: 4,
+            ..StormOptions::default()
+        },
+    );
+    let stream = |n: &Network| {
+        let mut e = Engine::new(n.clone(), EngineOptions::default());
+        let mut out: Vec<String> = storm
+            .events
+            .iter()
+            .flat_map(|x| e.apply(x))
+            .map(|o| o.to_json())
+            .collect();
+        out.extend(e.flush().into_iter().map(|o| o.to_json()));
+        out
+    };
+    let a = stream(&net);
+    assert!(!a.is_empty());
+    assert_eq!(a, stream(&net));
+}
+
+#[test]
+fn the_baseline_rolls_calls_up_by_count_and_share() {
+    let mut e = Engine::new(
+        feeder(),
+        EngineOptions {
+            baseline: true,
+            ..EngineOptions::default()
+        },
+    );
+    run(&mut e, &[call(0, "R1", "t1c1")]);
+    assert_eq!(active_devices(&e), vec!["t1c1"]);
+    run(&mut e, &[call(1, "R2", "t2c1")]);
+    assert_eq!(
+        active_devices(&e),
+        vec!["F1"],
+        "2 of 4 transformers below F1 called"
+    );
+}
