@@ -18,27 +18,26 @@ fn main() {
         },
     )
     .unwrap();
+    let customers = net.summary().customers as f64;
+    let faults = (net.device_count() / 10).clamp(5, 25);
+    let seed: u64 = std::env::var("SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(2);
+    let bench_opts = StormOptions {
+        seed,
+        faults,
+        call_rate: rate,
+        noise_per_hour: (customers * 3e-4).max(1.0),
+        ..Default::default()
+    };
     if let Some(dev) = args.get(5) {
-        let storm = generate(
-            &net,
-            &StormOptions {
-                seed: 2,
-                call_rate: rate,
-                ..Default::default()
-            },
-        );
+        let storm = generate(&net, &bench_opts);
         debug_device(&net, &storm, dev, 1);
         return;
     }
     if args.get(4).is_some() {
-        let storm = generate(
-            &net,
-            &StormOptions {
-                seed: 2,
-                call_rate: rate,
-                ..Default::default()
-            },
-        );
+        let storm = generate(&net, &bench_opts);
         debug_end(&net, &storm);
         return;
     }

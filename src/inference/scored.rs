@@ -432,20 +432,23 @@ impl Scored {
     /// back; under a device whose smart meters all stayed silent, they are still dark
     /// (a nested outage) and their evidence counts again.
     fn end_grace(&mut self, net: &Network, at: DateTime<Utc>, points: Vec<CustomerIdx>) {
-        let mut silent_bases: BTreeSet<DeviceIdx> = BTreeSet::new();
+        // One silent meter is most likely a lost message; two or more under one device
+        // with none saying "power back" is a nested outage.
+        let mut silent_bases: HashMap<DeviceIdx, u32> = HashMap::new();
         for c in &points {
             if let Some(p) = self.points.get(c) {
                 if p.ami_off {
                     if let Some(b) = p.base {
-                        silent_bases.insert(b);
+                        *silent_bases.entry(b).or_default() += 1;
                     }
                 }
             }
         }
         for c in points {
             let base = self.points.get(&c).and_then(|p| p.base);
-            let still_dark =
-                base.is_some_and(|b| silent_bases.contains(&b) && self.devices[b.index()].lit == 0);
+            let still_dark = base.is_some_and(|b| {
+                silent_bases.get(&b).copied().unwrap_or(0) >= 2 && self.devices[b.index()].lit == 0
+            });
             if still_dark {
                 self.update_point(net, c, at, |p| {
                     p.pending_until = None;
