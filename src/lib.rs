@@ -22,6 +22,7 @@ pub mod engine;
 pub mod events;
 pub mod import;
 pub mod inference;
+pub mod live;
 pub mod network;
 pub mod replay;
 pub mod serve;

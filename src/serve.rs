@@ -8,6 +8,8 @@ use anyhow::Context;
 
 use crate::api::{build_server, AppState, Tokens};
 use crate::config::ServeSettings;
+use crate::engine::{Engine, EngineOptions};
+use crate::live::{spawn_ticker, Live};
 use crate::network::{LoadOptions, Network};
 use crate::store::{Store, StoreOptions};
 
@@ -68,16 +70,22 @@ pub async fn run(settings: ServeSettings) -> anyhow::Result<()> {
     let listener =
         TcpListener::bind(&settings.bind).with_context(|| format!("binding {}", settings.bind))?;
     let addr = listener.local_addr()?;
+    let (shutdown_tx, shutdown) = tokio::sync::watch::channel(false);
+    let engine = Engine::new(network.clone(), EngineOptions::default());
+    let live = Live::start(engine, store.clone(), shutdown.clone()).await?;
+    spawn_ticker(store.clone(), shutdown);
     let state = AppState {
         network: Arc::new(network),
         store: store.clone(),
         tokens: Tokens::new(admin),
         max_body_bytes: settings.max_body_bytes,
+        live,
     };
     let server = build_server(listener, state, settings.workers)?;
     println!("faultline listening on http://{addr}");
     tracing::info!(%addr, "listening");
     server.await?;
+    let _ = shutdown_tx.send(true);
     drop(store);
     writer.finish(Duration::from_secs(15)).await;
     tracing::info!("stopped");

@@ -211,7 +211,7 @@ fn a_wire_down_report_is_a_safety_outage_even_with_power_on() {
         )],
     );
     let o = e.active_outages().next().unwrap();
-    assert_eq!(o.to_json().contains("\"kind\":\"wire_down\""), true);
+    assert!(o.to_json().contains("\"kind\":\"wire_down\""));
     assert_eq!(o.reports, 1);
 }
 

@@ -7,6 +7,7 @@
 mod auth;
 mod error;
 mod events;
+mod state;
 
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -30,6 +31,8 @@ pub struct AppState {
     pub tokens: Tokens,
     /// Largest request body, in bytes.
     pub max_body_bytes: usize,
+    /// The engine following the log.
+    pub live: crate::live::Live,
 }
 
 /// Build the HTTP server on a bound listener (port 0 in tests) and return it unstarted.
@@ -47,7 +50,11 @@ pub fn build_server(
             .service(
                 web::scope("/api/v1")
                     .route("/events", web::post().to(events::post_events))
-                    .route("/events", web::get().to(events::get_events)),
+                    .route("/events", web::get().to(events::get_events))
+                    .route("/outages", web::get().to(state::get_outages))
+                    .route("/orders", web::get().to(state::get_orders))
+                    .route("/crews", web::get().to(state::get_crews))
+                    .route("/messages", web::get().to(state::get_messages)),
             )
     })
     .shutdown_timeout(10)

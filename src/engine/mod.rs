@@ -186,6 +186,11 @@ impl Engine {
         self.outages.values()
     }
 
+    /// The crews as last reported.
+    pub fn crews(&self) -> impl Iterator<Item = &Value> {
+        self.crews.values()
+    }
+
     /// One outage by number.
     pub fn outage(&self, number: u64) -> Option<&Outage> {
         self.outages.get(&number)

@@ -268,7 +268,7 @@ impl<'s> Build<'s> {
     /// a control, an entry of `unsupported`, or (library data) nothing.
     fn elements(&mut self) -> Result<(), ImportError> {
         for (index, element) in self.script.elements.iter().enumerate() {
-            let enabled = element.get("enabled").map_or(true, yes);
+            let enabled = element.get("enabled").is_none_or(yes);
             match element.class.as_str() {
                 "line" => {
                     if let Some(edge) = self.line(element)? {
@@ -486,7 +486,7 @@ impl<'s> Build<'s> {
         else {
             if let Some(missing) = others
                 .iter()
-                .position(|w| w.bus.as_deref().map_or(true, str::is_empty))
+                .position(|w| w.bus.as_deref().is_none_or(str::is_empty))
             {
                 return Err(Self::element_error(
                     element,
@@ -843,7 +843,7 @@ impl<'s> Build<'s> {
                         EdgeKind::Transformer => {
                             edge.regulated
                                 || edge.sub
-                                || edge.kv_lv.map_or(true, |kv| kv >= LV_BELOW_KV)
+                                || edge.kv_lv.is_none_or(|kv| kv >= LV_BELOW_KV)
                         }
                         EdgeKind::Line => edge.subtype == Some("series_reactor"),
                         _ => false,

@@ -616,7 +616,7 @@ impl Scored {
     /// The belief from scratch, into `out`.
     fn extract_all(&self, net: &Network, out: &mut BTreeSet<Site>) {
         for h in net.feeder_heads() {
-            self.visit(net, h.idx(), out);
+            self.visit(h.idx(), out);
         }
         for c in &self.orphans {
             if self.points.get(c).is_some_and(|p| p.is_dark() && p.counted) {
@@ -640,7 +640,7 @@ impl Scored {
         self.diff(net, &old, &new, touched)
     }
 
-    fn visit(&self, net: &Network, d: DeviceIdx, out: &mut BTreeSet<Site>) {
+    fn visit(&self, d: DeviceIdx, out: &mut BTreeSet<Site>) {
         let s = &self.devices[d.index()];
         if s.open {
             out.insert(Site::Device(d));
@@ -662,7 +662,7 @@ impl Scored {
             }
         }
         for k in &s.kids {
-            self.visit(net, *k, out);
+            self.visit(*k, out);
         }
     }
 
@@ -728,7 +728,7 @@ impl Scored {
             .filter(|s| Site::Device(top).covers(*s, net))
             .collect();
         let mut new_below = BTreeSet::new();
-        self.visit(net, top, &mut new_below);
+        self.visit(top, &mut new_below);
         for s in &old_below {
             self.open.remove(s);
         }

@@ -235,6 +235,9 @@ impl Builder<'_> {
     }
 }
 
+/// A fault's dark span over one customer: start, end (if repaired), fault index.
+type Span = (DateTime<Utc>, Option<DateTime<Utc>>, usize);
+
 /// Make a storm on `net`.
 pub fn generate(net: &Network, options: &StormOptions) -> Storm {
     let mut b = Builder {
@@ -249,8 +252,7 @@ pub fn generate(net: &Network, options: &StormOptions) -> Storm {
     let end = options.start + Duration::minutes(options.duration_min);
 
     // Dark intervals per service point: the union of the faults above it.
-    let mut dark: BTreeMap<CustomerIdx, Vec<(DateTime<Utc>, Option<DateTime<Utc>>, usize)>> =
-        BTreeMap::new();
+    let mut dark: BTreeMap<CustomerIdx, Vec<Span>> = BTreeMap::new();
     for (k, f) in faults.iter().enumerate() {
         for c in net.customers_below(f.device_idx) {
             dark.entry(c)

@@ -126,6 +126,22 @@ impl Default for StoreOptions {
 pub struct Store {
     appends: mpsc::Sender<AppendRequest>,
     backend: sqlite::SqliteLog,
+    /// The last committed seq, for readers that follow the log (the live engine).
+    committed: tokio::sync::watch::Receiver<i64>,
+}
+
+/// One output message as stored: its seq, time, type and whole JSON line.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct StoredOutput {
+    /// The message's seq.
+    pub seq: i64,
+    /// The engine clock, RFC 3339.
+    pub at: String,
+    /// The message type (`outage.created`, …).
+    #[sqlx(rename = "type")]
+    pub kind: String,
+    /// The whole message as one line of JSON.
+    pub body: String,
 }
 
 impl Store {
@@ -143,11 +159,13 @@ impl Store {
         let (backend, mut writer) = sqlite::SqliteLog::open(url).await?;
         let (tx, rx) = mpsc::channel(options.queue);
         let state = writer.load_state().await?;
-        let task = tokio::spawn(writer_loop(writer, state, rx, options));
+        let (committed_tx, committed) = tokio::sync::watch::channel(state.last_seq);
+        let task = tokio::spawn(writer_loop(writer, state, rx, options, committed_tx));
         Ok((
             Store {
                 appends: tx,
                 backend,
+                committed,
             },
             WriterHandle { task },
         ))
@@ -171,6 +189,30 @@ impl Store {
     /// Stored events with `seq > since`, in order, at most `limit`.
     pub async fn read_since(&self, since: i64, limit: i64) -> Result<Vec<StoredEvent>, StoreError> {
         self.backend.read_since(since, limit).await
+    }
+
+    /// Follow the log: the receiver changes each time a group commits.
+    pub fn commits(&self) -> tokio::sync::watch::Receiver<i64> {
+        self.committed.clone()
+    }
+
+    /// Store output messages (idempotent: a message already stored is kept).
+    pub async fn append_outputs(&self, outputs: &[StoredOutput]) -> Result<(), StoreError> {
+        self.backend.append_outputs(outputs).await
+    }
+
+    /// Stored output messages with `seq > since`, in order, at most `limit`.
+    pub async fn outputs_since(
+        &self,
+        since: i64,
+        limit: i64,
+    ) -> Result<Vec<StoredOutput>, StoreError> {
+        self.backend.outputs_since(since, limit).await
+    }
+
+    /// The seq of the last stored output message (0 when none).
+    pub async fn last_output_seq(&self) -> Result<i64, StoreError> {
+        self.backend.last_output_seq().await
     }
 
     /// The seq of the last stored event (0 for an empty log).
@@ -210,6 +252,7 @@ async fn writer_loop(
     mut state: LogState,
     mut rx: mpsc::Receiver<AppendRequest>,
     options: StoreOptions,
+    committed: tokio::sync::watch::Sender<i64>,
 ) {
     let mut group: Vec<AppendRequest> = Vec::new();
     while let Some(first) = rx.recv().await {
@@ -225,6 +268,11 @@ async fn writer_loop(
             }
         }
         commit_group(&mut writer, &mut state, &mut group).await;
+        committed.send_if_modified(|last| {
+            let changed = *last != state.last_seq;
+            *last = state.last_seq;
+            changed
+        });
     }
     tracing::info!(last_seq = state.last_seq, "event writer stopped");
 }

@@ -14,7 +14,11 @@ const ROWS_PER_STATEMENT: usize = 500;
 
 #[derive(Clone)]
 pub(crate) struct SqliteLog {
+    /// Readers (read-only connections).
     pool: SqlitePool,
+    /// One connection for the engine's output messages: derived data, written off the
+    /// acknowledgement path, so a normal (not fsync-per-commit) durability is enough.
+    writer_pool: SqlitePool,
 }
 
 pub(crate) struct SqliteWriter {
@@ -62,12 +66,16 @@ impl SqliteLog {
         let opts = options(url)?;
         let mut conn = SqliteConnection::connect_with(&opts).await?;
         sqlx::migrate!("migrations/sqlite").run(&mut conn).await?;
+        let writer_pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(opts.clone().synchronous(SqliteSynchronous::Normal))
+            .await?;
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(opts.read_only(true))
             .await?;
         Ok((
-            SqliteLog { pool },
+            SqliteLog { pool, writer_pool },
             SqliteWriter {
                 conn,
                 full_chunk_sql: insert_sql(ROWS_PER_STATEMENT),
@@ -91,6 +99,52 @@ impl SqliteLog {
 
     pub(crate) async fn last_seq(&self) -> Result<i64, StoreError> {
         let (seq,): (Option<i64>,) = sqlx::query_as("SELECT MAX(seq) FROM events")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(seq.unwrap_or(0))
+    }
+
+    pub(crate) async fn append_outputs(
+        &self,
+        outputs: &[super::StoredOutput],
+    ) -> Result<(), StoreError> {
+        let mut tx = self.writer_pool.begin().await?;
+        for chunk in outputs.chunks(ROWS_PER_STATEMENT) {
+            let mut sql = String::from("INSERT INTO outputs (seq, at, type, body) VALUES ");
+            for i in 0..chunk.len() {
+                let b = i * 4;
+                if i > 0 {
+                    sql.push(',');
+                }
+                sql.push_str(&format!("(${},${},${},${})", b + 1, b + 2, b + 3, b + 4));
+            }
+            sql.push_str(" ON CONFLICT (seq) DO NOTHING");
+            let mut q = sqlx::query(&sql);
+            for o in chunk {
+                q = q.bind(o.seq).bind(&o.at).bind(&o.kind).bind(&o.body);
+            }
+            q.execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(crate) async fn outputs_since(
+        &self,
+        since: i64,
+        limit: i64,
+    ) -> Result<Vec<super::StoredOutput>, StoreError> {
+        Ok(sqlx::query_as::<_, super::StoredOutput>(
+            "SELECT seq, at, type, body FROM outputs WHERE seq > $1 ORDER BY seq LIMIT $2",
+        )
+        .bind(since)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    pub(crate) async fn last_output_seq(&self) -> Result<i64, StoreError> {
+        let (seq,): (Option<i64>,) = sqlx::query_as("SELECT MAX(seq) FROM outputs")
             .fetch_one(&self.pool)
             .await?;
         Ok(seq.unwrap_or(0))

@@ -14,6 +14,8 @@ pub struct TestApp {
     pub client: awc::Client,
     pub store: Store,
     _dir: tempfile::TempDir,
+    /// Dropping it stops the engine's follow loop.
+    _shutdown: tokio::sync::watch::Sender<bool>,
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -32,7 +34,13 @@ pub async fn spawn_app_with_limit(max_body_bytes: usize) -> TestApp {
         .expect("store opens");
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind port 0");
     let base = format!("http://{}", listener.local_addr().unwrap());
+    let (shutdown_tx, shutdown) = tokio::sync::watch::channel(false);
+    let engine = faultline::engine::Engine::new(network.clone(), Default::default());
+    let live = faultline::live::Live::start(engine, store.clone(), shutdown)
+        .await
+        .expect("engine starts");
     let state = AppState {
+        live,
         network: Arc::new(network),
         store: store.clone(),
         tokens: Tokens::new(TOKEN),
@@ -48,6 +56,7 @@ pub async fn spawn_app_with_limit(max_body_bytes: usize) -> TestApp {
         client,
         store,
         _dir: dir,
+        _shutdown: shutdown_tx,
     }
 }
 
@@ -92,6 +101,41 @@ impl TestApp {
             .lines()
             .map(|l| serde_json::from_str(l).expect("each line is JSON"))
             .collect()
+    }
+}
+
+impl TestApp {
+    /// GET a JSON body.
+    pub async fn get_json(&self, path: &str) -> serde_json::Value {
+        let mut resp = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .insert_header(("Authorization", format!("Bearer {TOKEN}")))
+            .send()
+            .await
+            .expect("request goes through");
+        assert_eq!(resp.status().as_u16(), 200, "{path}");
+        serde_json::from_slice(&resp.body().limit(1 << 26).await.unwrap()).expect("JSON")
+    }
+
+    /// Poll `path` until `ok` holds (the engine applies events after they are stored).
+    pub async fn wait_for(
+        &self,
+        path: &str,
+        ok: impl Fn(&serde_json::Value) -> bool,
+    ) -> serde_json::Value {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let v = self.get_json(path).await;
+            if ok(&v) {
+                return v;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{path} never satisfied: {v}"
+            );
+            actix_web::rt::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
     }
 }
 

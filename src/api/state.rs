@@ -1,0 +1,95 @@
+//! `GET /api/v1/outages`, `/orders`, `/crews` (the engine's state now) and
+//! `/messages` (the stored output messages after a seq, as NDJSON).
+
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+
+use super::auth::Admin;
+use super::{ApiError, AppState};
+
+#[derive(Deserialize)]
+pub(super) struct StatusQuery {
+    status: Option<String>,
+}
+
+/// Outages: `status=active` (the default) or `all`.
+pub(super) async fn get_outages(
+    _: Admin,
+    state: web::Data<AppState>,
+    query: web::Query<StatusQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let all = match query.status.as_deref() {
+        None | Some("active") => false,
+        Some("all") => true,
+        Some(other) => {
+            return Err(ApiError::BadRequest(format!(
+                "status must be active or all, not {other:?}"
+            )))
+        }
+    };
+    let body = state.live.with_engine(|e| {
+        let items: Vec<String> = e
+            .outages()
+            .filter(|o| all || o.is_active())
+            .map(|o| o.to_json())
+            .collect();
+        format!("[{}]", items.join(","))
+    });
+    Ok(HttpResponse::Ok()
+        .content_type("application/json")
+        .body(body))
+}
+
+/// Work orders. Dispatch is not built yet: the list is empty.
+pub(super) async fn get_orders(_: Admin) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body("[]")
+}
+
+/// Crews with their last known position.
+pub(super) async fn get_crews(_: Admin, state: web::Data<AppState>) -> HttpResponse {
+    let body = state.live.with_engine(|e| {
+        serde_json::to_string(&e.crews().collect::<Vec<_>>()).unwrap_or_else(|_| "[]".into())
+    });
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(body)
+}
+
+#[derive(Deserialize)]
+pub(super) struct SinceQuery {
+    #[serde(default)]
+    since: i64,
+    limit: Option<i64>,
+}
+
+/// The output messages after `since`, one JSON object per line.
+pub(super) async fn get_messages(
+    _: Admin,
+    state: web::Data<AppState>,
+    query: web::Query<SinceQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let limit = query.limit.unwrap_or(10_000);
+    if !(1..=100_000).contains(&limit) || query.since < 0 {
+        return Err(ApiError::BadRequest(
+            "since must be 0 or more and limit between 1 and 100000".into(),
+        ));
+    }
+    let messages = state
+        .store
+        .outputs_since(query.since, limit)
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "reading messages failed");
+            ApiError::StoreUnavailable
+        })?;
+    let mut out = String::new();
+    for m in &messages {
+        out.push_str(&m.body);
+        out.push('\n');
+    }
+    Ok(HttpResponse::Ok()
+        .content_type("application/x-ndjson")
+        .body(out))
+}
