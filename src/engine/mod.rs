@@ -555,11 +555,14 @@ impl Engine {
         } else {
             None
         };
-        let alternatives: Vec<(String, f64)> = expl
-            .alternatives
-            .iter()
-            .map(|(s, v)| (self.site_name(*s), *v))
-            .collect();
+        // The alternatives are worked out when the outage is placed or moved.
+        let alternatives: Option<Vec<(String, f64)>> = moved.then(|| {
+            self.analyzer
+                .alternatives(net, site)
+                .iter()
+                .map(|(s, v)| (self.site_name(*s), *v))
+                .collect()
+        });
         let targets = self.targets;
         let Some(o) = self.outages.get_mut(&id) else {
             return false;
@@ -594,7 +597,9 @@ impl Engine {
         o.rule = expl.rule;
         o.score = expl.score;
         o.confidence = expl.confidence;
-        o.alternatives = alternatives;
+        if let Some(alternatives) = alternatives {
+            o.alternatives = alternatives;
+        }
         let z = Targets::zone_index(zone);
         o.arrive_by = o.started_at + Duration::minutes(targets.on_site_min[z]);
         o.restore_by = o.started_at + Duration::minutes(targets.restore_min[z]);

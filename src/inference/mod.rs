@@ -294,6 +294,14 @@ impl Analyzer {
         }
     }
 
+    /// Other explanations considered for an open site, with their scores.
+    pub fn alternatives(&self, net: &Network, site: Site) -> Vec<(Site, f64)> {
+        match self {
+            Analyzer::Scored(s) => s.alternatives(net, site),
+            Analyzer::Baseline(_) => Vec::new(),
+        }
+    }
+
     /// Which rule this analyzer follows, for the outage's evidence.
     pub fn name(&self) -> &'static str {
         match self {

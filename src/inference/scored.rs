@@ -836,8 +836,24 @@ impl Scored {
             .collect()
     }
 
-    /// What an open site explains.
+    /// What an open site explains (without the alternatives: see [`Scored::alternatives`]).
     pub fn explain(&self, net: &Network, site: Site) -> Option<Explanation> {
+        self.explain_with(net, site, false)
+    }
+
+    /// The other explanations considered for an open site, with their scores.
+    pub fn alternatives(&self, net: &Network, site: Site) -> Vec<(Site, f64)> {
+        self.explain_with(net, site, true)
+            .map(|e| e.alternatives)
+            .unwrap_or_default()
+    }
+
+    fn explain_with(
+        &self,
+        net: &Network,
+        site: Site,
+        with_alternatives: bool,
+    ) -> Option<Explanation> {
         if !self.open.contains(&site) {
             return None;
         }
@@ -845,21 +861,25 @@ impl Scored {
             Site::Device(d) => {
                 let s = &self.devices[d.index()];
                 let mut alternatives = Vec::new();
-                if let Some(p) = net.device(d).parent() {
+                if !with_alternatives {
+                    // Asked for the counts only.
+                } else if let Some(p) = net.device(d).parent() {
                     alternatives.push((
                         Site::Device(p.idx()),
                         round3(self.devices[p.idx().index()].value),
                     ));
                 }
                 // The best few devices below.
-                let mut kids: Vec<(Site, f64)> = s
-                    .kids
-                    .iter()
-                    .map(|k| (Site::Device(*k), round3(self.devices[k.index()].value)))
-                    .collect();
-                kids.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-                kids.truncate(ALTERNATIVES_SHOWN);
-                alternatives.extend(kids);
+                if with_alternatives {
+                    let mut kids: Vec<(Site, f64)> = s
+                        .kids
+                        .iter()
+                        .map(|k| (Site::Device(*k), round3(self.devices[k.index()].value)))
+                        .collect();
+                    kids.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+                    kids.truncate(ALTERNATIVES_SHOWN);
+                    alternatives.extend(kids);
+                }
                 let margin = s.value - s.sum_kids.max(0.0);
                 let rule = if s.scada_open == Some(true) {
                     "SCADA shows the device open".to_owned()
@@ -898,6 +918,7 @@ impl Scored {
                     confidence: if p.ami_off { 0.9 } else { 0.5 },
                     alternatives: net
                         .device_above_customer(c)
+                        .filter(|_| with_alternatives)
                         .map(|d| vec![(Site::Device(d), round3(self.devices[d.index()].value))])
                         .unwrap_or_default(),
                 }

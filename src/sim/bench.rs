@@ -184,3 +184,102 @@ pub fn run(args: InferenceBenchArgs) -> anyhow::Result<()> {
     println!("checkpoints (min): {CHECKPOINTS_MIN:?}; 'false' = device outages left at the end of the storm on devices that never failed (worst seed)");
     Ok(())
 }
+
+/// Arguments of `faultline bench replay`.
+#[derive(Debug, Args)]
+pub struct ReplayBenchArgs {
+    /// The network (default: the largest bundled one).
+    #[arg(long, default_value = "gis-data/bdgd_mux_energia.geojson")]
+    pub network: PathBuf,
+    /// Events to replay, at least (storms are added day after day until there are this many).
+    #[arg(long, default_value_t = 2_000_000)]
+    pub events: usize,
+}
+
+/// Replay speed: a plain JSON parse of the file (the ceiling), faultline's event
+/// parsing, the engine alone, and `replay` end to end (parse, sort, apply, write).
+pub fn run_replay(args: ReplayBenchArgs) -> anyhow::Result<()> {
+    use std::io::Write;
+    use std::time::Instant;
+    let text = std::fs::read_to_string(&args.network)?;
+    let net = Network::from_geojson(&text, &LoadOptions::default())?;
+    let mut events = Vec::new();
+    let mut day = 0;
+    while events.len() < args.events {
+        let storm = generate(
+            &net,
+            &StormOptions {
+                seed: 1000 + day,
+                faults: 40,
+                call_rate: 0.3,
+                ami_share: 0.8,
+                start: StormOptions::default().start + chrono::Duration::days(day as i64),
+                ..StormOptions::default()
+            },
+        );
+        events.extend(storm.events);
+        day += 1;
+    }
+    let mut ndjson = String::with_capacity(events.len() * 200);
+    for e in &events {
+        ndjson.push_str(&e.to_json());
+        ndjson.push('\n');
+    }
+    let n = events.len() as f64;
+    println!(
+        "faultline bench replay: {} events ({} storm days) on {}, {:.0} MB of NDJSON",
+        events.len(),
+        day,
+        args.network.display(),
+        ndjson.len() as f64 / 1e6
+    );
+
+    let t = Instant::now();
+    let mut fields = 0usize;
+    for line in ndjson.lines() {
+        let v: serde_json::Value = serde_json::from_str(line)?;
+        fields += v.as_object().map_or(0, |o| o.len());
+    }
+    let ceiling = t.elapsed().as_secs_f64();
+    std::hint::black_box(fields);
+
+    let t = Instant::now();
+    let parsed = crate::events::parse_ndjson(&ndjson)?;
+    let parse = t.elapsed().as_secs_f64();
+
+    let t = Instant::now();
+    let mut engine =
+        crate::engine::Engine::new(net.clone(), crate::engine::EngineOptions::default());
+    let mut outputs = 0usize;
+    for e in &parsed {
+        outputs += engine.apply(e).len();
+    }
+    let apply = t.elapsed().as_secs_f64();
+
+    let t = Instant::now();
+    let mut parsed = crate::events::parse_ndjson(&ndjson)?;
+    parsed.sort_by_key(|e| e.at);
+    let mut engine =
+        crate::engine::Engine::new(net.clone(), crate::engine::EngineOptions::default());
+    let mut sink = std::io::BufWriter::new(std::io::sink());
+    for e in &parsed {
+        for o in engine.apply(e) {
+            sink.write_all(o.to_json().as_bytes())?;
+            sink.write_all(b"\n")?;
+        }
+    }
+    sink.flush()?;
+    let full = t.elapsed().as_secs_f64();
+
+    println!("{:<44} {:>12} {:>10}", "stage", "events/s", "vs ceiling");
+    for (name, secs) in [
+        ("serde_json::Value parse of each line (ceiling)", ceiling),
+        ("faultline event parsing (validated, typed)", parse),
+        ("engine apply alone", apply),
+        ("replay end to end (parse, sort, apply, write)", full),
+    ] {
+        println!("{:<44} {:>12.0} {:>9.2}x", name, n / secs, ceiling / secs);
+    }
+    println!("{} output messages", outputs);
+    Ok(())
+}
