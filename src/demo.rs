@@ -1,9 +1,18 @@
 //! `faultline demo`: the command system on the bundled real network, with a fresh
-//! event log in a temporary folder, listening on 127.0.0.1:8080 (or `--bind`).
+//! event log in a temporary folder and a simulated storm posted to it live, through
+//! the same HTTP API a call center or AMI head-end would use.
+//!
+//! The storm (from [`crate::sim`]) is played faster than real time (`--speed`): its
+//! events are stamped and posted at the moment they are due, so the engine's clock is
+//! the wall clock, as in production.
 
+use std::time::Duration;
+
+use chrono::Utc;
 use clap::Args;
 
 use crate::config::ServeSettings;
+use crate::sim::{generate, StormOptions};
 
 /// Arguments of `faultline demo`.
 #[derive(Debug, Args)]
@@ -11,33 +20,140 @@ pub struct DemoArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub bind: String,
+    /// How many times faster than real time the storm plays.
+    #[arg(long, default_value_t = 20.0)]
+    pub speed: f64,
+    /// Faults in the storm.
+    #[arg(long, default_value_t = 15)]
+    pub faults: usize,
+    /// The storm's seed.
+    #[arg(long, default_value_t = 7)]
+    pub seed: u64,
+    /// Serve only: no simulated storm.
+    #[arg(long)]
+    pub no_storm: bool,
 }
 
 /// Run the demo until Ctrl-C.
 pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let dir = std::env::temp_dir().join(format!("faultline-demo-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
-    let network =
+    let bundled =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("gis-data/bdgd_mux_energia.geojson");
-    let network = if network.exists() {
-        network
+    let network = if bundled.exists() {
+        bundled
     } else {
         "gis-data/bdgd_mux_energia.geojson".into()
     };
+    let token = std::env::var("FAULTLINE_ADMIN_TOKEN")
+        .ok()
+        .filter(|t| !t.trim().is_empty())
+        .unwrap_or_else(crate::api::Tokens::generate);
+    // `serve` reads the token from the environment; the storm feeder uses it too.
+    std::env::set_var("FAULTLINE_ADMIN_TOKEN", &token);
     let settings = ServeSettings {
-        network,
+        network: network.clone(),
         db: dir.join("demo.db").to_string_lossy().into_owned(),
-        bind: args.bind,
+        bind: args.bind.clone(),
         max_body_bytes: 32 * 1024 * 1024,
         add_protection: false,
         set_aside_invalid: false,
         workers: None,
     };
+    println!("faultline demo: the real BDGD network (Mux Energia, Brazil, 13,340 customers)");
+    println!("  event log:   {}", dir.display());
     println!(
-        "faultline demo: the real BDGD network (Mux Energia, 13,340 customers), event log in {}",
-        dir.display()
+        "  API:         http://{}/api/v1/outages   (Authorization: Bearer {token})",
+        args.bind
     );
+    println!(
+        "  messages:    http://{}/api/v1/messages?since=0",
+        args.bind
+    );
+    if !args.no_storm {
+        let net = crate::serve::load_network(&network, false, false)?;
+        let storm = generate(
+            &net,
+            &StormOptions {
+                seed: args.seed,
+                faults: args.faults,
+                duration_min: 60,
+                start: Utc::now(),
+                ..StormOptions::default()
+            },
+        );
+        println!(
+            "  storm:       {} faults, {} events, played {}x faster than real time",
+            storm.truth.faults.len(),
+            storm.events.len(),
+            args.speed
+        );
+        actix_web::rt::spawn(feed_storm(
+            args.bind.clone(),
+            token,
+            storm.events,
+            args.speed,
+        ));
+    }
     let result = crate::serve::run(settings).await;
     let _ = std::fs::remove_dir_all(&dir);
     result
+}
+
+/// Post the storm's events as they fall due, re-stamped on the compressed clock.
+async fn feed_storm(bind: String, token: String, events: Vec<crate::events::Event>, speed: f64) {
+    let client = awc::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .finish();
+    let base = format!("http://{bind}");
+    // Wait for the server.
+    for _ in 0..200 {
+        if client.get(format!("{base}/healthz")).send().await.is_ok() {
+            break;
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+    }
+    let Some(first) = events.first().map(|e| e.at) else {
+        return;
+    };
+    let wall_start = Utc::now();
+    let mut i = 0;
+    let mut posted = 0usize;
+    while i < events.len() {
+        let now = Utc::now();
+        let storm_now = first
+            + chrono::Duration::milliseconds(
+                ((now - wall_start).num_milliseconds() as f64 * speed) as i64,
+            );
+        let mut body = String::new();
+        while i < events.len() && events[i].at <= storm_now {
+            let mut e = events[i].clone();
+            let offset = (e.at - first).num_milliseconds() as f64 / speed;
+            e.at = wall_start + chrono::Duration::milliseconds(offset as i64);
+            body.push_str(&e.to_json());
+            body.push('\n');
+            i += 1;
+        }
+        if !body.is_empty() {
+            let n = body.lines().count();
+            let sent = client
+                .post(format!("{base}/api/v1/events"))
+                .insert_header(("Authorization", format!("Bearer {token}")))
+                .insert_header(("Content-Type", "application/x-ndjson"))
+                .send_body(body)
+                .await;
+            match sent {
+                Ok(r) if r.status().is_success() => posted += n,
+                Ok(r) => {
+                    tracing::warn!(status = %r.status(), "the demo storm's events were refused")
+                }
+                Err(e) => tracing::warn!(error = %e, "could not post the demo storm's events"),
+            }
+            if posted / 500 != (posted - n) / 500 {
+                tracing::info!(posted, total = events.len(), "demo storm");
+            }
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(250)).await;
+    }
+    tracing::info!(posted, "demo storm: every event posted");
 }

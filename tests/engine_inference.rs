@@ -441,3 +441,20 @@ fn the_baseline_rolls_calls_up_by_count_and_share() {
         "2 of 4 transformers below F1 called"
     );
 }
+
+#[test]
+fn a_single_customer_outage_that_grows_becomes_a_device_outage_with_the_same_id() {
+    let mut e = Engine::new(feeder(), EngineOptions::default());
+    run(&mut e, &[call(0, "R1", "t5c1")]);
+    let first = e.active_outages().next().unwrap();
+    assert!(first.to_json().contains("\"kind\":\"service\""));
+    let id = first.id();
+    run(&mut e, &[call(2, "R2", "t5c2")]);
+    let o = e.active_outages().next().unwrap();
+    assert_eq!((o.id(), o.device.as_str()), (id, "XF5"));
+    assert!(
+        o.to_json().contains("\"kind\":\"device\""),
+        "{}",
+        o.to_json()
+    );
+}

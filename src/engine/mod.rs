@@ -568,6 +568,10 @@ impl Engine {
             return false;
         };
         let before = o.fingerprint();
+        o.kind = match site {
+            Site::Device(_) => OutageKind::Device,
+            Site::Point(_) => OutageKind::Service,
+        };
         o.site = Some(site);
         o.device = device;
         o.device_kind = device_kind;

@@ -177,8 +177,20 @@ impl Outage {
     }
 
     /// What a reader would notice changing.
-    pub(crate) fn fingerprint(&self) -> (String, u64, u32, u32, u32, &'static str, DateTime<Utc>) {
+    pub(crate) fn fingerprint(
+        &self,
+    ) -> (
+        &'static str,
+        String,
+        u64,
+        u32,
+        u32,
+        u32,
+        &'static str,
+        DateTime<Utc>,
+    ) {
         (
+            self.kind.as_str(),
             self.device.clone(),
             self.customers_out,
             self.critical_customers_out,
