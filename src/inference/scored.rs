@@ -31,7 +31,8 @@
 //! only below the highest chain device whose decision changed. Because `q` grows with
 //! time, every device with evidence is re-scored once per minute of event time.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, HashSet};
 
 use chrono::{DateTime, Duration, Utc};
 
@@ -122,6 +123,10 @@ pub struct Scored {
     open: BTreeSet<Site>,
     last_refresh: Option<DateTime<Utc>>,
     restored_now: HashSet<Site>,
+    /// When points need a look (grace over, evidence too old, "power back" forgotten),
+    /// so the minute's refresh touches only those. Entries may be stale: a point is
+    /// checked against its current state when its time comes.
+    due: BinaryHeap<Reverse<(i64, CustomerIdx)>>,
 }
 
 impl Scored {
@@ -135,6 +140,7 @@ impl Scored {
             open: BTreeSet::new(),
             last_refresh: None,
             restored_now: HashSet::new(),
+            due: BinaryHeap::new(),
         }
     }
 
@@ -312,6 +318,9 @@ impl Scored {
             if p.base.is_none() {
                 self.orphans.insert(c);
             }
+            if let Some(t) = self.next_due(&p) {
+                self.due.push(Reverse((t, c)));
+            }
             self.points.insert(c, p);
         } else {
             self.orphans.remove(&c);
@@ -466,6 +475,27 @@ impl Scored {
         }
     }
 
+    /// When a point's evidence next needs a look: its grace ends, it grows too old, or
+    /// its "power back" is forgotten.
+    fn next_due(&self, p: &PointEvidence) -> Option<i64> {
+        let window = Duration::minutes(self.physics.evidence_window_min);
+        let lit_memory = window + Duration::minutes(GRACE_MIN * 2);
+        [
+            p.pending_until
+                .filter(|_| !p.counted)
+                .map(|u| u.timestamp()),
+            p.last_at
+                .filter(|_| p.is_dark())
+                .map(|l| (l + window).timestamp() + 1),
+            p.lit_at
+                .filter(|_| !p.is_dark())
+                .map(|l| (l + lit_memory).timestamp() + 1),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
     /// V(d) at time `at`.
     fn value(&self, net: &Network, d: DeviceIdx, at: DateTime<Utc>) -> f64 {
         let s = &self.devices[d.index()];
@@ -570,17 +600,40 @@ impl Scored {
         let lit_memory = window + Duration::minutes(GRACE_MIN * 2);
         let mut changes: Vec<(CustomerIdx, u8)> = Vec::new();
         let mut graced: Vec<CustomerIdx> = Vec::new();
-        for (c, p) in &self.points {
-            if !p.counted && p.pending_until.is_some_and(|u| u <= at) {
-                graced.push(*c);
-            } else if p.is_dark()
-                && p.last_at.is_some_and(|l| at - l > window)
-                && (p.after_restoration || !self.is_explained(net, *c))
-            {
-                changes.push((*c, 1));
-            } else if !p.is_dark() && p.lit_at.is_some_and(|l| at - l > lit_memory) {
-                changes.push((*c, 2));
+        // Only the points whose time has come are looked at (a heap of due times).
+        let now = at.timestamp();
+        let mut due: Vec<CustomerIdx> = Vec::new();
+        while let Some(Reverse((t, c))) = self.due.peek().copied() {
+            if t > now {
+                break;
             }
+            self.due.pop();
+            due.push(c);
+        }
+        due.sort();
+        due.dedup();
+        let mut later: Vec<(i64, CustomerIdx)> = Vec::new();
+        for c in due {
+            let Some(p) = self.points.get(&c) else {
+                continue;
+            };
+            if !p.counted && p.pending_until.is_some_and(|u| u <= at) {
+                graced.push(c);
+            } else if p.is_dark() && p.last_at.is_some_and(|l| at - l > window) {
+                if p.after_restoration || !self.is_explained(net, c) {
+                    changes.push((c, 1));
+                } else {
+                    // Explained evidence stays while its outage does; look again later.
+                    later.push((now + window.num_seconds(), c));
+                }
+            } else if !p.is_dark() && p.lit_at.is_some_and(|l| at - l > lit_memory) {
+                changes.push((c, 2));
+            } else if let Some(t) = self.next_due(p) {
+                later.push((t, c));
+            }
+        }
+        for (t, c) in later {
+            self.due.push(Reverse((t, c)));
         }
         graced.sort();
         self.end_grace(net, at, graced);
