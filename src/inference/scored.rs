@@ -100,6 +100,8 @@ struct DeviceState {
     /// Outages already believed below this device when it became certainly open
     /// (SCADA, a dispatcher): they opened first, and stay, nested, when it closes.
     frozen: Vec<Site>,
+    /// When it became certainly open (the trip), for [`Scored::nested_before`].
+    certain_since: Option<DateTime<Utc>>,
     value: f64,
     sum_kids: f64,
     best: f64,
@@ -189,7 +191,7 @@ impl Scored {
                 dirty_chain = net.device_above_customer(c);
             }
             Observation::ScadaOpen(d) => {
-                self.freeze_below(net, d);
+                self.freeze_below(net, d, at);
                 self.set_device_flag(net, d, |s| s.scada_open = Some(true));
                 dirty_chain = Some(d);
             }
@@ -203,7 +205,7 @@ impl Scored {
                 dirty_chain = Some(d);
             }
             Observation::Confirmed(d) => {
-                self.freeze_below(net, d);
+                self.freeze_below(net, d, at);
                 self.set_device_flag(net, d, |s| s.confirmed = true);
                 dirty_chain = Some(d);
             }
@@ -396,19 +398,28 @@ impl Scored {
     }
 
     /// Remember what was open below `d` before it became certainly open.
-    fn freeze_below(&mut self, net: &Network, d: DeviceIdx) {
+    fn freeze_below(&mut self, net: &Network, d: DeviceIdx, at: DateTime<Utc>) {
         let s = &self.devices[d.index()];
         if s.scada_open == Some(true) || s.confirmed {
             return;
         }
-        let here = Site::Device(d);
-        let frozen: Vec<Site> = self
-            .open
+        self.devices[d.index()].certain_since = Some(at);
+        self.devices[d.index()].frozen = self.nested_before(net, d, at);
+    }
+
+    /// Work the nested outages of every certainly-open device out again (their pre-trip
+    /// evidence may have been restored since).
+    fn refreeze(&mut self, net: &Network) {
+        let certain: Vec<(DeviceIdx, DateTime<Utc>)> = self
+            .devices
             .iter()
-            .copied()
-            .filter(|s| *s != here && here.covers(*s, net))
+            .enumerate()
+            .filter(|(_, s)| s.scada_open == Some(true) || s.confirmed)
+            .filter_map(|(i, s)| s.certain_since.map(|t| (DeviceIdx(i as u32), t)))
             .collect();
-        self.devices[d.index()].frozen = frozen;
+        for (d, t) in certain {
+            self.devices[d.index()].frozen = self.nested_before(net, d, t);
+        }
     }
 
     /// A device closed again: the calls below it are answered; last gasps below wait
@@ -416,6 +427,7 @@ impl Scored {
     /// Outages nested below it that were known before it opened keep their evidence.
     fn restore_below(&mut self, net: &Network, d: DeviceIdx, at: DateTime<Utc>) {
         let frozen = std::mem::take(&mut self.devices[d.index()].frozen);
+        self.devices[d.index()].certain_since = None;
         let mut below: Vec<CustomerIdx> = self
             .points
             .iter()
@@ -496,6 +508,143 @@ impl Scored {
         .min()
     }
 
+    /// The calls-and-gasps part of V(d) for the given counters.
+    fn evidence_value(
+        &self,
+        net: &Network,
+        d: DeviceIdx,
+        calls: u32,
+        ami_off: u32,
+        earliest: Option<DateTime<Utc>>,
+        at: DateTime<Utc>,
+    ) -> f64 {
+        let Some(first) = earliest else { return 0.0 };
+        let ph = &self.physics;
+        let view = net.device(d);
+        let mut v = 0.0;
+        let elapsed = at - first + Duration::minutes(LEAD);
+        let q = ph.call_probability(elapsed).clamp(1e-6, 0.999);
+        let hours = elapsed.num_seconds().max(0) as f64 / 3600.0;
+        let eps = (ph.noise_per_customer_hour * (hours + 0.5)).clamp(1e-9, 0.5);
+        let n = view.customers_below().max(u64::from(calls)) as f64;
+        let k = f64::from(calls);
+        // Calls: Beta-binomial around the call law (the real call rate of a storm is
+        // uncertain), against noise at rate ε.
+        let (a, b) = (
+            ph.call_rate_concentration * q,
+            ph.call_rate_concentration * (1.0 - q),
+        );
+        v += ln_beta(k + a, n - k + b) - ln_beta(a, b) - k * eps.ln() - (n - k) * (1.0 - eps).ln();
+        // Last gasps, with one gasp rate for the whole network: the customers of a larger
+        // device who stayed silent count against it. Where no meter gasped, nothing is
+        // said (the area may have no smart meters at all).
+        let g = f64::from(ami_off);
+        if g > 0.0 {
+            let gn = (view.customers_below() as f64).max(g);
+            let a = ph.ami_gasp_rate.clamp(1e-3, 0.999);
+            v += g * (a / ph.ami_false_rate).ln() + (gn - g) * (1.0 - a).ln();
+        }
+        v
+    }
+
+    /// The outages below a certainly-open device `d` that its own evidence from before
+    /// `trip` (when `d` opened) shows: what was already out when the breaker tripped
+    /// stays out, nested, when it closes. The same model, on the evidence that cannot
+    /// be the trip's own.
+    fn nested_before(&self, net: &Network, d: DeviceIdx, trip: DateTime<Utc>) -> Vec<Site> {
+        #[derive(Default)]
+        struct Tally {
+            calls: u32,
+            ami_off: u32,
+            pieces: u32,
+            earliest: Option<DateTime<Utc>>,
+            kids: Vec<DeviceIdx>,
+            direct: Vec<CustomerIdx>,
+        }
+        let mut tally: HashMap<DeviceIdx, Tally> = HashMap::new();
+        let mut top_points: Vec<CustomerIdx> = Vec::new();
+        let mut pre: Vec<(&CustomerIdx, &PointEvidence)> = self
+            .points
+            .iter()
+            .filter(|(_, p)| {
+                p.is_dark()
+                    && p.counted
+                    && !p.after_restoration
+                    && p.first_at.is_some_and(|f| f < trip)
+            })
+            .filter(|(_, p)| p.base.is_some_and(|b| net.is_at_or_above(d, b)))
+            .collect();
+        pre.sort_by_key(|(c, _)| **c);
+        for (c, p) in pre {
+            let Some(base) = p.base else { continue };
+            if base == d {
+                top_points.push(*c);
+                continue;
+            }
+            tally.entry(base).or_default().direct.push(*c);
+            let mut child: Option<DeviceIdx> = None;
+            for x in net.chain_from(Some(base)) {
+                if x == d {
+                    break;
+                }
+                let t = tally.entry(x).or_default();
+                t.calls += p.calls;
+                t.ami_off += u32::from(p.ami_off);
+                t.pieces += p.calls + u32::from(p.ami_off);
+                t.earliest = match (t.earliest, p.first_at) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
+                if let Some(k) = child {
+                    if !t.kids.contains(&k) {
+                        t.kids.push(k);
+                    }
+                }
+                child = Some(x);
+            }
+        }
+        // Bottom-up: best(x) = max(0, V(x), Σ best(kids)), evaluated when `d` opened.
+        let mut order: Vec<DeviceIdx> = tally.keys().copied().collect();
+        order.sort_by_key(|x| std::cmp::Reverse((net.device(*x).depth(), *x)));
+        let mut best: HashMap<DeviceIdx, (f64, bool)> = HashMap::new();
+        for x in &order {
+            let t = &tally[x];
+            let kind_ok = net.device(*x).kind() != DeviceKind::Breaker;
+            let value = if kind_ok && t.pieces >= 2 {
+                self.evidence_value(net, *x, t.calls, t.ami_off, t.earliest, trip)
+                    - self.physics.outage_cost
+            } else {
+                f64::NEG_INFINITY
+            };
+            let sum: f64 = t
+                .kids
+                .iter()
+                .map(|k| best.get(k).map_or(0.0, |b| b.0))
+                .sum();
+            let open = value > 0.0 && value > sum + 1e-9;
+            best.insert(*x, (value.max(sum).max(0.0), open));
+        }
+        // Top-down from the devices right below `d`.
+        let mut out: Vec<Site> = top_points.into_iter().map(Site::Point).collect();
+        let mut stack: Vec<DeviceIdx> = order
+            .iter()
+            .copied()
+            .filter(|x| net.device(*x).parent().map(|p| p.idx()) == Some(d))
+            .collect();
+        stack.sort();
+        while let Some(x) = stack.pop() {
+            if best.get(&x).is_some_and(|b| b.1) {
+                out.push(Site::Device(x));
+                continue;
+            }
+            let t = &tally[&x];
+            out.extend(t.direct.iter().map(|c| Site::Point(*c)));
+            stack.extend(t.kids.iter().copied());
+        }
+        out.sort();
+        out
+    }
+
     /// V(d) at time `at`.
     fn value(&self, net: &Network, d: DeviceIdx, at: DateTime<Utc>) -> f64 {
         let s = &self.devices[d.index()];
@@ -510,37 +659,10 @@ impl Scored {
             // SCADA watches breakers: one that has not reported open is closed.
             return IMPOSSIBLE;
         }
-        let ph = &self.physics;
-        if let Some(first) = s.earliest {
-            let elapsed = at - first + Duration::minutes(LEAD);
-            let q = ph.call_probability(elapsed).clamp(1e-6, 0.999);
-            let hours = elapsed.num_seconds().max(0) as f64 / 3600.0;
-            let eps = (ph.noise_per_customer_hour * (hours + 0.5)).clamp(1e-9, 0.5);
-            let n = view.customers_below().max(u64::from(s.calls)) as f64;
-            let k = f64::from(s.calls);
-            // Calls: Beta-binomial around the call law (the real call rate of a storm
-            // is uncertain), against noise at rate ε.
-            let (a, b) = (
-                ph.call_rate_concentration * q,
-                ph.call_rate_concentration * (1.0 - q),
-            );
-            v += ln_beta(k + a, n - k + b)
-                - ln_beta(a, b)
-                - k * eps.ln()
-                - (n - k) * (1.0 - eps).ln();
-            // Last gasps, with one gasp rate for the whole network: the customers of a
-            // larger device who stayed silent count against it. Where no meter gasped,
-            // nothing is said (the area may have no smart meters at all).
-            let g = f64::from(s.ami_off);
-            if g > 0.0 {
-                let gn = (view.customers_below() as f64).max(g);
-                let a = ph.ami_gasp_rate.clamp(1e-3, 0.999);
-                v += g * (a / ph.ami_false_rate).ln() + (gn - g) * (1.0 - a).ln();
-            }
-        }
+        v += self.evidence_value(net, d, s.calls, s.ami_off, s.earliest, at);
         v += f64::from(s.silent) * SILENT_WEIGHT;
         v += f64::from(s.lit) * LIT_WEIGHT;
-        v - ph.outage_cost
+        v - self.physics.outage_cost
     }
 
     fn rescore(&mut self, net: &Network, d: DeviceIdx, at: DateTime<Utc>) -> bool {
@@ -648,6 +770,7 @@ impl Scored {
                 _ => self.update_point(net, c, at, |p| p.lit_at = None),
             }
         }
+        self.refreeze(net);
         self.rescore_all(net, at);
         self.full_extract(net, touched)
     }
