@@ -458,3 +458,42 @@ fn a_single_customer_outage_that_grows_becomes_a_device_outage_with_the_same_id(
         o.to_json()
     );
 }
+
+#[test]
+fn a_fuse_out_before_the_breaker_tripped_stays_out_when_the_breaker_closes() {
+    let mut e = Engine::new(feeder(), EngineOptions::default());
+    run(
+        &mut e,
+        &[
+            call(0, "R1", "t1c1"),
+            call(3, "R2", "t2c3"),
+            call(6, "R3", "t3c2"),
+            call(8, "R4", "t4c5"),
+        ],
+    );
+    assert_eq!(active_devices(&e), vec!["F1"]);
+    run(
+        &mut e,
+        &[ev(
+            10,
+            json!({"type":"scada","device":"BRK","state":"open"}),
+        )],
+    );
+    assert_eq!(
+        active_devices(&e),
+        vec!["BRK", "F1"],
+        "the fuse stays, nested below the breaker"
+    );
+    run(
+        &mut e,
+        &[
+            ev(60, json!({"type":"scada","device":"BRK","state":"closed"})),
+            ev(70, json!({"type":"tick"})),
+        ],
+    );
+    assert_eq!(active_devices(&e), vec!["F1"]);
+    assert_eq!(
+        e.outages().find(|o| o.device == "BRK").unwrap().status,
+        OutageStatus::Restored
+    );
+}
