@@ -1,17 +1,27 @@
 //! faultline: outage and repair dispatch for electric power distribution utilities.
 //!
 //! # Layout
-//! - [`network`]: the distribution network in memory (pure): graph, feeders,
-//!   protective-device chains, customers below each device, spatial index.
+//! The pure core (no I/O, no wall clock, no async; time comes in with each event):
+//! - [`network`]: the distribution network in memory: graph, feeders,
+//!   protective-device chains, customers below each device, spatial index, switching.
 //! - [`events`]: the input events of CONTRACT section 2, parsed and validated at the
 //!   edge so nothing invalid reaches the log.
+//! - [`inference`]: trouble-call analysis, faultline's scored inference and the classic
+//!   roll-up rule as a baseline.
+//! - [`engine`]: one event in, output messages out (CONTRACT section 4).
+//! - [`sim`]: the storm simulator with its ground truth, and scoring against an oracle.
+//! - [`import`]: OpenDSS models to contract GeoJSON.
+//!
+//! The edges:
 //! - [`store`]: the append-only event log (SQLite now, PostgreSQL later) with group
-//!   commit; an event is acknowledged only once it is durable.
-//! - [`api`]: the actix-web HTTP API (CONTRACT section 3) and `serve`'s start-up.
+//!   commit; an event is acknowledged only once it is durable; the output messages.
+//! - [`live`]: the engine inside `serve`, following the log.
+//! - [`api`]: the actix-web HTTP API (CONTRACT section 3); [`serve`] starts it all.
+//! - [`replay`], [`demo`], [`bench`]: the other commands.
 //! - [`config`]: settings with defaults, overridden by flags and `FAULTLINE_…` variables.
 //!
-//! Dependencies point one way: `network` and `events` know no I/O; `store` and `api`
-//! use them, never the reverse.
+//! Dependencies point one way: the core knows nothing of the edges; `store`, `live`,
+//! `api` and the commands use the core, never the reverse.
 #![deny(missing_docs)]
 
 pub mod api;
