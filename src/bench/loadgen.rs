@@ -35,12 +35,15 @@ pub const MAX_FAILURES_PER_CONNECTION: u64 = 100;
 /// fixed text keeps the client's cost per event small and constant.
 const EVENT_TIME: &str = "2026-07-14T03:12:09Z";
 
+/// Every report id the load generator makes starts with this.
+pub const REPORT_ID_PREFIX: &str = "BENCH-";
+
 /// One generated report, as one line of JSON: id `BENCH-<n>`, on a customer of the
 /// network chosen round-robin.
 pub fn report_json(n: u64, customers: &[String]) -> String {
     let customer = &customers[(n % customers.len().max(1) as u64) as usize];
     format!(
-        r#"{{"type":"report","at":"{EVENT_TIME}","id":"BENCH-{n}","customer":"{customer}","source":"call","problem":"no_power"}}"#
+        r#"{{"type":"report","at":"{EVENT_TIME}","id":"{REPORT_ID_PREFIX}{n}","customer":"{customer}","source":"call","problem":"no_power"}}"#
     )
 }
 

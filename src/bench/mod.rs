@@ -13,6 +13,8 @@
 //! - [`usage`]: what a process uses (peak and resident memory, heap in use, CPU time
 //!   per thread): what tells *where* the time and memory went.
 //! - [`scratch`]: a temporary directory that removes itself.
+//! - `bench inference` and `bench replay` live with the simulator (`crate::sim::bench`)
+//!   and are only dispatched from here.
 //!
 //! # Rules every benchmark here keeps
 //! - Every figure is printed beside a baseline measured **in the same run**, on the
@@ -41,6 +43,10 @@ pub enum BenchCommand {
     /// Durable ingest through `faultline serve` in a child process: NDJSON batches and
     /// single events, beside the HTTP, fsync and parse-only floors.
     Ingest(ingest::IngestArgs),
+    /// Inference against the classic rule and the oracle on simulated storms.
+    Inference(crate::sim::bench::InferenceBenchArgs),
+    /// Replay speed: how long a serve restart takes to rebuild the engine from the log.
+    Replay(crate::sim::bench::ReplayBenchArgs),
     /// Load (or only parse) one network file and print one JSON line of figures; run by
     /// `bench network` in a child so each phase's peak memory is its own.
     #[command(hide = true)]
@@ -52,6 +58,8 @@ pub fn run(command: BenchCommand) -> anyhow::Result<()> {
     match command {
         BenchCommand::Network(args) => network::run(&args),
         BenchCommand::Ingest(args) => ingest::run(&args),
+        BenchCommand::Inference(args) => crate::sim::bench::run(args),
+        BenchCommand::Replay(args) => crate::sim::bench::run_replay(args),
         BenchCommand::NetworkLoadOnce(args) => network::load_once(&args),
     }
 }

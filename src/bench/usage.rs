@@ -244,19 +244,24 @@ mod tests {
     }
 
     #[test]
-    fn heap_in_use_grows_with_a_live_allocation() {
-        let Some(before) = heap_in_use_bytes() else {
+    fn heap_in_use_counts_a_live_allocation() {
+        if heap_in_use_bytes().is_none() {
             return; // not glibc
-        };
-        let block = vec![1u8; 64 << 20];
+        }
+        // Other tests allocate and free at the same time, so only a lower bound holds:
+        // the block itself is in use.
+        let block = std::hint::black_box(vec![1u8; 64 << 20]);
         let during = heap_in_use_bytes().unwrap_or(0);
-        assert!(during >= before + (64 << 20) - 4096, "{before} → {during}");
+        assert!(during >= 64 << 20, "{during} bytes in use");
         drop(block);
     }
 
     #[test]
     fn this_process_has_a_peak_at_least_its_current_memory() {
-        let (Some(peak), Some(now)) = (peak_rss_kib(), rss_kib()) else {
+        // The current figure first: other tests allocate meanwhile, and a peak read
+        // later is at least any resident size read before it.
+        let now = rss_kib();
+        let (Some(now), Some(peak)) = (now, peak_rss_kib()) else {
             return; // not Linux
         };
         assert!(peak >= now && now > 0);
