@@ -116,19 +116,24 @@ impl Live {
             let Some(last) = events.last().map(|e| e.seq) else {
                 return Ok(applied);
             };
-            let parsed: Vec<Event> = events
-                .iter()
-                .map(|e| parse_stored(&e.body))
-                .collect::<Result<_, _>>()?;
-            let outputs: Vec<StoredOutput> = {
-                // unwrap-free: a poisoned lock means a panic while applying; keep serving what is there.
-                let mut engine = self.engine.lock().unwrap_or_else(|p| p.into_inner());
-                parsed
-                    .iter()
-                    .flat_map(|e| engine.apply(e))
-                    .map(|o| stored(&o))
-                    .collect()
-            };
+            // Parsing and applying are CPU work: off the runtime thread, which the event
+            // writer shares (a storm's batches would otherwise wait behind the engine).
+            let engine = self.engine.clone();
+            let outputs: Vec<StoredOutput> =
+                tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<StoredOutput>> {
+                    let parsed: Vec<Event> = events
+                        .iter()
+                        .map(|e| parse_stored(&e.body))
+                        .collect::<Result<_, _>>()?;
+                    // A poisoned lock means a panic while applying; keep serving what is there.
+                    let mut engine = engine.lock().unwrap_or_else(|p| p.into_inner());
+                    Ok(parsed
+                        .iter()
+                        .flat_map(|e| engine.apply(e))
+                        .map(|o| stored(&o))
+                        .collect())
+                })
+                .await??;
             store.append_outputs(&outputs).await?;
             for o in outputs {
                 let _ = self.messages.send(Arc::new(o));

@@ -40,25 +40,34 @@ fn options(url: &str) -> Result<SqliteConnectOptions, StoreError> {
         .busy_timeout(std::time::Duration::from_secs(10)))
 }
 
-fn insert_sql(rows: usize) -> String {
-    let mut sql =
-        String::from("INSERT INTO events (seq, at, type, report_id, received_at, body) VALUES ");
+/// A multi-row INSERT with positional `?` placeholders.
+///
+/// Not `$N`: sqlx binds a `$N` argument by asking SQLite for the parameter's name, and
+/// SQLite finds it by walking the statement's whole parameter list, so a 3,000-
+/// parameter statement costs quadratic time to bind (78 % of the writer's CPU in
+/// `bench ingest`). Positional `?` binds in constant time. Only this SQLite backend
+/// builds such statements; the PostgreSQL one keeps `$N`.
+fn multi_row_insert(head: &str, columns: usize, rows: usize, tail: &str) -> String {
+    let row = format!("({})", vec!["?"; columns].join(","));
+    let mut sql = String::with_capacity(head.len() + rows * (row.len() + 1) + tail.len());
+    sql.push_str(head);
     for i in 0..rows {
-        let b = i * 6;
         if i > 0 {
             sql.push(',');
         }
-        sql.push_str(&format!(
-            "(${},${},${},${},${},${})",
-            b + 1,
-            b + 2,
-            b + 3,
-            b + 4,
-            b + 5,
-            b + 6
-        ));
+        sql.push_str(&row);
     }
+    sql.push_str(tail);
     sql
+}
+
+fn insert_sql(rows: usize) -> String {
+    multi_row_insert(
+        "INSERT INTO events (seq, at, type, report_id, received_at, body) VALUES ",
+        6,
+        rows,
+        "",
+    )
 }
 
 impl SqliteLog {
@@ -110,15 +119,12 @@ impl SqliteLog {
     ) -> Result<(), StoreError> {
         let mut tx = self.writer_pool.begin().await?;
         for chunk in outputs.chunks(ROWS_PER_STATEMENT) {
-            let mut sql = String::from("INSERT INTO outputs (seq, at, type, body) VALUES ");
-            for i in 0..chunk.len() {
-                let b = i * 4;
-                if i > 0 {
-                    sql.push(',');
-                }
-                sql.push_str(&format!("(${},${},${},${})", b + 1, b + 2, b + 3, b + 4));
-            }
-            sql.push_str(" ON CONFLICT (seq) DO NOTHING");
+            let sql = multi_row_insert(
+                "INSERT INTO outputs (seq, at, type, body) VALUES ",
+                4,
+                chunk.len(),
+                " ON CONFLICT (seq) DO NOTHING",
+            );
             let mut q = sqlx::query(&sql);
             for o in chunk {
                 q = q.bind(o.seq).bind(&o.at).bind(&o.kind).bind(&o.body);
