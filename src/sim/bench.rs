@@ -294,6 +294,7 @@ pub fn run_replay(args: ReplayBenchArgs) -> anyhow::Result<()> {
                 crate::engine::Engine::new(net.clone(), crate::engine::EngineOptions::default());
             let live = crate::live::Live::start(engine, store.clone(), shutdown).await?;
             let secs = t.elapsed().as_secs_f64();
+            let _ = _stop.send(true);
             drop(live);
             drop(store);
             writer.finish(std::time::Duration::from_secs(10)).await;

@@ -194,6 +194,8 @@ struct Builder<'a> {
     evidence: Vec<Attribution>,
     order: u64,
     report_no: u64,
+    /// Report ids carry the seed, so storms of different seeds never share an id.
+    seed: u64,
 }
 
 impl Builder<'_> {
@@ -210,7 +212,7 @@ impl Builder<'_> {
         place: Option<(f64, f64)>,
     ) {
         self.report_no += 1;
-        let id = format!("SIM-R-{}", self.report_no);
+        let id = format!("SIM-{}-R-{}", self.seed, self.report_no);
         let place = match place {
             Some((lon, lat)) => ReportPlace::Location { lon, lat },
             None => ReportPlace::Customer {
@@ -247,6 +249,7 @@ pub fn generate(net: &Network, options: &StormOptions) -> Storm {
         evidence: Vec::new(),
         order: 0,
         report_no: 0,
+        seed: options.seed,
     };
     let faults = choose_faults(&mut b, options);
     let end = options.start + Duration::minutes(options.duration_min);
