@@ -20,13 +20,13 @@ pub fn load_network(
     set_aside_invalid: bool,
 ) -> anyhow::Result<Network> {
     let started = Instant::now();
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("reading the network file {}", path.display()))?;
+    let file = std::fs::File::open(path)
+        .with_context(|| format!("opening the network file {}", path.display()))?;
     let options = LoadOptions {
         add_protection,
         set_aside_invalid,
     };
-    let network = Network::from_geojson(&text, &options)
+    let network = Network::from_geojson_reader(file, &options)
         .with_context(|| format!("loading {}", path.display()))?;
     let s = network.summary();
     tracing::info!(

@@ -109,6 +109,9 @@ pub struct LoadOnceArgs {
     /// Only parse the text into a `serde_json::Value` (the baseline).
     #[arg(long)]
     pub parse_only: bool,
+    /// Load the way `serve` does: straight from the file, never holding its whole text.
+    #[arg(long, conflicts_with = "parse_only")]
+    pub stream: bool,
 }
 
 /// What one phase measured; the child prints it as one JSON line.
@@ -151,10 +154,16 @@ pub struct LoadedCounts {
 /// Run one phase in this process and print its figures as one JSON line on stdout.
 pub fn load_once(args: &LoadOnceArgs) -> anyhow::Result<()> {
     let started = Instant::now();
-    let text = std::fs::read_to_string(&args.file)
-        .with_context(|| format!("reading {}", args.file.display()))?;
+    let text = if args.stream {
+        String::new()
+    } else {
+        std::fs::read_to_string(&args.file)
+            .with_context(|| format!("reading {}", args.file.display()))?
+    };
     let read = started.elapsed();
-    let file_bytes = text.len() as u64;
+    let file_bytes = std::fs::metadata(&args.file)
+        .map(|m| m.len())
+        .unwrap_or(text.len() as u64);
 
     let started = Instant::now();
     let (held, network): (Box<dyn std::any::Any>, Option<LoadedCounts>) = if args.parse_only {
@@ -162,8 +171,14 @@ pub fn load_once(args: &LoadOnceArgs) -> anyhow::Result<()> {
             .with_context(|| format!("parsing {} as JSON", args.file.display()))?;
         (Box::new(value), None)
     } else {
-        let net = Network::from_geojson(&text, &LoadOptions::default())
-            .with_context(|| format!("loading {}", args.file.display()))?;
+        let net = if args.stream {
+            let file = std::fs::File::open(&args.file)
+                .with_context(|| format!("opening {}", args.file.display()))?;
+            Network::from_geojson_reader(file, &LoadOptions::default())
+        } else {
+            Network::from_geojson(&text, &LoadOptions::default())
+        }
+        .with_context(|| format!("loading {}", args.file.display()))?;
         let s = net.summary();
         let counts = LoadedCounts {
             nodes: s.nodes,

@@ -10,7 +10,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use petgraph::graph::{EdgeIndex, NodeIndex, UnGraph};
 use petgraph::visit::EdgeRef;
 use serde::Deserialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::{
     protection, spatial, trace, CustomerIdx, Depot, Device, DeviceIdx, DeviceKind, DeviceSite,
@@ -41,7 +41,53 @@ struct RawFeature {
     #[serde(default)]
     geometry: Option<RawGeometry>,
     #[serde(default)]
-    properties: Option<Map<String, Value>>,
+    properties: Option<RawProps>,
+}
+
+/// The properties faultline reads. Every other property is skipped while parsing (not
+/// built into a map): a utility's export carries many, and a million-customer file
+/// would otherwise hold them all in memory at once. Values stay loosely typed so that a
+/// wrong type is reported against its feature, not as a parse error of the whole file.
+#[derive(Deserialize, Default)]
+struct RawProps {
+    id: Option<Value>,
+    kind: Option<Value>,
+    from: Option<Value>,
+    to: Option<Value>,
+    bus: Option<Value>,
+    transformer: Option<Value>,
+    account: Option<Value>,
+    name: Option<Value>,
+    subtype: Option<Value>,
+    zone: Option<Value>,
+    normally_open: Option<Value>,
+    feeder_head: Option<Value>,
+    critical: Option<Value>,
+    customers: Option<Value>,
+    voltage_kv: Option<Value>,
+}
+
+impl RawProps {
+    fn get(&self, key: &str) -> Option<&Value> {
+        match key {
+            "id" => self.id.as_ref(),
+            "kind" => self.kind.as_ref(),
+            "from" => self.from.as_ref(),
+            "to" => self.to.as_ref(),
+            "bus" => self.bus.as_ref(),
+            "transformer" => self.transformer.as_ref(),
+            "account" => self.account.as_ref(),
+            "name" => self.name.as_ref(),
+            "subtype" => self.subtype.as_ref(),
+            "zone" => self.zone.as_ref(),
+            "normally_open" => self.normally_open.as_ref(),
+            "feeder_head" => self.feeder_head.as_ref(),
+            "critical" => self.critical.as_ref(),
+            "customers" => self.customers.as_ref(),
+            "voltage_kv" => self.voltage_kv.as_ref(),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -80,6 +126,21 @@ impl Network {
     pub fn from_geojson(text: &str, options: &LoadOptions) -> Result<Network, NetworkError> {
         let raw: RawCollection =
             serde_json::from_str(text).map_err(|e| NetworkError::NotGeoJson(e.to_string()))?;
+        Self::from_raw(raw, options)
+    }
+
+    /// Load a network from a reader (a file), without holding its whole text in memory.
+    pub fn from_geojson_reader(
+        reader: impl std::io::Read,
+        options: &LoadOptions,
+    ) -> Result<Network, NetworkError> {
+        let raw: RawCollection =
+            serde_json::from_reader(std::io::BufReader::with_capacity(1 << 20, reader))
+                .map_err(|e| NetworkError::NotGeoJson(e.to_string()))?;
+        Self::from_raw(raw, options)
+    }
+
+    fn from_raw(raw: RawCollection, options: &LoadOptions) -> Result<Network, NetworkError> {
         if raw.kind != "FeatureCollection" {
             return Err(NetworkError::NotGeoJson(format!(
                 "top-level type is {:?}, expected \"FeatureCollection\"",
@@ -100,11 +161,11 @@ impl Network {
     }
 }
 
-fn str_prop<'a>(props: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
+fn str_prop<'a>(props: &'a RawProps, key: &str) -> Option<&'a str> {
     props.get(key).and_then(Value::as_str)
 }
 
-fn id_of(props: &Map<String, Value>) -> Option<String> {
+fn id_of(props: &RawProps) -> Option<String> {
     match props.get("id")? {
         Value::String(s) if !s.is_empty() => Some(s.clone()),
         Value::Number(n) => Some(n.to_string()),
@@ -112,7 +173,7 @@ fn id_of(props: &Map<String, Value>) -> Option<String> {
     }
 }
 
-fn bool_prop(props: &Map<String, Value>, key: &str, name: &str, c: &mut Collector) -> Option<bool> {
+fn bool_prop(props: &RawProps, key: &str, name: &str, c: &mut Collector) -> Option<bool> {
     match props.get(key) {
         None | Some(Value::Null) => Some(false),
         Some(Value::Bool(b)) => Some(*b),
@@ -127,7 +188,7 @@ fn bool_prop(props: &Map<String, Value>, key: &str, name: &str, c: &mut Collecto
 }
 
 fn count_prop(
-    props: &Map<String, Value>,
+    props: &RawProps,
     key: &str,
     default: u32,
     name: &str,
@@ -247,7 +308,7 @@ fn parse_point(
     id: String,
     kind: &str,
     p: [f64; 2],
-    props: &Map<String, Value>,
+    props: &RawProps,
     name: &str,
     c: &mut Collector,
 ) -> Option<Parsed> {
@@ -319,7 +380,7 @@ fn parse_edge(
     id: String,
     kind: &str,
     coordinates: Vec<[f64; 2]>,
-    props: &Map<String, Value>,
+    props: &RawProps,
     name: &str,
     c: &mut Collector,
 ) -> Option<Parsed> {
@@ -353,7 +414,7 @@ fn parse_edge(
 }
 
 fn parse_zone(
-    props: &Map<String, Value>,
+    props: &RawProps,
     geometry: &RawGeometry,
     name: &str,
     c: &mut Collector,
