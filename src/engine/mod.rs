@@ -455,7 +455,7 @@ impl Engine {
                 }
             };
             self.at_site.insert(site, id);
-            self.refresh_outage(id, site, clock);
+            self.refresh_outage(id, site);
             changed.push(id);
         }
         for (id, _) in movable {
@@ -488,7 +488,7 @@ impl Engine {
         for site in delta.touched {
             if let Some(&id) = self.at_site.get(&site) {
                 self.note_report(id, site);
-                if self.refresh_outage(id, site, clock) {
+                if self.refresh_outage(id, site) {
                     self.dirty.insert(id);
                 }
             }
@@ -519,7 +519,7 @@ impl Engine {
     }
 
     /// Bring an outage object in line with its site and evidence; true if it changed.
-    fn refresh_outage(&mut self, id: u64, site: Site, clock: DateTime<Utc>) -> bool {
+    fn refresh_outage(&mut self, id: u64, site: Site) -> bool {
         let net = &self.network;
         let Some(expl) = self.analyzer.explain(net, site) else {
             return false;
@@ -607,7 +607,6 @@ impl Engine {
         let z = Targets::zone_index(zone);
         o.arrive_by = o.started_at + Duration::minutes(targets.on_site_min[z]);
         o.restore_by = o.started_at + Duration::minutes(targets.restore_min[z]);
-        let _ = clock;
         o.fingerprint() != before
     }
 

@@ -232,10 +232,10 @@ impl Scored {
             self.refresh(net, at, touched_point)
         } else if let Some(base) = dirty_chain {
             let top_changed = self.rescore_chain(net, base, at);
-            self.reextract(net, top_changed, at, touched_point)
+            self.reextract(net, top_changed, touched_point)
         } else {
             // A point no device feeds: its own outage or nothing.
-            self.reextract(net, None, at, touched_point)
+            self.reextract(net, None, touched_point)
         };
         self.settle_restorations(net, at, delta)
     }
@@ -847,7 +847,6 @@ impl Scored {
         &mut self,
         net: &Network,
         top: Option<DeviceIdx>,
-        _at: DateTime<Utc>,
         touched: Option<CustomerIdx>,
     ) -> BeliefDelta {
         let Some(top) = top else {

@@ -252,7 +252,6 @@ pub fn generate(net: &Network, options: &StormOptions) -> Storm {
         seed: options.seed,
     };
     let faults = choose_faults(&mut b, options);
-    let end = options.start + Duration::minutes(options.duration_min);
 
     // Dark intervals per service point: the union of the faults above it.
     let mut dark: BTreeMap<CustomerIdx, Vec<Span>> = BTreeMap::new();
@@ -438,7 +437,6 @@ pub fn generate(net: &Network, options: &StormOptions) -> Storm {
             b.report(at, c, Problem::Meter, None);
         }
     }
-    let _ = end;
     b.events.sort_by_key(|(at, order, _)| (*at, *order));
     b.evidence.sort_by_key(|a| a.at);
     Storm {
