@@ -23,7 +23,7 @@
 
 mod outage;
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
@@ -31,7 +31,7 @@ use serde_json::{json, Value};
 
 use crate::events::{format_time, Event, EventKind, PowerState, Problem, ReportPlace, SwitchState};
 use crate::inference::{Analyzer, BeliefDelta, Observation, Physics, Removal, Site};
-use crate::network::{CustomerIdx, Network, ZoneKind};
+use crate::network::{CustomerIdx, FastMap, FastSet, Network, ZoneKind};
 
 pub use outage::{Outage, OutageKind, OutageStatus};
 
@@ -123,14 +123,14 @@ pub struct Engine {
     next_seq: u64,
     next_outage: u64,
     outages: BTreeMap<u64, Outage>,
-    at_site: HashMap<Site, u64>,
-    meter_outage_at: HashMap<CustomerIdx, u64>,
-    reports_seen: HashSet<String>,
-    report_ids_at: HashMap<CustomerIdx, Vec<String>>,
+    at_site: FastMap<Site, u64>,
+    meter_outage_at: FastMap<CustomerIdx, u64>,
+    reports_seen: FastSet<String>,
+    report_ids_at: FastMap<CustomerIdx, Vec<String>>,
     crews: BTreeMap<String, Value>,
     /// A dispatcher moved an outage to a device: the next time that site opens, it is
     /// this outage.
-    pending_moves: HashMap<Site, u64>,
+    pending_moves: FastMap<Site, u64>,
     /// The report being applied (its point and id), to list it on the outage it joins.
     last_report: Option<(CustomerIdx, String)>,
     /// Outages whose evidence grew (more calls, more gasps) but that did not move or
@@ -158,12 +158,12 @@ impl Engine {
             next_seq: 1,
             next_outage: 1,
             outages: BTreeMap::new(),
-            at_site: HashMap::new(),
-            meter_outage_at: HashMap::new(),
-            reports_seen: HashSet::new(),
-            report_ids_at: HashMap::new(),
+            at_site: FastMap::default(),
+            meter_outage_at: FastMap::default(),
+            reports_seen: FastSet::default(),
+            report_ids_at: FastMap::default(),
             crews: BTreeMap::new(),
-            pending_moves: HashMap::new(),
+            pending_moves: FastMap::default(),
             last_report: None,
             dirty: std::collections::BTreeSet::new(),
             flushed_minute: i64::MIN,

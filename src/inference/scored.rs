@@ -32,12 +32,12 @@
 //! time, every device with evidence is re-scored once per minute of event time.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap};
 
 use chrono::{DateTime, Duration, Utc};
 
 use super::{ln_beta, BeliefDelta, Explanation, Observation, Physics, Removal, Site};
-use crate::network::{CustomerIdx, DeviceIdx, DeviceKind, Network};
+use crate::network::{CustomerIdx, DeviceIdx, DeviceKind, FastMap, FastSet, Network};
 
 /// Log-likelihood weight of one meter that says its power is back (against "open").
 const LIT_WEIGHT: f64 = -12.0;
@@ -118,13 +118,13 @@ impl DeviceState {
 #[derive(Debug, Clone)]
 pub struct Scored {
     physics: Physics,
-    points: HashMap<CustomerIdx, PointEvidence>,
+    points: FastMap<CustomerIdx, PointEvidence>,
     devices: Vec<DeviceState>,
     /// Points with evidence but no device above them (fed from a substation node).
     orphans: BTreeSet<CustomerIdx>,
     open: BTreeSet<Site>,
     last_refresh: Option<DateTime<Utc>>,
-    restored_now: HashSet<Site>,
+    restored_now: FastSet<Site>,
     /// When points need a look (grace over, evidence too old, "power back" forgotten),
     /// so the minute's refresh touches only those. Entries may be stale: a point is
     /// checked against its current state when its time comes.
@@ -136,12 +136,12 @@ impl Scored {
     pub fn new(net: &Network, physics: Physics) -> Self {
         Self {
             physics,
-            points: HashMap::new(),
+            points: FastMap::default(),
             devices: vec![DeviceState::default(); net.device_count()],
             orphans: BTreeSet::new(),
             open: BTreeSet::new(),
             last_refresh: None,
-            restored_now: HashSet::new(),
+            restored_now: FastSet::default(),
             due: BinaryHeap::new(),
         }
     }

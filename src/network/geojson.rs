@@ -5,7 +5,9 @@
 //! [`LoadOptions::set_aside_invalid`] the offending features are left out instead and
 //! listed in [`Network::set_aside`].
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashSet, VecDeque};
+
+use super::FastMap as HashMap;
 
 use petgraph::graph::{EdgeIndex, NodeIndex, UnGraph};
 use petgraph::visit::EdgeRef;
@@ -485,7 +487,7 @@ fn build(
         }
     }
     let mut graph: UnGraph<Node, Edge> = UnGraph::default();
-    let mut node_by_id = HashMap::new();
+    let mut node_by_id = HashMap::default();
     let mut node_feature = Vec::new();
     let mut edges_in = Vec::new();
     let mut customers_in = Vec::new();
@@ -558,7 +560,7 @@ fn build(
     if !removed_edges.is_empty() || !unreached.is_empty() {
         let keep_node = |n: NodeIndex| !unreached.contains(&n);
         let mut g2: UnGraph<Node, Edge> = UnGraph::default();
-        let mut remap = HashMap::new();
+        let mut remap = HashMap::default();
         let mut nf2 = Vec::new();
         for n in graph.node_indices().filter(|&n| keep_node(n)) {
             remap.insert(n, g2.add_node(graph[n].clone()));
@@ -656,7 +658,7 @@ fn build(
         device_of_edge,
         device_of_node,
         feeders: Vec::new(),
-        feeder_of_head: HashMap::new(),
+        feeder_of_head: HashMap::default(),
         depots,
         zones,
         metadata,
@@ -721,8 +723,8 @@ fn find_devices(
     }
     sites.sort_by_key(|(i, _)| *i);
     let mut devices = Vec::with_capacity(sites.len());
-    let mut of_edge = HashMap::new();
-    let mut of_node = HashMap::new();
+    let mut of_edge = HashMap::default();
+    let mut of_node = HashMap::default();
     for (k, (_, site)) in sites.into_iter().enumerate() {
         let idx = DeviceIdx(k as u32);
         let (id, kind, site) = match site {
@@ -780,7 +782,7 @@ fn find_loops(
         x
     }
     let mut seen_pairs: HashSet<(usize, usize)> = HashSet::new();
-    let mut tree_adj: HashMap<usize, Vec<(usize, EdgeIndex)>> = HashMap::new();
+    let mut tree_adj: HashMap<usize, Vec<(usize, EdgeIndex)>> = HashMap::default();
     let mut loops = HashSet::new();
     for e in graph.edge_references() {
         if !closed[e.id().index()] {
@@ -823,7 +825,7 @@ fn tree_path(
     from: usize,
     to: usize,
 ) -> Vec<EdgeIndex> {
-    let mut prev: HashMap<usize, (usize, EdgeIndex)> = HashMap::new();
+    let mut prev: HashMap<usize, (usize, EdgeIndex)> = HashMap::default();
     let mut queue = VecDeque::from([from]);
     let mut seen = HashSet::from([from]);
     while let Some(u) = queue.pop_front() {

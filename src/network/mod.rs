@@ -46,6 +46,12 @@ use serde::Serialize;
 
 pub use geojson::LoadOptions;
 
+/// Hash maps keyed by ids and indices: a fast hash with a fixed seed (ids come from the
+/// utility's own files, not from an adversary, and a fixed seed keeps every run alike).
+pub type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::FixedState>;
+/// Hash sets, as [`FastMap`].
+pub type FastSet<K> = std::collections::HashSet<K, foldhash::fast::FixedState>;
+
 /// What a node is (CONTRACT section 1, Point features other than customers and depots).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -314,21 +320,21 @@ fn list_problems(problems: &[Problem]) -> String {
 pub struct Network {
     pub(crate) graph: UnGraph<Node, Edge>,
     pub(crate) closed: Vec<bool>,
-    pub(crate) node_by_id: HashMap<String, NodeIndex>,
-    pub(crate) edge_by_id: HashMap<String, EdgeIndex>,
+    pub(crate) node_by_id: FastMap<String, NodeIndex>,
+    pub(crate) edge_by_id: FastMap<String, EdgeIndex>,
     pub(crate) customers: Vec<ServicePoint>,
-    pub(crate) customer_by_id: HashMap<String, CustomerIdx>,
-    pub(crate) customer_by_account: HashMap<String, CustomerIdx>,
+    pub(crate) customer_by_id: FastMap<String, CustomerIdx>,
+    pub(crate) customer_by_account: FastMap<String, CustomerIdx>,
     /// Service points per node, for counting customers below a device.
     pub(crate) customers_at: Vec<Vec<CustomerIdx>>,
     /// Customers and critical customers per node (service points + aggregates).
     pub(crate) node_load: Vec<(u64, u32)>,
     pub(crate) devices: Vec<Device>,
-    pub(crate) device_by_id: HashMap<String, DeviceIdx>,
-    pub(crate) device_of_edge: HashMap<EdgeIndex, DeviceIdx>,
-    pub(crate) device_of_node: HashMap<NodeIndex, DeviceIdx>,
+    pub(crate) device_by_id: FastMap<String, DeviceIdx>,
+    pub(crate) device_of_edge: FastMap<EdgeIndex, DeviceIdx>,
+    pub(crate) device_of_node: FastMap<NodeIndex, DeviceIdx>,
     pub(crate) feeders: Vec<Feeder>,
-    pub(crate) feeder_of_head: HashMap<EdgeIndex, FeederIdx>,
+    pub(crate) feeder_of_head: FastMap<EdgeIndex, FeederIdx>,
     pub(crate) trace: trace::Trace,
     pub(crate) depots: Vec<Depot>,
     pub(crate) zones: Vec<Zone>,
