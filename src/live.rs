@@ -39,7 +39,6 @@ pub const TICK_EVERY: Duration = Duration::from_secs(5);
 pub struct Live {
     engine: Arc<Mutex<Engine>>,
     messages: broadcast::Sender<Arc<StoredOutput>>,
-    applied: watch::Receiver<i64>,
 }
 
 fn stored(o: &Output) -> StoredOutput {
@@ -84,11 +83,9 @@ impl Live {
             "engine rebuilt from the log"
         );
         let (messages, _) = broadcast::channel(BROADCAST_CAPACITY);
-        let (applied_tx, applied_rx) = watch::channel(applied);
         let live = Live {
             engine: Arc::new(Mutex::new(engine)),
             messages,
-            applied: applied_rx,
         };
         let follower = live.clone();
         let mut commits = store.commits();
@@ -99,10 +96,7 @@ impl Live {
                     _ = shutdown.changed() => break,
                 }
                 match follower.catch_up(&store, applied).await {
-                    Ok(a) => {
-                        applied = a;
-                        let _ = applied_tx.send(applied);
-                    }
+                    Ok(a) => applied = a,
                     Err(e) => tracing::error!(error = %e, "the engine could not follow the log"),
                 }
             }
@@ -152,11 +146,6 @@ impl Live {
     /// and catches up from the store).
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<StoredOutput>> {
         self.messages.subscribe()
-    }
-
-    /// The seq of the last event the engine has applied.
-    pub fn applied(&self) -> watch::Receiver<i64> {
-        self.applied.clone()
     }
 }
 

@@ -2,6 +2,10 @@
 //! it acknowledged is in the log after a restart, the log is gap-free, and retrying
 //! the unacknowledged ones (same report ids) completes it without duplicates.
 
+mod common;
+
+use common::free_port;
+
 use std::collections::HashSet;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -11,14 +15,6 @@ use std::time::{Duration, Instant};
 const TOKEN: &str = "crash-test-token";
 const EVENTS: usize = 10_000;
 const CLIENTS: usize = 8;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn start(db: &std::path::Path, port: u16) -> Child {
     Command::new(env!("CARGO_BIN_EXE_faultline"))

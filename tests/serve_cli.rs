@@ -2,16 +2,12 @@
 //! /healthz; a malformed network is refused with the offending feature named; SIGTERM
 //! stops it cleanly with every acknowledged event stored.
 
+mod common;
+
+use common::free_port;
+
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn healthz(port: u16) -> bool {
     use std::io::{Read, Write};

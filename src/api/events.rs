@@ -88,39 +88,44 @@ pub(super) async fn post_events(
     Ok(HttpResponse::Accepted().json(appended))
 }
 
+/// `?since=SEQ&limit=N`: a page of a log (events or messages) after `since`.
 #[derive(Deserialize)]
-pub(super) struct Since {
+pub(super) struct Page {
     #[serde(default)]
     since: i64,
     limit: Option<i64>,
 }
 
-/// Most events one `GET /api/v1/events` returns; page on with `since`.
+/// Most items one page holds; read on with `since`.
 const MAX_PAGE: i64 = 100_000;
+
+impl Page {
+    /// `(since, limit)`, checked.
+    pub(super) fn checked(&self) -> Result<(i64, i64), ApiError> {
+        let limit = self.limit.unwrap_or(10_000);
+        if !(1..=MAX_PAGE).contains(&limit) {
+            return Err(ApiError::BadRequest(format!(
+                "limit must be between 1 and {MAX_PAGE}"
+            )));
+        }
+        if self.since < 0 {
+            return Err(ApiError::BadRequest("since must be 0 or more".into()));
+        }
+        Ok((self.since, limit))
+    }
+}
 
 /// The stored events after `since`, with their seq, as NDJSON.
 pub(super) async fn get_events(
     _: Admin,
     state: web::Data<AppState>,
-    query: web::Query<Since>,
+    query: web::Query<Page>,
 ) -> Result<HttpResponse, ApiError> {
-    let limit = query.limit.unwrap_or(10_000);
-    if !(1..=MAX_PAGE).contains(&limit) {
-        return Err(ApiError::BadRequest(format!(
-            "limit must be between 1 and {MAX_PAGE}"
-        )));
-    }
-    if query.since < 0 {
-        return Err(ApiError::BadRequest("since must be 0 or more".into()));
-    }
-    let events = state
-        .store
-        .read_since(query.since, limit)
-        .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "reading the log failed");
-            ApiError::StoreUnavailable
-        })?;
+    let (since, limit) = query.checked()?;
+    let events = state.store.read_since(since, limit).await.map_err(|e| {
+        tracing::error!(error = %e, "reading the log failed");
+        ApiError::StoreUnavailable
+    })?;
     let mut out = String::with_capacity(events.iter().map(|e| e.body.len() + 16).sum());
     for e in &events {
         out.push_str(&e.to_json_with_seq());

@@ -5,6 +5,7 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 
 use super::auth::Admin;
+use super::events::Page;
 use super::{ApiError, AppState};
 
 #[derive(Deserialize)]
@@ -57,33 +58,17 @@ pub(super) async fn get_crews(_: Admin, state: web::Data<AppState>) -> HttpRespo
         .body(body)
 }
 
-#[derive(Deserialize)]
-pub(super) struct SinceQuery {
-    #[serde(default)]
-    since: i64,
-    limit: Option<i64>,
-}
-
 /// The output messages after `since`, one JSON object per line.
 pub(super) async fn get_messages(
     _: Admin,
     state: web::Data<AppState>,
-    query: web::Query<SinceQuery>,
+    query: web::Query<Page>,
 ) -> Result<HttpResponse, ApiError> {
-    let limit = query.limit.unwrap_or(10_000);
-    if !(1..=100_000).contains(&limit) || query.since < 0 {
-        return Err(ApiError::BadRequest(
-            "since must be 0 or more and limit between 1 and 100000".into(),
-        ));
-    }
-    let messages = state
-        .store
-        .outputs_since(query.since, limit)
-        .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "reading messages failed");
-            ApiError::StoreUnavailable
-        })?;
+    let (since, limit) = query.checked()?;
+    let messages = state.store.outputs_since(since, limit).await.map_err(|e| {
+        tracing::error!(error = %e, "reading messages failed");
+        ApiError::StoreUnavailable
+    })?;
     let mut out = String::new();
     for m in &messages {
         out.push_str(&m.body);

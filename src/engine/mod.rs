@@ -85,11 +85,6 @@ pub struct Output {
 }
 
 impl Output {
-    /// The data as a JSON value (for tests and tools; the stream sends the text).
-    pub fn data_value(&self) -> Value {
-        serde_json::from_str(&self.data).unwrap_or(Value::Null)
-    }
-
     /// The message as one line of JSON.
     pub fn to_json(&self) -> String {
         format!(
@@ -199,11 +194,6 @@ impl Engine {
     /// Outages not yet restored or cancelled.
     pub fn active_outages(&self) -> impl Iterator<Item = &Outage> {
         self.outages.values().filter(|o| o.is_active())
-    }
-
-    /// The analyzer (for tests and developer tools).
-    pub fn analyzer(&self) -> &Analyzer {
-        &self.analyzer
     }
 
     /// The seq the next output message will get.

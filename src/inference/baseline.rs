@@ -251,14 +251,6 @@ impl Baseline {
         delta
     }
 
-    /// The predictions now.
-    pub fn belief(&self, net: &Network) -> BTreeMap<Site, Explanation> {
-        self.open
-            .keys()
-            .filter_map(|s| self.explain(net, *s).map(|e| (*s, e)))
-            .collect()
-    }
-
     /// What a prediction explains.
     pub fn explain(&self, net: &Network, site: Site) -> Option<Explanation> {
         let p = self.open.get(&site)?;

@@ -13,7 +13,7 @@
 //!   device once a count or share threshold below it is passed; a time gap starts a
 //!   new outage; never predict at a device SCADA shows closed (see [`baseline`]).
 //!
-//! Both keep a [`Belief`]: the open *sites* (a protective device, or one service point
+//! Both keep a belief: the open *sites* (a protective device, or one service point
 //! for a single customer's outage) with the evidence each explains. After every
 //! observation the analyzer says which sites appeared, disappeared (and why) or changed
 //! ([`BeliefDelta`]); the engine turns that into outage objects.
@@ -28,8 +28,6 @@
 
 pub mod baseline;
 pub mod scored;
-
-use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
@@ -278,14 +276,6 @@ impl Analyzer {
         }
     }
 
-    /// The open sites now, with what each explains.
-    pub fn belief(&self, net: &Network) -> BTreeMap<Site, Explanation> {
-        match self {
-            Analyzer::Scored(s) => s.belief(net),
-            Analyzer::Baseline(b) => b.belief(net),
-        }
-    }
-
     /// What one open site explains (None when it is not open).
     pub fn explain(&self, net: &Network, site: Site) -> Option<Explanation> {
         match self {
@@ -299,14 +289,6 @@ impl Analyzer {
         match self {
             Analyzer::Scored(s) => s.alternatives(net, site),
             Analyzer::Baseline(_) => Vec::new(),
-        }
-    }
-
-    /// Which rule this analyzer follows, for the outage's evidence.
-    pub fn name(&self) -> &'static str {
-        match self {
-            Analyzer::Scored(_) => "faultline",
-            Analyzer::Baseline(_) => "baseline",
         }
     }
 }

@@ -32,7 +32,7 @@
 //! time, every device with evidence is re-scored once per minute of event time.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap};
+use std::collections::{BTreeSet, BinaryHeap, HashMap};
 
 use chrono::{DateTime, Duration, Utc};
 
@@ -978,37 +978,6 @@ impl Scored {
                 }
             }
         }
-    }
-
-    /// The counters and score of one device, for a developer's eyes.
-    pub fn describe(&self, net: &Network, d: DeviceIdx) -> String {
-        let s = &self.devices[d.index()];
-        let chain: Vec<String> = net
-            .chain_from(Some(d))
-            .skip(1)
-            .map(|p| {
-                format!(
-                    "{}(open={},kid={})",
-                    net.device(p).id(),
-                    self.devices[p.index()].open,
-                    self.devices[p.index()].kids.len()
-                )
-            })
-            .collect();
-        format!(
-            "calls={} ami_off={} silent={} lit={} dark_points={} earliest={:?} value={:.1} sum_kids={:.1} best={:.1} open={} kids={} believed={} open_below={}",
-            s.calls, s.ami_off, s.silent, s.lit, s.dark_points, s.earliest, s.value, s.sum_kids, s.best, s.open, s.kids.len(),
-            self.open.contains(&Site::Device(d)),
-            self.open.len()
-        ) + &format!(" above={chain:?}")
-    }
-
-    /// The open sites now, with their explanations.
-    pub fn belief(&self, net: &Network) -> BTreeMap<Site, Explanation> {
-        self.open
-            .iter()
-            .filter_map(|s| self.explain(net, *s).map(|e| (*s, e)))
-            .collect()
     }
 
     /// What an open site explains (without the alternatives: see [`Scored::alternatives`]).

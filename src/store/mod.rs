@@ -45,6 +45,9 @@ pub enum StoreError {
     /// The URL names something the store cannot open.
     #[error("{0}")]
     Unsupported(String),
+    /// The group commit that carried these events failed: nothing of them is stored.
+    #[error("{0}")]
+    NotStored(String),
     /// The writer has stopped (the server is shutting down).
     #[error("the event log is closed")]
     Closed,
@@ -181,7 +184,7 @@ impl Store {
             .map_err(|_| StoreError::Closed)?;
         match answer.await {
             Ok(Ok(appended)) => Ok(appended),
-            Ok(Err(message)) => Err(StoreError::Unsupported(message)),
+            Ok(Err(message)) => Err(StoreError::NotStored(message)),
             Err(_) => Err(StoreError::Closed),
         }
     }

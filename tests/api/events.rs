@@ -133,7 +133,6 @@ async fn calls_without_the_right_token_are_refused() {
         assert_eq!(resp.status().as_u16(), 401);
     }
     assert!(app.stored(0).await.is_empty());
-    let _ = TOKEN;
 }
 
 #[actix_web::test]

@@ -3,6 +3,14 @@
 
 use serde_json::{json, Value};
 
+/// A port free on 127.0.0.1 right now (for a server started as a child process).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
 /// A FeatureCollection under construction.
 #[derive(Default)]
 pub struct NetBuilder {
