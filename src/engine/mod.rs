@@ -33,7 +33,7 @@ use crate::events::{format_time, Event, EventKind, PowerState, Problem, ReportPl
 use crate::inference::{Analyzer, BeliefDelta, Observation, Physics, Removal, Site};
 use crate::network::{CustomerIdx, FastMap, FastSet, Network, ZoneKind};
 
-pub use outage::{Outage, OutageKind, OutageStatus};
+pub use outage::{outage_name, parse_outage_name, Outage, OutageKind, OutageStatus};
 
 /// Report ids an outage lists (the count is complete; the list is a sample).
 const REPORT_IDS_SHOWN: usize = 20;
