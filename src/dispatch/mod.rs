@@ -1244,3 +1244,56 @@ pub fn escalation(o: &Order, clock: DateTime<Utc>) -> (u8, String, Option<DateTi
 
 #[cfg(test)]
 mod tests;
+
+impl Dispatch {
+    /// What a crew is doing: `off_shift`, `available`, `no_response`, or the state of
+    /// its order (`assigned`, `acknowledged`, `en_route`, `on_site`).
+    pub fn crew_status(&self, crew: &Crew) -> &'static str {
+        if let Some(o) = crew.order.and_then(|n| self.orders.get(&n)) {
+            return o.state().as_str();
+        }
+        if !crew.on_shift {
+            "off_shift"
+        } else if !crew.responsive {
+            "no_response"
+        } else {
+            "available"
+        }
+    }
+
+    /// A crew as the stream and the API carry it, as JSON text.
+    pub fn crew_json(&self, crew: &Crew) -> String {
+        #[derive(Serialize)]
+        struct Json<'a> {
+            id: &'a str,
+            name: Option<&'a str>,
+            skills: &'a [String],
+            lon: Option<f64>,
+            lat: Option<f64>,
+            on_shift: bool,
+            status: &'static str,
+            order: Option<String>,
+            outage: Option<String>,
+            target_lon: Option<f64>,
+            target_lat: Option<f64>,
+            #[serde(serialize_with = "events::serialize_opt_time")]
+            eta: Option<DateTime<Utc>>,
+        }
+        let order = crew.order.and_then(|n| self.orders.get(&n));
+        let json = Json {
+            id: &crew.id,
+            name: crew.name.as_deref(),
+            skills: &crew.skills,
+            lon: crew.position.map(|p| p.0),
+            lat: crew.position.map(|p| p.1),
+            on_shift: crew.on_shift,
+            status: self.crew_status(crew),
+            order: order.map(Order::id),
+            outage: order.map(|o| crate::engine::outage_name(o.outage)),
+            target_lon: order.map(|o| o.lon),
+            target_lat: order.map(|o| o.lat),
+            eta: order.and_then(|o| o.eta),
+        };
+        serde_json::to_string(&json).unwrap_or_default()
+    }
+}
