@@ -1074,41 +1074,86 @@ impl Dispatch {
     /// −100,000; a wire down −50,000; each critical customer (up to 5) −20,000;
     /// customers out −1,000 × log2(1 + n); each minute of travel +50.
     pub fn pair_cost(&self, order: &Order, crew: &Crew, clock: DateTime<Utc>) -> i64 {
-        self.cost_from(order, crew, crew.position, clock, clock)
-    }
-
-    /// [`Self::pair_cost`] for a crew that will be free at `from`, at `position`.
-    fn cost_from(
-        &self,
-        order: &Order,
-        crew: &Crew,
-        position: Option<(f64, f64)>,
-        from: DateTime<Utc>,
-        clock: DateTime<Utc>,
-    ) -> i64 {
         if !crew.can(order.job.skill()) || order.declined_by.iter().any(|c| *c == crew.id) {
             return FORBIDDEN;
         }
-        let minutes = match position {
+        let minutes = match crew.position {
             Some((lon, lat)) => self.options.travel.minutes(lon, lat, &order.place),
             None => UNKNOWN_POSITION_MIN,
-        } + (from - clock).num_seconds().max(0) as f64 / 60.0;
+        };
         let arrival = clock + Duration::seconds((minutes * 60.0) as i64);
         let repair = Duration::minutes(self.options.repair.minutes(order.job));
-        let mut value: i64 = 1_000_000;
+        let mut value = self.order_value(order);
         if arrival <= order.arrive_by {
             value += 200_000;
         }
         if arrival + repair <= order.restore_by {
             value += 100_000;
         }
+        value -= (50.0 * minutes) as i64;
+        -value
+    }
+
+    /// The part of an order's value that does not depend on the crew.
+    fn order_value(&self, order: &Order) -> i64 {
+        let mut value: i64 = 1_000_000;
         if order.job == JobKind::WireDown {
             value += 50_000;
         }
         value += 20_000 * i64::from(order.critical_customers_out.min(5));
         value += (1000.0 * (1.0 + order.customers_out as f64).log2()) as i64;
-        value -= (50.0 * minutes) as i64;
-        -value
+        value
+    }
+
+    /// Every waiting order priced against every free crew: [`Self::pair_cost`] with
+    /// everything that depends on one side only worked out once (the matrix of a large
+    /// storm board has hundreds of thousands of pairs).
+    fn price_matrix(&self, waiting: &[&Order], free: &[&Crew], clock: DateTime<Utc>) -> CostMatrix {
+        struct Row<'a> {
+            order: &'a Order,
+            value: i64,
+            skill: &'static str,
+            /// Latest arrival (seconds after `clock`) for each target.
+            arrive_in: i64,
+            restore_in: i64,
+        }
+        let rows: Vec<Row> = waiting
+            .iter()
+            .map(|o| Row {
+                order: o,
+                value: self.order_value(o),
+                skill: o.job.skill(),
+                arrive_in: (o.arrive_by - clock).num_seconds(),
+                restore_in: (o.restore_by
+                    - Duration::minutes(self.options.repair.minutes(o.job))
+                    - clock)
+                    .num_seconds(),
+            })
+            .collect();
+        let travel = &self.options.travel;
+        CostMatrix::from_fn(rows.len(), free.len(), |r, c| {
+            let (row, crew) = (&rows[r], free[c]);
+            if !crew.can(row.skill)
+                || (!row.order.declined_by.is_empty()
+                    && row.order.declined_by.iter().any(|d| *d == crew.id))
+            {
+                return FORBIDDEN;
+            }
+            let minutes = match crew.position {
+                Some((lon, lat)) => travel.minutes(lon, lat, &row.order.place),
+                None => UNKNOWN_POSITION_MIN,
+            };
+            let arrival = (minutes * 60.0) as i64;
+            let mut value = row.value;
+            if arrival <= row.arrive_in {
+                value += 200_000;
+            }
+            if arrival <= row.restore_in {
+                value += 100_000;
+            }
+            value -= (50.0 * minutes) as i64;
+            -value
+        })
     }
 
     /// Solve the assignment again if anything it depends on changed.
@@ -1137,9 +1182,7 @@ impl Dispatch {
             .collect();
         let pairs: Vec<(u64, String, String)> = match self.options.policy {
             Policy::Optimal => {
-                let matrix = CostMatrix::from_fn(waiting.len(), free.len(), |r, c| {
-                    self.pair_cost(waiting[r], free[c], clock)
-                });
+                let matrix = self.price_matrix(&waiting, &free, clock);
                 assign::solve(&matrix)
                     .into_iter()
                     .enumerate()
@@ -1180,6 +1223,18 @@ impl Dispatch {
         for (n, crew, why) in pairs {
             self.give(n, &crew, clock, FAULTLINE, why);
         }
+    }
+
+    /// Price every waiting order against every free crew, as [`Self::solve`] does
+    /// (for benchmarks and tests: the solve without the solver).
+    pub fn price_all(&self, clock: DateTime<Utc>) -> CostMatrix {
+        let free: Vec<&Crew> = self.crews.values().filter(|c| c.order.is_none()).collect();
+        let waiting: Vec<&Order> = self
+            .waiting
+            .iter()
+            .filter_map(|n| self.orders.get(n))
+            .collect();
+        self.price_matrix(&waiting, &free, clock)
     }
 
     fn why(&self, order: &Order, crew: &Crew, cost: i64) -> String {

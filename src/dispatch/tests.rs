@@ -281,3 +281,38 @@ fn a_single_customer_outage_waits_a_little_before_a_crew_goes() {
     d.solve(t(10));
     assert_eq!(crew_of(&d, 1).as_deref(), Some("C1"));
 }
+
+#[test]
+fn the_fast_price_matrix_is_the_pair_cost_of_every_pair() {
+    let (mut d, at) = synthetic_board(60, 25, 3);
+    // Some orders declined by some crews, one crew without a position.
+    for n in [3u64, 9, 17] {
+        if let Some(o) = d.orders.get_mut(&n) {
+            o.declined_by.push("CREW-2".into());
+        }
+    }
+    if let Some(c) = d.crews.get_mut("CREW-5") {
+        c.position = None;
+    }
+    let m = d.price_all(at);
+    let orders: Vec<&Order> = d.waiting.iter().map(|n| &d.orders[n]).collect();
+    let crews: Vec<&Crew> = d.crews.values().collect();
+    assert_eq!((m.rows(), m.cols()), (60, 25));
+    let mut forbidden = 0;
+    for (r, o) in orders.iter().enumerate() {
+        for (c, crew) in crews.iter().enumerate() {
+            assert_eq!(
+                m.get(r, c),
+                d.pair_cost(o, crew, at),
+                "{} {}",
+                o.id(),
+                crew.id
+            );
+            forbidden += usize::from(m.get(r, c) == FORBIDDEN);
+        }
+    }
+    assert!(
+        forbidden > 0,
+        "skills and declines make some pairs forbidden"
+    );
+}
