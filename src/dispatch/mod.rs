@@ -1074,7 +1074,7 @@ impl Dispatch {
     /// −100,000; a wire down −50,000; each critical customer (up to 5) −20,000;
     /// customers out −1,000 × log2(1 + n); each minute of travel +50.
     pub fn pair_cost(&self, order: &Order, crew: &Crew, clock: DateTime<Utc>) -> i64 {
-        if !crew.can(order.job.skill()) || order.declined_by.iter().any(|c| *c == crew.id) {
+        if !crew.can(order.job.skill()) || order.declined_by.contains(&crew.id) {
             return FORBIDDEN;
         }
         let minutes = match crew.position {
@@ -1134,8 +1134,7 @@ impl Dispatch {
         CostMatrix::from_fn(rows.len(), free.len(), |r, c| {
             let (row, crew) = (&rows[r], free[c]);
             if !crew.can(row.skill)
-                || (!row.order.declined_by.is_empty()
-                    && row.order.declined_by.iter().any(|d| *d == crew.id))
+                || (!row.order.declined_by.is_empty() && row.order.declined_by.contains(&crew.id))
             {
                 return FORBIDDEN;
             }

@@ -49,6 +49,8 @@ pub struct CrewOptions {
     pub repair_sigma: f64,
     /// Minutes between position reports while driving.
     pub position_every_min: f64,
+    /// Every delay is multiplied by this (the demo plays crews faster than real time).
+    pub time_scale: f64,
 }
 
 impl Default for CrewOptions {
@@ -62,6 +64,7 @@ impl Default for CrewOptions {
             drive_sigma: 0.25,
             repair_sigma: 0.4,
             position_every_min: 5.0,
+            time_scale: 1.0,
         }
     }
 }
@@ -100,6 +103,29 @@ pub fn roster(net: &Network, options: &CrewOptions, at: DateTime<Utc>) -> Vec<Ev
             }
         })
         .collect()
+}
+
+/// What a simulated crew needs to know about its order.
+#[derive(Debug, Clone)]
+pub struct OrderView {
+    /// The order's number.
+    pub number: u64,
+    /// Steps in its history so far (each new step is answered once).
+    pub steps: usize,
+    /// Its state.
+    pub state: OrderState,
+    /// The crew on it.
+    pub crew: String,
+    /// Where it is.
+    pub lon: f64,
+    /// Where it is.
+    pub lat: f64,
+    /// Its zone (sets the driving speed).
+    pub zone: crate::network::ZoneKind,
+    /// Typical repair minutes for the job.
+    pub repair_min: f64,
+    /// Where the crew is now.
+    pub crew_position: Option<(f64, f64)>,
 }
 
 /// Crews answering the engine: see the module docs.
@@ -163,88 +189,91 @@ impl CrewSim {
     /// Look at what the engine just said and plan each crew's next step.
     pub fn react(&mut self, engine: &Engine, outputs: &[Output]) {
         for out in outputs {
-            let Some(n) = out.order else {
+            let Some(order) = out.order.and_then(|n| engine.dispatch().order(n)) else {
                 continue;
             };
-            let Some(order) = engine.dispatch().order(n) else {
+            let Some(crew) = order.crew() else {
                 continue;
             };
-            let step = order.life.history().len();
-            let Some(crew) = order.crew().map(str::to_owned) else {
-                continue;
+            let view = OrderView {
+                number: order.number,
+                steps: order.life.history().len(),
+                state: order.state(),
+                crew: crew.to_owned(),
+                lon: order.lon,
+                lat: order.lat,
+                zone: order.zone,
+                repair_min: self.repair.minutes(order.job) as f64,
+                crew_position: engine.dispatch().crew(crew).and_then(|c| c.position),
             };
-            if !self.answered.insert((n, step)) {
-                continue;
+            self.react_to(&view, out.at);
+        }
+    }
+
+    /// Plan the next step of the crew on one order, as it stands at `now`.
+    pub fn react_to(&mut self, o: &OrderView, now: DateTime<Utc>) {
+        if !self.answered.insert((o.number, o.steps)) {
+            return;
+        }
+        let scale = self.options.time_scale;
+        let later = |m: f64| now + minutes(m * scale);
+        let mut rng = self.rng(o.number, &o.crew, o.steps);
+        let act = |action| {
+            EventKind::CrewAction(CrewAction {
+                crew: o.crew.clone(),
+                order: crate::dispatch::order_name(o.number),
+                action,
+                note: None,
+                cause: None,
+            })
+        };
+        match o.state {
+            OrderState::Assigned => {
+                let delay = self.options.ack_median_min * (0.6 * normal(&mut rng)).exp();
+                let action = if rng.random_bool(self.options.decline_share) {
+                    CrewActionKind::Decline
+                } else {
+                    CrewActionKind::Acknowledge
+                };
+                self.schedule(later(delay), act(action));
             }
-            let now = out.at;
-            let mut rng = self.rng(n, &crew, step);
-            let act = |action| {
-                EventKind::CrewAction(CrewAction {
-                    crew: crew.clone(),
-                    order: order.id(),
-                    action,
-                    note: None,
-                    cause: None,
-                })
-            };
-            match order.state() {
-                OrderState::Assigned => {
-                    let delay = self.options.ack_median_min * (0.6 * normal(&mut rng)).exp();
-                    let action = if rng.random_bool(self.options.decline_share) {
-                        CrewActionKind::Decline
-                    } else {
-                        CrewActionKind::Acknowledge
-                    };
-                    self.schedule(now + minutes(delay), act(action));
-                }
-                OrderState::Acknowledged => {
-                    self.schedule(now + minutes(0.5), act(CrewActionKind::EnRoute));
-                }
-                OrderState::EnRoute => {
-                    let Some((lon, lat)) = engine.dispatch().crew(&crew).and_then(|c| c.position)
-                    else {
-                        continue;
-                    };
-                    let place = self.travel.place(order.lon, order.lat, order.zone);
-                    let drive = self.travel.drive_min(lon, lat, &place)
-                        * (self.options.drive_sigma * normal(&mut rng)).exp();
-                    let every = self.options.position_every_min.max(1.0);
-                    let mut t = every;
-                    while t < drive {
-                        let f = t / drive;
-                        self.schedule(
-                            now + minutes(t),
-                            EventKind::CrewPosition(CrewPosition {
-                                crew: crew.clone(),
-                                lon: lon + (order.lon - lon) * f,
-                                lat: lat + (order.lat - lat) * f,
-                            }),
-                        );
-                        t += every;
-                    }
-                    self.schedule(
-                        now + minutes(drive),
-                        EventKind::CrewPosition(CrewPosition {
-                            crew: crew.clone(),
-                            lon: order.lon,
-                            lat: order.lat,
-                        }),
-                    );
-                    self.schedule(now + minutes(drive), act(CrewActionKind::OnSite));
-                }
-                OrderState::OnSite => {
-                    let typical = self.repair.minutes(order.job) as f64;
-                    let repair =
-                        0.9 * typical * (self.options.repair_sigma * normal(&mut rng)).exp();
-                    let action = if rng.random_bool(self.options.cannot_restore_share) {
-                        CrewActionKind::CannotRestore
-                    } else {
-                        CrewActionKind::Restored
-                    };
-                    self.schedule(now + minutes(repair), act(action));
-                }
-                _ => {}
+            OrderState::Acknowledged => {
+                self.schedule(later(0.5), act(CrewActionKind::EnRoute));
             }
+            OrderState::EnRoute => {
+                let Some((lon, lat)) = o.crew_position else {
+                    return;
+                };
+                let place = self.travel.place(o.lon, o.lat, o.zone);
+                let drive = self.travel.drive_min(lon, lat, &place)
+                    * (self.options.drive_sigma * normal(&mut rng)).exp();
+                let every = self.options.position_every_min.max(1.0);
+                let position = |f: f64| {
+                    EventKind::CrewPosition(CrewPosition {
+                        crew: o.crew.clone(),
+                        lon: lon + (o.lon - lon) * f,
+                        lat: lat + (o.lat - lat) * f,
+                    })
+                };
+                let mut t = every;
+                while t < drive {
+                    self.schedule(later(t), position(t / drive));
+                    t += every;
+                }
+                self.schedule(later(drive), position(1.0));
+                self.schedule(later(drive), act(CrewActionKind::OnSite));
+            }
+            OrderState::OnSite => {
+                let repair =
+                    0.9 * o.repair_min * (self.options.repair_sigma * normal(&mut rng)).exp();
+                let action = if rng.random_bool(self.options.cannot_restore_share) {
+                    CrewActionKind::CannotRestore
+                } else {
+                    CrewActionKind::Restored
+                };
+                self.schedule(later(repair), act(action));
+            }
+            _ => {}
         }
     }
 
@@ -254,38 +283,55 @@ impl CrewSim {
     pub fn observe(&mut self, engine: &Engine, event: &Event) {
         match &event.kind {
             EventKind::Ami(m) if m.state == crate::events::PowerState::Off => {
-                self.gasped.insert(m.customer.clone());
+                self.heard_gasp(&m.customer);
             }
             EventKind::CrewAction(a) if a.action == CrewActionKind::Restored => {
-                let net = engine.network();
-                let Some(order) = crate::dispatch::parse_order_name(&a.order)
+                if let Some(order) = crate::dispatch::parse_order_name(&a.order)
                     .and_then(|n| engine.dispatch().order(n))
-                else {
-                    return;
-                };
-                let below: Vec<String> = match net.device_by_id(&order.device) {
-                    Some(d) => net
-                        .customers_below(d.idx())
-                        .into_iter()
-                        .map(|c| net.customer(c).id.clone())
-                        .collect(),
-                    None => vec![order.device.clone()],
-                };
-                let mut rng = self.rng(order.number, &a.crew, usize::MAX);
-                for customer in below {
-                    if self.gasped.remove(&customer) && !rng.random_bool(AMI_LOSS) {
-                        let delay = rng.random_range(5.0..60.0) / 60.0;
-                        self.schedule(
-                            event.at + minutes(delay),
-                            EventKind::Ami(crate::events::AmiMessage {
-                                customer,
-                                state: crate::events::PowerState::On,
-                            }),
-                        );
-                    }
+                {
+                    let device = order.device.clone();
+                    self.power_back(engine.network(), order.number, &a.crew, &device, event.at);
                 }
             }
             _ => {}
+        }
+    }
+
+    /// A meter's last gasp was heard.
+    pub fn heard_gasp(&mut self, customer: &str) {
+        self.gasped.insert(customer.to_owned());
+    }
+
+    /// A crew restored `device` (order `number`) at `at`: the meters below it that sent
+    /// a last gasp say "power back" within a minute, a share of the messages lost.
+    pub fn power_back(
+        &mut self,
+        net: &Network,
+        number: u64,
+        crew: &str,
+        device: &str,
+        at: DateTime<Utc>,
+    ) {
+        let below: Vec<String> = match net.device_by_id(device) {
+            Some(d) => net
+                .customers_below(d.idx())
+                .into_iter()
+                .map(|c| net.customer(c).id.clone())
+                .collect(),
+            None => vec![device.to_owned()],
+        };
+        let mut rng = self.rng(number, crew, usize::MAX);
+        for customer in below {
+            if self.gasped.remove(&customer) && !rng.random_bool(AMI_LOSS) {
+                let delay = rng.random_range(5.0..60.0) / 60.0;
+                self.schedule(
+                    at + minutes(delay * self.options.time_scale),
+                    EventKind::Ami(crate::events::AmiMessage {
+                        customer,
+                        state: crate::events::PowerState::On,
+                    }),
+                );
+            }
         }
     }
 
