@@ -412,6 +412,7 @@ pub struct Dispatch {
     new_orders: BTreeSet<u64>,
     changed_crews: BTreeSet<String>,
     changed_outages: BTreeSet<u64>,
+    counts_changed: BTreeSet<u64>,
 }
 
 const FAULTLINE: &str = "faultline";
@@ -433,6 +434,7 @@ impl Dispatch {
             new_orders: BTreeSet::new(),
             changed_crews: BTreeSet::new(),
             changed_outages: BTreeSet::new(),
+            counts_changed: BTreeSet::new(),
         }
     }
 
@@ -490,6 +492,7 @@ impl Dispatch {
     }
 
     fn touch(&mut self, n: u64) {
+        self.counts_changed.remove(&n);
         self.changed_orders.insert(n);
         if let Some(o) = self.orders.get(&n) {
             self.changed_outages.insert(o.outage);
@@ -543,7 +546,8 @@ impl Dispatch {
             o.arrive_by,
             o.restore_by,
         );
-        if moved || before != after {
+        let targets_moved = before.2 != after.2 || before.3 != after.3;
+        if moved || targets_moved {
             if o.state().is_waiting() {
                 self.needs_solve = true;
             }
@@ -552,6 +556,21 @@ impl Dispatch {
             }
             self.reescalate(n, clock);
             self.touch(n);
+        } else if before != after {
+            // Only the counts grew: the order is current at once, its message goes out
+            // with the next change or at the next minute ([`Self::flush_counts`]), so a
+            // storm of calls into one outage is not a storm of order messages.
+            if o.state().is_waiting() {
+                self.needs_solve = true;
+            }
+            self.counts_changed.insert(n);
+        }
+    }
+
+    /// Announce the orders whose customer counts changed since the last call.
+    pub fn flush_counts(&mut self) {
+        for n in std::mem::take(&mut self.counts_changed) {
+            self.changed_orders.insert(n);
         }
     }
 

@@ -485,6 +485,7 @@ impl Engine {
     }
 
     fn flush_into(&mut self, clock: DateTime<Utc>, out: &mut Vec<Output>) {
+        self.dispatch.flush_counts();
         for id in std::mem::take(&mut self.dirty) {
             if self.outages.get(&id).is_some_and(Outage::is_active) {
                 self.emit_outage(id, clock, out);
