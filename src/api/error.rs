@@ -25,6 +25,9 @@ pub enum ApiError {
     /// No or a wrong token.
     #[error("{0}")]
     Unauthorized(&'static str),
+    /// A valid token whose role may not do this; the message says why.
+    #[error("{0}")]
+    Forbidden(String),
     /// The event log could not store or read.
     #[error("the event log is unavailable; nothing of this request was stored")]
     StoreUnavailable,
@@ -39,6 +42,7 @@ impl ResponseError for ApiError {
             Self::BadEvent(_) | Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

@@ -4,7 +4,7 @@
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 
-use super::auth::Admin;
+use super::auth::Caller;
 use super::events::Page;
 use super::{ApiError, AppState};
 
@@ -15,7 +15,7 @@ pub(super) struct StatusQuery {
 
 /// Outages: `status=active` (the default) or `all`.
 pub(super) async fn get_outages(
-    _: Admin,
+    caller: Caller,
     state: web::Data<AppState>,
     query: web::Query<StatusQuery>,
 ) -> Result<HttpResponse, ApiError> {
@@ -38,32 +38,33 @@ pub(super) async fn get_outages(
     });
     Ok(HttpResponse::Ok()
         .content_type("application/json")
-        .body(body))
+        .body(caller.own_items(body, "crew")))
 }
 
 /// Work orders. Dispatch is not built yet: the list is empty.
-pub(super) async fn get_orders(_: Admin) -> HttpResponse {
+pub(super) async fn get_orders(caller: Caller) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("application/json")
-        .body("[]")
+        .body(caller.own_items("[]".into(), "crew"))
 }
 
 /// Crews with their last known position.
-pub(super) async fn get_crews(_: Admin, state: web::Data<AppState>) -> HttpResponse {
+pub(super) async fn get_crews(caller: Caller, state: web::Data<AppState>) -> HttpResponse {
     let body = state.live.with_engine(|e| {
         serde_json::to_string(&e.crews().collect::<Vec<_>>()).unwrap_or_else(|_| "[]".into())
     });
     HttpResponse::Ok()
         .content_type("application/json")
-        .body(body)
+        .body(caller.own_items(body, "id"))
 }
 
 /// The output messages after `since`, one JSON object per line.
 pub(super) async fn get_messages(
-    _: Admin,
+    caller: Caller,
     state: web::Data<AppState>,
     query: web::Query<Page>,
 ) -> Result<HttpResponse, ApiError> {
+    caller.require_full_read("the message log")?;
     let (since, limit) = query.checked()?;
     let messages = state.store.outputs_since(since, limit).await.map_err(|e| {
         tracing::error!(error = %e, "reading messages failed");
