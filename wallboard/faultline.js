@@ -16,7 +16,7 @@ document.documentElement.lang = FL.lang;
 FL.words = {
   en: {
     centre: "Repair dispatch centre", live: "live", reconnecting: "reconnecting…",
-    updated: "updated", ago: "ago", s: "s", min: "min", h: "h", never: "never",
+    updated: "updated", ago: "ago", s: "s", min: "min", h: "h",
     active_outages: "Active outages", customers_out: "Customers out",
     critical_out: "Critical customers out", reports_10: "Reports / 10 min",
     on_time: "On site within target today", crews: "Crews",
@@ -38,7 +38,7 @@ FL.words = {
   },
   "zh-CN": {
     centre: "抢修指挥中心", live: "实时", reconnecting: "正在重新连接…",
-    updated: "更新于", ago: "前", s: "秒", min: "分钟", h: "小时", never: "无",
+    updated: "更新于", ago: "前", s: "秒", min: "分钟", h: "小时",
     active_outages: "当前停电", customers_out: "停电用户",
     critical_out: "重要用户停电", reports_10: "报修 / 10 分钟",
     on_time: "今日按时到达现场", crews: "抢修队伍",
@@ -60,6 +60,10 @@ FL.words = {
   },
 };
 FL.t = (key) => (FL.words[FL.lang][key] ?? FL.words.en[key] ?? key);
+/// "212 customers" / "1 customer" / "212 户".
+FL.customers = (n) => `${FL.num(n)} ${n === 1 && FL.lang === "en" ? "customer" : FL.t("customers")}`;
+/// A device id short enough for a line of text (some GIS ids are 64-character hashes).
+FL.short = (id, max = 22) => (id && id.length > max ? `${id.slice(0, max - 1)}…` : id || "");
 FL.num = (n) => (n == null ? "—" : Number(n).toLocaleString(FL.lang));
 FL.dateFmt = new Intl.DateTimeFormat(FL.lang, { year: "numeric", month: "long", day: "numeric", weekday: "long" });
 FL.timeFmt = new Intl.DateTimeFormat(FL.lang, { hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false });
@@ -182,10 +186,18 @@ FL.NetworkMap = class {
     const w = Math.max((x1 - x0) * this.kx, 1e-9), h = Math.max(y1 - y0, 1e-9);
     this.scale = 10000 / Math.max(w, h);
     this.x0 = x0; this.y1 = y1;
-    const pad = 250;
-    this.vb = [-pad, -pad, w * this.scale + 2 * pad, h * this.scale + 2 * pad];
-    svg.setAttribute("viewBox", this.vb.join(" "));
-    svg.setAttribute("preserveAspectRatio", "xMidYMid meet");
+    // The view: where most of the network is (1st to 99th percentile of its points,
+    // so one long line to a far substation does not shrink the city to a dot),
+    // widened to take in whatever must be seen (see fit).
+    const xs = [], ys = [];
+    for (const line of net.lines) for (let i = 0; i < line.c.length; i += 2) {
+      const [x, y] = this.xy(line.c[i], line.c[i + 1]);
+      xs.push(x); ys.push(y);
+    }
+    xs.sort((a, b) => a - b); ys.sort((a, b) => a - b);
+    const q = (a, p) => (a.length ? a[Math.min(a.length - 1, Math.floor(p * a.length))] : 0);
+    this.core = xs.length > 200 ? [q(xs, 0.01), q(ys, 0.01), q(xs, 0.99), q(ys, 0.99)] : [q(xs, 0), q(ys, 0), q(xs, 1), q(ys, 1)];
+    this.fit([]);
     this.children = net.devices.map(() => []);
     net.devices.forEach((d, i) => { if (d.parent != null) this.children[d.parent].push(i); });
     this.byId = new Map(net.devices.map((d, i) => [d.id, i]));
@@ -212,6 +224,15 @@ FL.NetworkMap = class {
       this.paths.set(key, p);
     }
     this.darkSet = new Set();
+  }
+  /// Show the network's core and every one of `points` ([x, y] in map units).
+  fit(points) {
+    let [x0, y0, x1, y1] = this.core;
+    for (const [x, y] of points) { x0 = Math.min(x0, x); y0 = Math.min(y0, y); x1 = Math.max(x1, x); y1 = Math.max(y1, y); }
+    const pad = Math.max(x1 - x0, y1 - y0, 1) * 0.04;
+    this.vb = [x0 - pad, y0 - pad, x1 - x0 + 2 * pad, y1 - y0 + 2 * pad].map((v) => Math.round(v));
+    const attr = this.vb.join(" ");
+    if (this.svg.getAttribute("viewBox") !== attr) this.svg.setAttribute("viewBox", attr);
   }
   el(tag, attrs) {
     const e = document.createElementNS(this.ns, tag);

@@ -52,14 +52,14 @@ function tickClock() {
   const now = new Date(FL.now());
   $("date").textContent = FL.dateFmt.format(now);
   $("clock").textContent = FL.timeFmt.format(now);
-  const age = stream.lastHeard ? FL.age(Date.now() - stream.lastHeard) : FL.t("never");
+  const age = stream.lastHeard ? ` · ${FL.t("updated")} ${FL.age(Date.now() - stream.lastHeard)} ${FL.t("ago")}` : "";
   const conn = $("conn");
   if (stream.connected && state.live) {
     conn.className = "conn ok";
-    $("conn-text").textContent = `${FL.t("live")} · ${FL.t("updated")} ${age} ${FL.t("ago")}`;
+    $("conn-text").textContent = `${FL.t("live")}${age}`;
   } else {
     conn.className = "conn lost";
-    $("conn-text").textContent = `${FL.t("reconnecting")} · ${FL.t("updated")} ${age} ${FL.t("ago")}`;
+    $("conn-text").textContent = `${FL.t("reconnecting")}${age}`;
   }
   renderCountdowns();
 }
@@ -80,19 +80,19 @@ function onMessage(m, live) {
       state.reportsSeen.set(d.id, d.reports);
     }
     if (m.type === "outage.created") {
-      ticker(at, "new", `${FL.t("outage_new")} ${d.id} · ${d.device} · ${FL.num(d.customers_out)} ${FL.t("customers")}${d.critical_customers_out ? ` · ✚${d.critical_customers_out}` : ""}`);
+      ticker(at, "new", `${FL.t("outage_new")} ${d.id} · ${FL.short(d.device)} · ${FL.customers(d.customers_out)}${d.critical_customers_out ? ` · ✚${d.critical_customers_out}` : ""}`);
       if (live) state.pulseOutages.add(d.id);
     } else if (m.type === "outage.restored") {
-      ticker(at, "restored", `${FL.t("outage_restored")} ${d.id} · ${d.device} · ${FL.num(d.customers_out)} ${FL.t("customers")}`);
+      ticker(at, "restored", `${FL.t("outage_restored")} ${d.id} · ${FL.short(d.device)} · ${FL.customers(d.customers_out)}`);
     } else if (m.type === "outage.cancelled") {
       ticker(at, "muted", `${FL.t("outage_cancelled")} ${d.id}${d.merged_into ? ` → ${d.merged_into}` : ""}`);
     } else if (before && (before.status !== d.status || before.device !== d.device)) {
-      ticker(at, "info", `${d.id} ${FL.t(d.status)} · ${d.device}`);
+      ticker(at, "info", `${d.id} ${FL.t(d.status)} · ${FL.short(d.device)}`);
     }
   } else if (m.type.startsWith("order.")) {
     const before = state.orders.get(d.id);
     state.orders.set(d.id, d);
-    if (!before) ticker(at, "info", `${FL.t("order_new")} ${d.id} · ${d.device || d.outage || ""}`);
+    if (!before) ticker(at, "info", `${FL.t("order_new")} ${d.id} · ${FL.short(d.device || d.outage)}`);
     else if (before.state !== d.state) ticker(at, d.state === "restored" ? "restored" : "info", `${d.id} → ${FL.t(d.state)}${d.crew ? ` · ${d.crew}` : ""}`);
     if (live && before && (d.escalation || 0) > (before.escalation || 0)) state.pulseOrders.add(d.id);
   } else if (m.type === "crew.updated") {
@@ -279,6 +279,10 @@ function renderMap(outages) {
   }
   map.shade(shade);
   map.clearOverlay();
+  const must = [];
+  for (const o of outages) if (o.lon != null) must.push(map.xy(o.lon, o.lat));
+  for (const c of state.crews.values()) if (c.lon != null && c.status !== "off_shift") must.push(map.xy(c.lon, c.lat));
+  map.fit(must);
   const u = map.unit();
   const rem = parseFloat(getComputedStyle(document.documentElement).fontSize);
   const px = (x) => x * u;
@@ -309,13 +313,18 @@ function renderMap(outages) {
       map.gLayer.append(t);
     }
   }
-  // Labels for the largest outages.
-  for (const o of sorted.slice(-6)) {
+  // Labels for the largest outages, none over another.
+  const placed = [];
+  for (const o of sorted.slice(-8).reverse()) {
     if (o.lon == null) continue;
     const [x, y] = map.xy(o.lon, o.lat);
     const r = px(rem * Math.min(2.4, 0.5 + 0.09 * Math.sqrt(o.customers_out || 1)));
-    const t = map.el("text", { class: "label", x: x + r + px(rem * 0.3), y, "font-size": px(rem * 0.9), "dominant-baseline": "central" });
-    t.textContent = `${o.id} · ${FL.num(o.customers_out)}`;
+    const text = `${o.id} · ${FL.num(o.customers_out)}`;
+    const box = [x + r, y - px(rem * 0.6), x + r + px(rem * 0.62 * text.length), y + px(rem * 0.6)];
+    if (placed.some((b) => box[0] < b[2] && b[0] < box[2] && box[1] < b[3] && b[1] < box[3])) continue;
+    placed.push(box);
+    const t = map.el("text", { class: "label", x: x + r + px(rem * 0.3), y, "font-size": px(rem), "dominant-baseline": "central" });
+    t.textContent = text;
     map.gLayer.append(t);
   }
   for (const c of state.crews.values()) {
@@ -338,12 +347,14 @@ async function start() {
   }
   new FL.Stream({
     message: onMessage,
-    live: () => { state.live = true; render(); },
+    live: () => { state.live = true; render(); tickClock(); },
     reset,
     status: (connected, lastHeard) => {
+      const changed = stream.connected !== connected;
       stream.connected = connected;
       stream.lastHeard = lastHeard;
       if (!connected) state.live = false;
+      if (changed) tickClock();
     },
   });
   window.addEventListener("resize", () => { if (state.live) render(); });
