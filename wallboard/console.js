@@ -14,7 +14,7 @@ Object.assign(FL.words.en, {
   report_ids: "reports explained", ami_off: "last gasps", zone: "zone", history: "history",
   confirm: "Confirm", move_to: "Move to device", assign: "Assign crew", reassign: "Reassign", sent: "sent",
   done: "done", failed: "failed", choose_crew: "choose a crew…", predicted_at: "predicted", merged_into: "merged into",
-  escalation_col: "esc.",
+  escalation_col: "esc.", ruled_out: "ruled out", no_effect: "stored, but nothing changed (is the device or order right?)",
 });
 Object.assign(FL.words["zh-CN"], {
   console_title: "faultline · 抢修调度", outages_title: "停电事件", orders_title: "工单", crews_title: "队伍",
@@ -27,7 +27,7 @@ Object.assign(FL.words["zh-CN"], {
   report_ids: "解释的报修", ami_off: "停电告警", zone: "区域", history: "历史",
   confirm: "确认", move_to: "改判到设备", assign: "派工", reassign: "改派", sent: "已发送",
   done: "完成", failed: "失败", choose_crew: "选择队伍…", predicted_at: "研判时间", merged_into: "并入",
-  escalation_col: "督办",
+  escalation_col: "督办", ruled_out: "已排除", no_effect: "已记录，但没有变化（设备或工单是否正确？）",
 });
 
 const $ = (id) => document.getElementById(id);
@@ -165,7 +165,8 @@ function renderDetail() {
   const dl = (pairs) => `<dl>${pairs.filter((p) => p[1] !== undefined && p[1] !== null && p[1] !== "").map(([k, v]) => `<dt>${FL.t(k)}</dt><dd>${v}</dd>`).join("")}</dl>`;
   if (selected.table === "outages") {
     const ev = item.evidence || {};
-    const alts = (ev.alternatives || []).map((a) => `<button data-move="${esc(a.device)}">${esc(a.device)} (${a.score.toFixed(1)})</button>`).join(" ");
+    const score = (x) => (x <= -1e6 ? FL.t("ruled_out") : x.toFixed(1));
+    const alts = (ev.alternatives || []).map((a) => `<button data-move="${esc(a.device)}">${esc(a.device)} (${score(a.score)})</button>`).join(" ");
     const order = item.order ? data.orders.get(item.order) : null;
     el.innerHTML = `<h3>${esc(item.id)} · <span class="st-${item.status}">${FL.t(item.status)}</span></h3>` +
       dl([["device", esc(item.device)], ["kind", item.kind], ["feeder", esc(item.feeder)], ["zone", item.zone],
@@ -209,7 +210,15 @@ async function send(event, text, matches) {
   $("results").prepend(li);
   try {
     await FL.postEvent(event);
-    pending.push({ li, text, matches });
+    const entry = { li, text, matches };
+    pending.push(entry);
+    setTimeout(() => {
+      const i = pending.indexOf(entry);
+      if (i < 0) return;
+      pending.splice(i, 1);
+      li.className = "failed";
+      li.textContent = `${text} — ${FL.t("no_effect")}`;
+    }, 15000);
   } catch (e) {
     li.className = "failed";
     li.textContent = `${text} — ${FL.t("failed")}: ${e.message}`;

@@ -138,8 +138,8 @@ function current() {
 }
 
 function render() {
-  $("crew-name").textContent = crew.name ? `${crew.name} · ${crew.id}` : crew.id || "…";
-  $("conn").textContent = connected ? FL.t("online") : FL.t("offline");
+  $("crew-name").textContent = crew.name || crew.id || "…";
+  $("conn").textContent = `${crew.name ? `${crew.id} · ` : ""}${connected ? FL.t("online") : FL.t("offline")}`;
   $("conn").className = `conn ${connected ? "ok" : "lost"}`;
   const open = current();
   const order = open[0];
