@@ -2,7 +2,9 @@
 //!
 //! Handlers parse and check input at the edge (see [`crate::events`]), hand events
 //! to the [`Store`] and answer only after the store says they are durable. Every call
-//! but `GET /healthz` needs `Authorization: Bearer <token>`.
+//! but `GET /healthz` and the pages needs a token, whose role says what it may do
+//! (`auth`). `stream` serves the output messages over websockets, `map` the network's
+//! drawing, `pages` the wallboard, console and crew pages embedded from `wallboard/`.
 
 mod auth;
 mod error;
