@@ -150,6 +150,10 @@ impl Frame {
 /// The hub: one follower of the engine's messages, shared by every socket.
 pub struct Hub {
     frames: broadcast::Sender<Arc<Frame>>,
+    /// Turns true when the process is asked to stop (SIGINT/SIGTERM): every socket
+    /// closes at once, saying so, instead of holding the server's graceful shutdown
+    /// for its whole timeout.
+    stopping: tokio::sync::watch::Receiver<bool>,
 }
 
 impl Hub {
@@ -160,6 +164,11 @@ impl Hub {
         // published in between is missed.
         let mut messages = live.subscribe();
         let publish = frames.clone();
+        let (stop_tx, stopping) = tokio::sync::watch::channel(false);
+        actix_web::rt::spawn(async move {
+            stop_signal().await;
+            let _ = stop_tx.send(true);
+        });
         actix_web::rt::spawn(async move {
             let mut last = match store.last_output_seq().await {
                 Ok(s) => s,
@@ -195,11 +204,34 @@ impl Hub {
                 }
             }
         });
-        Hub { frames }
+        Hub { frames, stopping }
     }
 
     fn subscribe(&self) -> broadcast::Receiver<Arc<Frame>> {
         self.frames.subscribe()
+    }
+}
+
+/// SIGINT or SIGTERM (the server handles them too; this only closes the sockets).
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }
 
@@ -249,6 +281,7 @@ pub(super) async fn get_stream(
         store: state.store.clone(),
         last: query.since,
         filter: caller.crew().map(CrewFilter::new),
+        stopping: hub.stopping.clone(),
     };
     actix_web::rt::spawn(socket.run(frames, incoming));
     Ok(response)
@@ -268,6 +301,7 @@ struct Socket {
     /// The last seq this socket has passed: sent, or filtered out.
     last: i64,
     filter: Option<CrewFilter>,
+    stopping: tokio::sync::watch::Receiver<bool>,
 }
 
 impl Socket {
@@ -316,8 +350,15 @@ impl Socket {
         let mut heartbeat = tokio::time::interval(HEARTBEAT_INTERVAL);
         heartbeat.tick().await; // the first tick is immediate
         let mut heard = Instant::now();
+        let mut stopping = self.stopping.clone();
         loop {
             tokio::select! {
+                _ = stopping.changed() => {
+                    return Stop::Close(
+                        CloseCode::Restart,
+                        format!("the server is stopping: reconnect with since={}", self.last),
+                    );
+                }
                 frame = frames.recv() => {
                     let step = match frame {
                         Ok(frame) => self.forward(&frame).await,
