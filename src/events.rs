@@ -266,6 +266,22 @@ pub fn format_time(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::AutoSi, true)
 }
 
+/// Serialize a time as [`format_time`] writes it (for `#[serde(serialize_with)]`).
+pub fn serialize_time<S: serde::Serializer>(at: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&format_time(*at))
+}
+
+/// Serialize an optional time as [`format_time`] writes it, or `null`.
+pub fn serialize_opt_time<S: serde::Serializer>(
+    at: &Option<DateTime<Utc>>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match at {
+        Some(at) => s.serialize_str(&format_time(*at)),
+        None => s.serialize_none(),
+    }
+}
+
 /// Reads typed fields out of one JSON object, naming the field in every error.
 struct Fields<'a>(&'a Map<String, Value>);
 

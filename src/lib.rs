@@ -8,6 +8,9 @@
 //!   edge so nothing invalid reaches the log.
 //! - [`inference`]: trouble-call analysis, faultline's scored inference and the classic
 //!   roll-up rule as a baseline.
+//! - [`orders`]: the work-order state machine and its audit trail.
+//! - [`dispatch`]: crews, travel times, service-target clocks, escalation and the
+//!   optimal assignment of crews to orders.
 //! - [`engine`]: one event in, output messages out (CONTRACT section 4).
 //! - [`sim`]: the storm simulator with its ground truth, and scoring against an oracle.
 //! - [`import`]: OpenDSS models to contract GeoJSON.
@@ -28,12 +31,14 @@ pub mod api;
 pub mod bench;
 pub mod config;
 pub mod demo;
+pub mod dispatch;
 pub mod engine;
 pub mod events;
 pub mod import;
 pub mod inference;
 pub mod live;
 pub mod network;
+pub mod orders;
 pub mod replay;
 pub mod serve;
 pub mod sim;

@@ -39,6 +39,8 @@ pub const TICK_EVERY: Duration = Duration::from_secs(5);
 pub struct Live {
     engine: Arc<Mutex<Engine>>,
     messages: broadcast::Sender<Arc<StoredOutput>>,
+    /// The seq of the last event applied.
+    applied: Arc<watch::Sender<i64>>,
 }
 
 fn stored(o: &Output) -> StoredOutput {
@@ -86,6 +88,7 @@ impl Live {
         let live = Live {
             engine: Arc::new(Mutex::new(engine)),
             messages,
+            applied: Arc::new(watch::channel(applied).0),
         };
         let follower = live.clone();
         let mut commits = store.commits();
@@ -133,6 +136,7 @@ impl Live {
                 let _ = self.messages.send(Arc::new(o));
             }
             applied = last;
+            self.applied.send_replace(applied);
         }
     }
 
@@ -140,6 +144,15 @@ impl Live {
     pub fn with_engine<T>(&self, f: impl FnOnce(&Engine) -> T) -> T {
         let engine = self.engine.lock().unwrap_or_else(|p| p.into_inner());
         f(&engine)
+    }
+
+    /// Wait (up to `timeout`) until the engine has applied every event up to `seq`;
+    /// false if it has not by then.
+    pub async fn wait_applied(&self, seq: i64, timeout: std::time::Duration) -> bool {
+        let mut applied = self.applied.subscribe();
+        tokio::time::timeout(timeout, applied.wait_for(|a| *a >= seq))
+            .await
+            .is_ok_and(|r| r.is_ok())
     }
 
     /// New messages as they are produced (a reader that falls behind gets `Lagged`

@@ -16,6 +16,10 @@ pub enum ApiError {
     /// A query parameter or header is invalid.
     #[error("{0}")]
     BadRequest(String),
+    /// The event does not fit the current state (an unknown order, another crew's
+    /// order, an illegal state change): nothing of the request was stored.
+    #[error("{0}")]
+    Conflict(String),
     /// The body is larger than the server accepts.
     #[error("request body is larger than {limit} bytes: send the events in smaller batches")]
     TooLarge {
@@ -41,6 +45,7 @@ impl ResponseError for ApiError {
         match self {
             Self::BadEvent(_) | Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Conflict(_) => StatusCode::CONFLICT,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,

@@ -76,6 +76,7 @@ pub(super) async fn post_events(
             e
         })?;
     }
+    check_against_state(&state, &events).await?;
     let appended = state.store.append(&events).await.map_err(|e| {
         tracing::error!(error = %e, "append failed");
         ApiError::StoreUnavailable
@@ -87,6 +88,59 @@ pub(super) async fn post_events(
         "events stored"
     );
     Ok(HttpResponse::Accepted().json(appended))
+}
+
+/// Commands that depend on the current state (crew actions, dispatchers' assignments,
+/// outage confirmations) are checked against the engine once it has applied everything
+/// already acknowledged, so a crew acting on an order it was just given is not refused.
+/// In a batch, a command on an order or outage that an earlier event of the same batch
+/// touched is left to the engine, which checks it again when it applies it (and skips
+/// it if it no longer fits).
+async fn check_against_state(state: &AppState, events: &[Event]) -> Result<(), ApiError> {
+    use crate::events::EventKind;
+    let subject = |e: &Event| -> Option<String> {
+        match &e.kind {
+            EventKind::CrewAction(a) => Some(a.order.clone()),
+            EventKind::Dispatch(d) => Some(d.order.clone()),
+            EventKind::OutageConfirm(c) => Some(c.outage.clone()),
+            _ => None,
+        }
+    };
+    if events.iter().all(|e| subject(e).is_none()) {
+        return Ok(());
+    }
+    let committed = *state.store.commits().borrow();
+    if !state
+        .live
+        .wait_applied(committed, std::time::Duration::from_secs(2))
+        .await
+    {
+        tracing::warn!(
+            committed,
+            "the engine is behind the log; checking against the state it has"
+        );
+    }
+    let many = events.len() > 1;
+    let mut touched: Vec<String> = Vec::new();
+    state.live.with_engine(|engine| {
+        for (i, event) in events.iter().enumerate() {
+            let Some(subject) = subject(event) else {
+                continue;
+            };
+            if !touched.contains(&subject) {
+                engine.check(event).map_err(|message| {
+                    let line = if many {
+                        format!("line {}: ", i + 1)
+                    } else {
+                        String::new()
+                    };
+                    ApiError::Conflict(format!("{line}{message}"))
+                })?;
+            }
+            touched.push(subject);
+        }
+        Ok(())
+    })
 }
 
 /// `?since=SEQ&limit=N`: a page of a log (events or messages) after `since`.

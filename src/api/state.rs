@@ -13,21 +13,26 @@ pub(super) struct StatusQuery {
     status: Option<String>,
 }
 
+impl StatusQuery {
+    /// `status=all` (true) or `status=active` / none (false).
+    fn all(&self) -> Result<bool, ApiError> {
+        match self.status.as_deref() {
+            None | Some("active") => Ok(false),
+            Some("all") => Ok(true),
+            Some(other) => Err(ApiError::BadRequest(format!(
+                "status must be active or all, not {other:?}"
+            ))),
+        }
+    }
+}
+
 /// Outages: `status=active` (the default) or `all`.
 pub(super) async fn get_outages(
     caller: Caller,
     state: web::Data<AppState>,
     query: web::Query<StatusQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let all = match query.status.as_deref() {
-        None | Some("active") => false,
-        Some("all") => true,
-        Some(other) => {
-            return Err(ApiError::BadRequest(format!(
-                "status must be active or all, not {other:?}"
-            )))
-        }
-    };
+    let all = query.all()?;
     let body = state.live.with_engine(|e| {
         let items: Vec<String> = e
             .outages()
@@ -41,18 +46,32 @@ pub(super) async fn get_outages(
         .body(caller.own_items(body, "crew")))
 }
 
-/// Work orders. Dispatch is not built yet: the list is empty.
-pub(super) async fn get_orders(caller: Caller) -> HttpResponse {
-    HttpResponse::Ok()
+/// Work orders: `status=active` (the default: not closed or cancelled) or `all`.
+pub(super) async fn get_orders(
+    caller: Caller,
+    state: web::Data<AppState>,
+    query: web::Query<StatusQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let all = query.all()?;
+    let body = state.live.with_engine(|e| {
+        let items: Vec<String> = e
+            .dispatch()
+            .orders()
+            .filter(|o| all || !o.state().is_final())
+            .map(|o| o.to_json())
+            .collect();
+        format!("[{}]", items.join(","))
+    });
+    Ok(HttpResponse::Ok()
         .content_type("application/json")
-        .body(caller.own_items("[]".into(), "crew"))
+        .body(caller.own_items(body, "crew")))
 }
 
-/// Crews with their last known position.
+/// Crews with their position, status and current order.
 pub(super) async fn get_crews(caller: Caller, state: web::Data<AppState>) -> HttpResponse {
-    let body = state.live.with_engine(|e| {
-        serde_json::to_string(&e.crews().collect::<Vec<_>>()).unwrap_or_else(|_| "[]".into())
-    });
+    let body = state
+        .live
+        .with_engine(|e| format!("[{}]", e.crews_json().join(",")));
     HttpResponse::Ok()
         .content_type("application/json")
         .body(caller.own_items(body, "id"))

@@ -14,7 +14,9 @@
 //!   with most evidence keeps it), and that ends `restored` when power is back;
 //! - single-customer meter outages and `wire_down` safety outages, which are not
 //!   inferred: a report makes them;
-//! - the crews' last known state (dispatch itself is another module's).
+//! - [`Dispatch`]: crews, a work order per active outage, the assignment of crews to
+//!   orders, ETAs and escalation; an outage object carries its order, crew, `eta` and
+//!   `etr`.
 //!
 //! # Invariants
 //! - Output `seq` rises by one per message, from 1, with no gaps.
@@ -27,13 +29,13 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
-use serde_json::{json, Value};
 
+use crate::dispatch::{Dispatch, DispatchOptions, JobKind, OutageFacts};
 use crate::events::{format_time, Event, EventKind, PowerState, Problem, ReportPlace, SwitchState};
 use crate::inference::{Analyzer, BeliefDelta, Observation, Physics, Removal, Site};
 use crate::network::{CustomerIdx, FastMap, FastSet, Network, ZoneKind};
 
-pub use outage::{Outage, OutageKind, OutageStatus};
+pub use outage::{outage_name, parse_outage_name, Outage, OutageKind, OutageStatus};
 
 /// Report ids an outage lists (the count is complete; the list is a sample).
 const REPORT_IDS_SHOWN: usize = 20;
@@ -76,12 +78,15 @@ pub struct Output {
     pub seq: u64,
     /// The engine's clock when it was produced.
     pub at: DateTime<Utc>,
-    /// `outage.created`, `outage.updated`, `outage.restored`, `outage.cancelled`, `crew.updated`.
+    /// `outage.created`, `outage.updated`, `outage.restored`, `outage.cancelled`,
+    /// `order.created`, `order.updated`, `crew.updated`.
     pub kind: &'static str,
     /// The whole object as it now stands, as JSON text.
     pub data: String,
     /// For an `outage.*` message, the outage's number (see [`Engine::outage`]).
     pub outage: Option<u64>,
+    /// For an `order.*` message, the order's number.
+    pub order: Option<u64>,
 }
 
 impl Output {
@@ -106,6 +111,8 @@ pub struct EngineOptions {
     pub physics: Physics,
     /// Service targets.
     pub targets: Targets,
+    /// Crews, orders and assignment.
+    pub dispatch: DispatchOptions,
 }
 
 /// The engine: see the module docs.
@@ -122,7 +129,7 @@ pub struct Engine {
     meter_outage_at: FastMap<CustomerIdx, u64>,
     reports_seen: FastSet<String>,
     report_ids_at: FastMap<CustomerIdx, Vec<String>>,
-    crews: BTreeMap<String, Value>,
+    dispatch: Dispatch,
     /// A dispatcher moved an outage to a device: the next time that site opens, it is
     /// this outage.
     pending_moves: FastMap<Site, u64>,
@@ -157,7 +164,7 @@ impl Engine {
             meter_outage_at: FastMap::default(),
             reports_seen: FastSet::default(),
             report_ids_at: FastMap::default(),
-            crews: BTreeMap::new(),
+            dispatch: Dispatch::new(options.dispatch),
             pending_moves: FastMap::default(),
             last_report: None,
             dirty: std::collections::BTreeSet::new(),
@@ -181,9 +188,56 @@ impl Engine {
         self.outages.values()
     }
 
-    /// The crews as last reported.
-    pub fn crews(&self) -> impl Iterator<Item = &Value> {
-        self.crews.values()
+    /// Crews and work orders.
+    pub fn dispatch(&self) -> &Dispatch {
+        &self.dispatch
+    }
+
+    /// Every crew as JSON text, by id.
+    pub fn crews_json(&self) -> Vec<String> {
+        self.dispatch
+            .crews()
+            .map(|c| self.dispatch.crew_json(c))
+            .collect()
+    }
+
+    /// Could this event be applied now? Crew actions, dispatchers' assignments and
+    /// outage confirmations are checked against the current state (an unknown order, a
+    /// crew acting on another crew's order, an illegal state change …); other events
+    /// always can. The API refuses an event this rejects, so nothing half-valid is
+    /// stored; the engine checks again when it applies it.
+    pub fn check(&self, event: &Event) -> Result<(), String> {
+        match &event.kind {
+            EventKind::CrewAction(a) => self
+                .dispatch
+                .check_action(&a.crew, &a.order, a.action)
+                .map(|_| ())
+                .map_err(|e| e.0),
+            EventKind::CrewPosition(p) => self.dispatch.check_position(&p.crew).map_err(|e| e.0),
+            EventKind::Dispatch(d) => self
+                .dispatch
+                .check_dispatch(&d.order, &d.crew)
+                .map_err(|e| e.0),
+            EventKind::OutageConfirm(c) => {
+                let known = outage::parse_outage_name(&c.outage)
+                    .and_then(|n| self.outages.get(&n))
+                    .is_some_and(Outage::is_active);
+                if !known {
+                    return Err(format!(
+                        "outage {:?} does not exist or is no longer active",
+                        c.outage
+                    ));
+                }
+                if self.network.device_by_id(&c.device).is_none() {
+                    return Err(format!(
+                        "device {:?} is not a protective device of the network",
+                        c.device
+                    ));
+                }
+                Ok(())
+            }
+            _ => Ok(()),
+        }
     }
 
     /// One outage by number.
@@ -208,9 +262,17 @@ impl Engine {
 
     /// Apply one event; return the messages it produced, in order.
     pub fn apply(&mut self, event: &Event) -> Vec<Output> {
+        let mut out = self.apply_inner(event);
+        let at = self.clock.unwrap_or(event.at);
+        self.dispatch_step(at, &mut out);
+        out
+    }
+
+    fn apply_inner(&mut self, event: &Event) -> Vec<Output> {
         let at = self.clock.map_or(event.at, |c| c.max(event.at));
         self.clock = Some(at);
         let mut out = Vec::new();
+        self.dispatch.fire_timers(at);
         let minute = at.timestamp().div_euclid(60);
         if minute != self.flushed_minute {
             self.flushed_minute = minute;
@@ -287,29 +349,31 @@ impl Engine {
                 }
             }
             EventKind::OutageConfirm(c) => self.confirm(&c.outage, &c.device, at, &mut out),
-            EventKind::Crew(crew) => {
-                let data = json!({
-                    "id": crew.id, "name": crew.name, "skills": crew.skills,
-                    "lon": crew.lon, "lat": crew.lat, "on_shift": crew.on_shift,
-                    "status": if crew.on_shift { "available" } else { "off_shift" },
-                    "order": null,
-                });
-                let text = data.to_string();
-                self.crews.insert(crew.id.clone(), data);
-                self.emit(&mut out, at, "crew.updated", text, None);
-            }
+            EventKind::Crew(crew) => self.dispatch.crew_update(crew, at),
             EventKind::CrewPosition(p) => {
-                if let Some(crew) = self.crews.get_mut(&p.crew) {
-                    crew["lon"] = json!(p.lon);
-                    crew["lat"] = json!(p.lat);
-                    let text = crew.to_string();
-                    self.emit(&mut out, at, "crew.updated", text, None);
-                } else {
+                if self
+                    .dispatch
+                    .crew_position(&p.crew, p.lon, p.lat, at)
+                    .is_err()
+                {
                     self.rejected += 1;
                 }
             }
-            // Work orders and crew actions belong to dispatch (not in this version).
-            EventKind::CrewAction(_) | EventKind::Dispatch(_) => {}
+            EventKind::CrewAction(a) => {
+                match self
+                    .dispatch
+                    .crew_action(&a.crew, &a.order, a.action, a.note.as_deref(), at)
+                {
+                    Ok(Some(outage)) => self.restored_by_crew(outage, at, &mut out),
+                    Ok(None) => {}
+                    Err(_) => self.rejected += 1,
+                }
+            }
+            EventKind::Dispatch(d) => {
+                if self.dispatch.dispatch(&d.order, &d.crew, at).is_err() {
+                    self.rejected += 1;
+                }
+            }
             EventKind::Tick => self.observe(at, event.at, Observation::Tick, &mut out),
         }
         out
@@ -320,8 +384,91 @@ impl Engine {
         let mut out = Vec::new();
         if let Some(at) = self.clock {
             self.flush_into(at, &mut out);
+            self.dispatch_step(at, &mut out);
         }
         out
+    }
+
+    /// Bring dispatch up to date with the outages this event changed, solve the
+    /// assignment again if needed, and say what changed: outage objects gain their
+    /// order, crew, ETA and ETR (in the message this event already carries for the
+    /// outage, or in a new `outage.updated`); orders and crews get their messages.
+    fn dispatch_step(&mut self, clock: DateTime<Utc>, out: &mut Vec<Output>) {
+        let mut seen: Vec<u64> = Vec::new();
+        for m in out.iter() {
+            if let Some(n) = m.outage {
+                if !seen.contains(&n) {
+                    seen.push(n);
+                }
+            }
+        }
+        for n in seen {
+            if let Some(o) = self.outages.get(&n) {
+                self.dispatch.outage(&facts_of(o), clock);
+            }
+        }
+        self.dispatch.solve(clock);
+        let changes = self.dispatch.take_changes();
+        for n in changes.outages {
+            let view = self
+                .dispatch
+                .order_of_outage(n)
+                .map(|o| (Some(o.id()), o.crew().map(str::to_owned), o.eta, o.etr))
+                .unwrap_or_default();
+            let Some(o) = self.outages.get_mut(&n) else {
+                continue;
+            };
+            if (o.order.clone(), o.crew.clone(), o.eta, o.etr) == view {
+                continue;
+            }
+            (o.order, o.crew, o.eta, o.etr) = view;
+            if let Some(m) = out.iter_mut().rev().find(|m| m.outage == Some(n)) {
+                m.data = o.to_json();
+            } else if o.announced {
+                let data = o.to_json();
+                self.emit(out, clock, "outage.updated", data, Some(n));
+            }
+        }
+        for (n, new) in changes.orders {
+            let Some(o) = self.dispatch.order(n) else {
+                continue;
+            };
+            let kind = if new {
+                "order.created"
+            } else {
+                "order.updated"
+            };
+            let data = o.to_json();
+            self.emit(out, clock, kind, data, None);
+            if let Some(m) = out.last_mut() {
+                m.order = Some(n);
+            }
+        }
+        for id in changes.crews {
+            if let Some(c) = self.dispatch.crew(&id) {
+                let data = self.dispatch.crew_json(c);
+                self.emit(out, clock, "crew.updated", data, None);
+            }
+        }
+    }
+
+    /// A crew says outage `n` is restored.
+    fn restored_by_crew(&mut self, n: u64, clock: DateTime<Utc>, out: &mut Vec<Output>) {
+        let Some(o) = self.outages.get_mut(&n).filter(|o| o.is_active()) else {
+            return;
+        };
+        match (o.kind, o.site) {
+            (OutageKind::Device | OutageKind::Service, Some(site)) => {
+                self.observe(clock, clock, Observation::Restored(site), out)
+            }
+            _ => {
+                // A meter or a wire down: nothing to infer, the crew's word closes it.
+                o.status = OutageStatus::Restored;
+                o.restored_at = Some(clock);
+                o.ended_at = Some(clock);
+                self.emit_outage(n, clock, out);
+            }
+        }
     }
 
     fn flush_into(&mut self, clock: DateTime<Utc>, out: &mut Vec<Output>) {
@@ -359,6 +506,7 @@ impl Engine {
             kind,
             data,
             outage,
+            order: None,
         });
         self.next_seq += 1;
     }
@@ -758,5 +906,32 @@ impl Engine {
                 self.emit_outage(id, clock, out);
             }
         }
+    }
+}
+
+/// What dispatch needs to know about an outage.
+fn facts_of(o: &Outage) -> OutageFacts<'_> {
+    OutageFacts {
+        number: o.number,
+        job: match o.kind {
+            OutageKind::Device => {
+                JobKind::Device(o.device_kind.unwrap_or(crate::network::DeviceKind::Fuse))
+            }
+            OutageKind::Service => JobKind::Service,
+            OutageKind::Meter => JobKind::Meter,
+            OutageKind::WireDown => JobKind::WireDown,
+        },
+        device: &o.device,
+        active: o.is_active(),
+        restored: o.status == OutageStatus::Restored,
+        merged_into: o.merged_into.as_deref(),
+        lon: o.lon,
+        lat: o.lat,
+        zone: o.zone,
+        customers_out: o.customers_out,
+        critical_customers_out: o.critical_customers_out,
+        started_at: o.started_at,
+        arrive_by: o.arrive_by,
+        restore_by: o.restore_by,
     }
 }

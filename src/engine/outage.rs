@@ -121,6 +121,14 @@ pub struct Outage {
     pub alternatives: Vec<(String, f64)>,
     /// For a cancelled outage: the outage that now explains its evidence.
     pub merged_into: Option<String>,
+    /// Its work order (`WO-<n>`).
+    pub order: Option<String>,
+    /// The crew on its order.
+    pub crew: Option<String>,
+    /// When the crew is expected on site.
+    pub eta: Option<DateTime<Utc>>,
+    /// When power is expected back (the crew's ETA plus a typical repair time).
+    pub etr: Option<DateTime<Utc>>,
     pub(crate) announced: bool,
 }
 
@@ -159,6 +167,10 @@ impl Outage {
             confidence: 0.0,
             alternatives: Vec::new(),
             merged_into: None,
+            order: None,
+            crew: None,
+            eta: None,
+            etr: None,
             announced: false,
         }
     }
@@ -236,6 +248,7 @@ impl Outage {
             order: Option<&'a str>,
             crew: Option<&'a str>,
             eta: Option<String>,
+            etr: Option<String>,
             lon: f64,
             lat: f64,
             zone: ZoneKind,
@@ -258,9 +271,10 @@ impl Outage {
             restored_at: self.restored_at.map(format_time),
             arrive_by: format_time(self.arrive_by),
             restore_by: format_time(self.restore_by),
-            order: None,
-            crew: None,
-            eta: None,
+            order: self.order.as_deref(),
+            crew: self.crew.as_deref(),
+            eta: self.eta.map(format_time),
+            etr: self.etr.map(format_time),
             lon: self.lon,
             lat: self.lat,
             zone: self.zone,

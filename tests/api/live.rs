@@ -81,7 +81,81 @@ async fn calls_become_a_single_customer_outage_and_crews_are_listed() {
         .await;
     assert_eq!(outages[0]["device"], "load.s1a");
     assert_eq!(outages[0]["kind"], "service");
+    // The outage has a work order, and the free crew is on it.
+    let orders = app
+        .wait_for("/api/v1/orders", |v| v[0]["crew"] == "CREW-1")
+        .await;
+    assert_eq!(orders[0]["outage"], outages[0]["id"]);
+    assert_eq!(orders[0]["state"], "assigned");
+    assert_eq!(orders[0]["skill"], "line");
     let crews = app.get_json("/api/v1/crews").await;
     assert_eq!(crews[0]["id"], "CREW-1");
-    assert_eq!(app.get_json("/api/v1/orders").await, json!([]));
+    assert_eq!(crews[0]["status"], "assigned");
+    assert_eq!(crews[0]["order"], orders[0]["id"]);
+    let outage = app.get_json("/api/v1/outages").await;
+    assert_eq!(outage[0]["order"], orders[0]["id"]);
+    assert_eq!(outage[0]["crew"], "CREW-1");
+    assert!(outage[0]["eta"].is_string() && outage[0]["etr"].is_string());
+}
+
+#[actix_web::test]
+async fn crew_actions_that_do_not_fit_are_refused_and_nothing_is_stored() {
+    let app = spawn_app().await;
+    let crew = |id: &str| {
+        json!({"type":"crew","at":"2026-07-14T03:00:00Z","id":id,"skills":["line"],"lon":116.37,"lat":39.89,"on_shift":true}).to_string()
+    };
+    let body = format!(
+        "{}\n{}\n{}\n",
+        crew("CREW-1"),
+        crew("CREW-2"),
+        call("R1", "load.s1a", 1)
+    );
+    assert_eq!(app.post("application/x-ndjson", body).await.0, 202);
+    let orders = app
+        .wait_for("/api/v1/orders", |v| v[0]["crew"].is_string())
+        .await;
+    let mine = orders[0]["crew"].as_str().unwrap().to_owned();
+    let other = if mine == "CREW-1" { "CREW-2" } else { "CREW-1" };
+    let action = |crew: &str, order: &str, action: &str| json!({"type":"crew_action","at":"2026-07-14T03:05:00Z","crew":crew,"order":order,"action":action});
+    let stored_before = app.stored(0).await.len();
+    for (event, message) in [
+        (
+            action(&mine, "WO-99", "acknowledge"),
+            "order \"WO-99\" does not exist".to_string(),
+        ),
+        (
+            action(other, "WO-1", "acknowledge"),
+            format!("order WO-1 is {mine}'s, not {other}'s"),
+        ),
+        (
+            action(&mine, "WO-1", "restored"),
+            format!("order WO-1 is assigned: {mine} cannot restore it now"),
+        ),
+    ] {
+        let (status, body) = app.post_json(event).await;
+        assert_eq!(status, 409, "{body}");
+        assert_eq!(body["error"], message);
+    }
+    assert_eq!(
+        app.stored(0).await.len(),
+        stored_before,
+        "nothing refused was stored"
+    );
+    // The right crew acknowledges; sending it twice does no harm.
+    for _ in 0..2 {
+        assert_eq!(
+            app.post_json(action(&mine, "WO-1", "acknowledge")).await.0,
+            202
+        );
+    }
+    let orders = app
+        .wait_for("/api/v1/orders", |v| v[0]["state"] == "acknowledged")
+        .await;
+    let history: Vec<&str> = orders[0]["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(history, ["created", "assigned", "acknowledged"]);
 }
