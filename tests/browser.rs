@@ -275,7 +275,6 @@ async fn after_a_server_restart_the_wallboard_resumes_without_a_gap() {
 }
 
 #[actix_web::test]
-#[ignore = "needs work orders (issue 4)"]
 async fn the_crew_page_acknowledges_an_order_and_the_wallboard_shows_it() {
     let Some(browser) = Browser::start() else {
         return;
@@ -325,6 +324,9 @@ async fn the_crew_page_acknowledges_an_order_and_the_wallboard_shows_it() {
         Duration::from_secs(10),
     )
     .await;
+    board
+        .screenshot(&screenshots().join("wallboard-order-3840x2160.png"))
+        .await;
 }
 
 #[actix_web::test]
@@ -335,7 +337,10 @@ async fn the_crew_page_queues_actions_without_signal_and_sends_them_with_their_t
     let dir = tempfile::tempdir().unwrap();
     let mut server = Server::start(dir.path()).await;
     server
-        .post(&[json!({"type":"crew","at":now(),"id":"CREW-7","name":"Linha 7","skills":["line"],"lon":116.3700,"lat":39.8950})])
+        .post(&[
+            json!({"type":"crew","at":now(),"id":"CREW-7","name":"Linha 7","skills":["line"],"lon":116.3700,"lat":39.8950}),
+            scada("line.sw1", "open"),
+        ])
         .await;
     let mut crew = browser
         .open(
@@ -346,35 +351,42 @@ async fn the_crew_page_queues_actions_without_signal_and_sends_them_with_their_t
         )
         .await;
     crew.wait_until(
-        "document.querySelector('header').textContent.includes('CREW-7') && !document.querySelector('#no-orders').hidden && document.querySelector('#conn').classList.contains('ok')",
+        "document.querySelector('#next-action').dataset.action === 'acknowledge' && document.querySelector('#conn').classList.contains('ok')",
         Duration::from_secs(15),
     )
     .await;
-    crew.screenshot(&screenshots().join("crew-no-order-390x844.png"))
-        .await;
 
+    // The signal is lost: the crew accepts the order and drives off.
     server.down().await;
     crew.wait_until(
         "document.querySelector('#conn').classList.contains('lost')",
         Duration::from_secs(10),
     )
     .await;
-    // Taken while there is no signal: queued with the time it was taken, shown as waiting.
-    let taken = "2026-07-14T03:20:00Z";
-    for _ in 0..2 {
-        crew.eval(&format!(
-            "queue.push({{type:'crew_action', at:'{taken}', crew:'CREW-7', order:'WO-1', action:'acknowledge'}}); true"
-        ))
+    crew.eval("document.querySelector('#next-action').click(); true")
         .await;
-    }
     crew.wait_until(
-        "document.querySelector('#queue').textContent === 'waiting to send (2)'",
+        "document.querySelector('#next-action').dataset.action === 'en_route'",
+        Duration::from_secs(5),
+    )
+    .await;
+    crew.eval("document.querySelector('#next-action').click(); true")
+        .await;
+    crew.wait_until(
+        "document.querySelector('#queue').textContent === 'waiting to send (2)' && document.querySelector('#next-action').dataset.action === 'on_site'",
         Duration::from_secs(5),
     )
     .await;
     crew.screenshot(&screenshots().join("crew-offline-390x844.png"))
         .await;
+    let queued = crew
+        .eval("localStorage.getItem('faultline.crew.queue')")
+        .await;
+    let queued: Vec<Value> = serde_json::from_str(queued.as_str().unwrap()).unwrap();
+    assert_eq!(queued.len(), 2);
 
+    // The signal is back: both go out, in order, with the times they were taken.
+    actix_web::rt::time::sleep(Duration::from_millis(300)).await;
     server.up().await;
     crew.wait_until(
         "document.querySelector('#queue').hidden",
@@ -394,12 +406,34 @@ async fn the_crew_page_queues_actions_without_signal_and_sends_them_with_their_t
         .map(|l| serde_json::from_str::<Value>(l).unwrap())
         .filter(|e| e["type"] == "crew_action")
         .collect();
-    assert_eq!(
-        actions.len(),
-        2,
-        "both sends arrive; the engine ignores the repeat"
-    );
-    assert!(actions.iter().all(|a| a["at"] == taken), "{actions:?}");
+    assert_eq!(actions.len(), 2, "{actions:?}");
+    for (sent, taken) in actions.iter().zip(&queued) {
+        assert_eq!(sent["action"], taken["action"]);
+        assert_eq!(sent["at"], taken["at"], "sent with the time it was taken");
+    }
+    crew.wait_until(
+        "document.querySelector('#order-state').textContent === 'en route'",
+        Duration::from_secs(10),
+    )
+    .await;
+
+    // Sent twice (a resend after a lost answer): harmless.
+    crew.eval(&format!("queue.push({}); true", queued[0])).await;
+    crew.wait_until(
+        "document.querySelector('#queue').hidden && document.querySelector('#message').hidden",
+        Duration::from_secs(10),
+    )
+    .await;
+    let orders = awc::Client::default()
+        .get(format!("{}/api/v1/orders", server.base()))
+        .insert_header(("Authorization", format!("Bearer {ADMIN}")))
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    assert_eq!(orders[0]["state"], "en_route", "{orders}");
     server.down().await;
 }
 

@@ -82,9 +82,40 @@ async fn a_wallboard_reads_everything_and_posts_nothing() {
     assert!(app.stored(0).await.is_empty());
 }
 
+/// Two crews and an outage whose order WO-1 the dispatcher gives to `crew`.
+async fn order_for(app: &TestApp, crew_id: &str) {
+    app.post_json(json!([
+        crew("CREW-7"),
+        crew("CREW-3"),
+        {"type":"scada","at":AT,"device":"line.sw1","state":"open"}
+    ]))
+    .await;
+    app.wait_for("/api/v1/orders", |v| {
+        v.as_array()
+            .is_some_and(|a| a.iter().any(|o| o["id"] == "WO-1"))
+    })
+    .await;
+    let (status, body) = app
+        .call(
+            "POST",
+            "/api/v1/events",
+            Some(TOKEN),
+            Some(json!({"type":"dispatch","at":AT,"order":"WO-1","crew":crew_id})),
+        )
+        .await;
+    assert_eq!(status, 202, "{body}");
+    app.wait_for("/api/v1/orders", |v| {
+        v.as_array()
+            .is_some_and(|a| a.iter().any(|o| o["id"] == "WO-1" && o["crew"] == crew_id))
+    })
+    .await;
+}
+
 #[actix_web::test]
 async fn a_dispatcher_posts_dispatcher_events_and_reads() {
     let app = spawn_app().await;
+    order_for(&app, "CREW-7").await;
+    let before = app.stored(0).await.len();
     let dispatch = json!({"type":"dispatch","at":AT,"order":"WO-1","crew":"CREW-3"});
     let (status, body) = app
         .call(
@@ -109,12 +140,14 @@ async fn a_dispatcher_posts_dispatcher_events_and_reads() {
         .call("GET", "/api/v1/crews", Some(DISPATCHER_TOKEN), None)
         .await;
     assert_eq!(status, 200);
-    assert_eq!(app.stored(0).await.len(), 2);
+    assert_eq!(app.stored(0).await.len(), before + 2);
 }
 
 #[actix_web::test]
 async fn a_crew_posts_only_its_own_actions_and_positions() {
     let app = spawn_app().await;
+    order_for(&app, "CREW-7").await;
+    let before = app.stored(0).await.len();
     let (status, body) = app
         .call(
             "POST",
@@ -168,7 +201,11 @@ async fn a_crew_posts_only_its_own_actions_and_positions() {
         body["error"].as_str().unwrap().starts_with("line 2:"),
         "{body}"
     );
-    assert_eq!(app.stored(0).await.len(), 2, "only the two allowed events");
+    assert_eq!(
+        app.stored(0).await.len(),
+        before + 2,
+        "only the two allowed events"
+    );
 }
 
 #[actix_web::test]
@@ -193,14 +230,39 @@ async fn a_crew_reads_its_own_crew_and_not_the_logs() {
             "{body}"
         );
     }
-    let (status, _) = app
+    let (status, orders) = app
         .call("GET", "/api/v1/orders", Some(CREW7_TOKEN), None)
         .await;
     assert_eq!(status, 200);
+    assert_eq!(orders, json!([]), "no order is CREW-7's yet");
     let (status, _) = app
         .call("GET", "/api/v1/network", Some(CREW7_TOKEN), None)
         .await;
     assert_eq!(status, 200, "the crew page draws its small map from it");
+}
+
+#[actix_web::test]
+async fn a_crew_lists_only_the_orders_assigned_to_it() {
+    let app = spawn_app().await;
+    order_for(&app, "CREW-7").await;
+    let (_, orders) = app
+        .call("GET", "/api/v1/orders", Some(CREW7_TOKEN), None)
+        .await;
+    assert_eq!(orders.as_array().unwrap().len(), 1);
+    assert_eq!(orders[0]["id"], "WO-1");
+    let (_, outages) = app
+        .call("GET", "/api/v1/outages", Some(CREW7_TOKEN), None)
+        .await;
+    assert_eq!(outages[0]["order"], "WO-1", "the outage of its order");
+    // Reassigned to CREW-3: no longer CREW-7's.
+    app.post_json(json!({"type":"dispatch","at":AT,"order":"WO-1","crew":"CREW-3"}))
+        .await;
+    app.wait_for("/api/v1/orders", |v| v[0]["crew"] == "CREW-3")
+        .await;
+    let (_, orders) = app
+        .call("GET", "/api/v1/orders", Some(CREW7_TOKEN), None)
+        .await;
+    assert_eq!(orders, json!([]));
 }
 
 #[actix_web::test]
