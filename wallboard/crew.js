@@ -14,6 +14,7 @@ Object.assign(FL.words.en, {
   cause_tree: "tree contact", cause_wind: "wind", cause_lightning: "lightning",
   cause_equipment: "equipment failure", cause_animal: "animal", cause_vehicle: "vehicle",
   cause_unknown: "unknown", cause_other: "other",
+  kind_device: "Device open", kind_service: "Service drop", kind_meter: "Failed meter", kind_wire_down: "Wire down — danger",
 });
 Object.assign(FL.words["zh-CN"], {
   sign_in: "队伍令牌", sign_in_button: "登录", navigate: "导航",
@@ -25,6 +26,7 @@ Object.assign(FL.words["zh-CN"], {
   cause_tree: "树障", cause_wind: "大风", cause_lightning: "雷击",
   cause_equipment: "设备故障", cause_animal: "动物", cause_vehicle: "车辆撞击",
   cause_unknown: "不明", cause_other: "其他",
+  kind_device: "设备跳闸", kind_service: "接户线故障", kind_meter: "电表故障", kind_wire_down: "导线落地 — 危险",
 });
 
 const $ = (id) => document.getElementById(id);
@@ -153,7 +155,7 @@ function render() {
   const s = shownState(order);
   $("order-id").textContent = order.id;
   $("order-state").textContent = FL.t(s);
-  $("order-what").textContent = `${order.kind || ""} · ${order.device || order.outage || ""}`;
+  $("order-what").textContent = `${order.kind ? FL.t(`kind_${order.kind}`) : ""} · ${order.device || order.outage || ""}`;
   $("order-customers").textContent = `${FL.num(order.customers_out)} ${FL.t("customers")}`;
   $("order-critical").hidden = !order.critical_customers_out;
   $("order-critical").textContent = `✚ ${order.critical_customers_out} ${FL.t("critical")}`;
@@ -186,7 +188,7 @@ function countdowns() {
     const t = el.querySelector(".t");
     if (!isFinite(due)) { t.textContent = "—"; continue; }
     const left = due - FL.now();
-    t.textContent = `${FL.shortTime.format(new Date(due))} · ${left >= 0 ? FL.duration(left) : `+${FL.duration(left)} ${FL.t("late")}`}`;
+    t.innerHTML = `${FL.shortTime.format(new Date(due))}<small>${left >= 0 ? FL.duration(left) : `+${FL.duration(left)} ${FL.t("late")}`}</small>`;
     el.classList.toggle("late", left < 0);
   }
 }

@@ -21,7 +21,7 @@ FL.words = {
     critical_out: "Critical customers out", reports_10: "Reports / 10 min",
     on_time: "On site within target today", crews: "Crews",
     available: "available", assigned: "assigned", en_route: "en route", on_site: "on site",
-    off_shift: "off shift", orders_at_risk: "Orders by risk of missing the target",
+    off_shift: "off shift", no_response: "no response", orders_at_risk: "Orders by risk of missing the target",
     no_orders: "No open orders", ticker_empty: "Waiting for events…",
     energised: "energised", dark: "dark (out)", restoring: "restoring (crew on site)",
     predicted: "predicted", confirmed: "confirmed", restored: "restored", cancelled: "cancelled",
@@ -43,7 +43,7 @@ FL.words = {
     critical_out: "重要用户停电", reports_10: "报修 / 10 分钟",
     on_time: "今日按时到达现场", crews: "抢修队伍",
     available: "空闲", assigned: "已派工", en_route: "在途", on_site: "在现场",
-    off_shift: "下班", orders_at_risk: "工单（按超时风险排序）",
+    off_shift: "下班", no_response: "无应答", orders_at_risk: "工单（按超时风险排序）",
     no_orders: "没有未完成工单", ticker_empty: "等待事件…",
     energised: "带电", dark: "停电区段", restoring: "抢修中（队伍在现场）",
     predicted: "研判", confirmed: "已确认", restored: "已复电", cancelled: "已撤销",
@@ -185,6 +185,7 @@ FL.NetworkMap = class {
     this.kx = Math.cos(((y0 + y1) / 2) * Math.PI / 180);
     const w = Math.max((x1 - x0) * this.kx, 1e-9), h = Math.max(y1 - y0, 1e-9);
     this.scale = 10000 / Math.max(w, h);
+    this.full = [0, 0, w * this.scale, h * this.scale];
     this.x0 = x0; this.y1 = y1;
     // The view: where most of the network is (1st to 99th percentile of its points,
     // so one long line to a far substation does not shrink the city to a dot),
@@ -196,7 +197,10 @@ FL.NetworkMap = class {
     }
     xs.sort((a, b) => a - b); ys.sort((a, b) => a - b);
     const q = (a, p) => (a.length ? a[Math.min(a.length - 1, Math.floor(p * a.length))] : 0);
-    this.core = xs.length > 200 ? [q(xs, 0.01), q(ys, 0.01), q(xs, 0.99), q(ys, 0.99)] : [q(xs, 0), q(ys, 0), q(xs, 1), q(ys, 1)];
+    const core = [q(xs, 0.01), q(ys, 0.01), q(xs, 0.99), q(ys, 0.99)];
+    const area = (b) => Math.max(b[2] - b[0], 1) * Math.max(b[3] - b[1], 1);
+    // Crop only where a few far points would shrink the rest to a small part of the view.
+    this.core = area(core) * 3 < area(this.full) ? core : this.full;
     this.fit([]);
     this.children = net.devices.map(() => []);
     net.devices.forEach((d, i) => { if (d.parent != null) this.children[d.parent].push(i); });

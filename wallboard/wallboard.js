@@ -21,7 +21,15 @@ const state = {
 const $ = (id) => document.getElementById(id);
 const ACTIVE_OUTAGE = new Set(["predicted", "confirmed"]);
 const OPEN_ORDER = new Set(["created", "assigned", "acknowledged", "en_route", "on_site", "declined", "cannot_restore"]);
-const CREW_STATES = ["available", "assigned", "en_route", "on_site", "off_shift"];
+const CREW_STATES = ["available", "assigned", "en_route", "on_site", "no_response", "off_shift"];
+/// The wallboard's crew groups: an acknowledged order is still "assigned" (not moving
+/// yet); a crew whose order is restored is still on site until dispatch frees it.
+function crewGroup(c) {
+  const s = c.status || (c.on_shift === false ? "off_shift" : "available");
+  if (s === "acknowledged") return "assigned";
+  if (s === "restored" || s === "cannot_restore") return "on_site";
+  return CREW_STATES.includes(s) ? s : "available";
+}
 
 // ---- static labels -----------------------------------------------------------------
 document.querySelectorAll("[data-t]").forEach((e) => { e.textContent = FL.t(e.dataset.t); });
@@ -98,7 +106,9 @@ function onMessage(m, live) {
   } else if (m.type === "crew.updated") {
     const before = state.crews.get(d.id);
     state.crews.set(d.id, d);
-    if (before && before.status !== d.status) ticker(at, "crew", `${d.name || d.id} → ${FL.t(d.status)}`);
+    if (before && before.status !== d.status && d.status !== "assigned" && d.status !== "acknowledged") {
+      ticker(at, d.status === "no_response" ? "alarm" : "crew", `${d.name || d.id} → ${FL.t(d.status)}`);
+    }
   }
   schedule();
 }
@@ -219,10 +229,7 @@ function renderOnTime() {
 
 function renderCrews() {
   const counts = Object.fromEntries(CREW_STATES.map((s) => [s, 0]));
-  for (const c of state.crews.values()) {
-    const s = c.status || (c.on_shift === false ? "off_shift" : "available");
-    counts[s] = (counts[s] || 0) + 1;
-  }
+  for (const c of state.crews.values()) counts[crewGroup(c)]++;
   $("crew-states").innerHTML = CREW_STATES.map((s) =>
     `<div class="crew-state"><svg class="sw" viewBox="0 0 40 40"><rect class="crew ${s}" x="8" y="8" width="24" height="24" transform="rotate(45 20 20)"/></svg><span class="n">${FL.num(counts[s])}</span><span class="what">${FL.t(s)}</span></div>`).join("");
 }
@@ -281,7 +288,7 @@ function renderMap(outages) {
   map.clearOverlay();
   const must = [];
   for (const o of outages) if (o.lon != null) must.push(map.xy(o.lon, o.lat));
-  for (const c of state.crews.values()) if (c.lon != null && c.status !== "off_shift") must.push(map.xy(c.lon, c.lat));
+  for (const c of state.crews.values()) if (c.lon != null && crewGroup(c) !== "off_shift") must.push(map.xy(c.lon, c.lat));
   map.fit(must);
   const u = map.unit();
   const rem = parseFloat(getComputedStyle(document.documentElement).fontSize);
@@ -297,7 +304,7 @@ function renderMap(outages) {
     const [x, y] = map.xy(c.lon, c.lat);
     if (c.target_lon != null && c.target_lat != null) {
       const [tx, ty] = map.xy(c.target_lon, c.target_lat);
-      map.gLayer.append(map.el("line", { class: `route ${c.status}`, x1: x, y1: y, x2: tx, y2: ty }));
+      map.gLayer.append(map.el("line", { class: `route ${crewGroup(c)}`, x1: x, y1: y, x2: tx, y2: ty }));
     }
   }
   const sorted = [...outages].sort((a, b) => (a.customers_out || 0) - (b.customers_out || 0));
@@ -331,7 +338,7 @@ function renderMap(outages) {
     if (c.lon == null || c.lat == null) continue;
     const [x, y] = map.xy(c.lon, c.lat);
     const s = px(rem * 0.55);
-    const status = c.status || (c.on_shift === false ? "off_shift" : "available");
+    const status = crewGroup(c);
     map.gLayer.append(map.el("rect", { class: `crew ${status}`, x: x - s, y: y - s, width: 2 * s, height: 2 * s, transform: `rotate(45 ${x} ${y})` }));
   }
 }
