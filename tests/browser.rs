@@ -509,3 +509,63 @@ async fn the_console_shows_an_outage_with_its_evidence_and_posts_a_move_as_an_ev
         .screenshot(&screenshots().join("console-1600x900.png"))
         .await;
 }
+
+#[actix_web::test]
+async fn the_console_reassigns_an_order_and_shows_it_in_the_order_history() {
+    let Some(browser) = Browser::start() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path()).await;
+    server
+        .post(&[
+            json!({"type":"crew","at":now(),"id":"CREW-7","name":"Linha 7","skills":["line"],"lon":116.3700,"lat":39.8950}),
+            scada("line.sw1", "open"),
+        ])
+        .await;
+    let mut console = browser
+        .open(
+            &format!("{}/console?token={ADMIN}&lang=en", server.base()),
+            1600,
+            900,
+            false,
+        )
+        .await;
+    console
+        .wait_until(
+            "[...document.querySelectorAll('#t-orders tbody tr')].some(r => r.textContent.includes('CREW-7'))",
+            Duration::from_secs(15),
+        )
+        .await;
+    // A second crew comes on shift; the dispatcher gives it the order.
+    server
+        .post(&[json!({"type":"crew","at":now(),"id":"CREW-3","name":"Linha 3","skills":["line"],"lon":116.3650,"lat":39.8940})])
+        .await;
+    console
+        .wait_until(
+            "document.querySelectorAll('#t-crews tbody tr').length === 2",
+            Duration::from_secs(10),
+        )
+        .await;
+    console
+        .eval("document.querySelector('#t-orders tbody tr').click(); true")
+        .await;
+    console
+        .eval("document.querySelector('#assign-crew').value = 'CREW-3'; document.querySelector('#act-assign').click(); true")
+        .await;
+    console
+        .wait_until(
+            "!!document.querySelector('#results li.done') && [...document.querySelectorAll('#t-orders tbody tr')].some(r => r.textContent.includes('CREW-3'))",
+            Duration::from_secs(10),
+        )
+        .await;
+    console
+        .wait_until(
+            "[...document.querySelectorAll('#detail .history li')].some(li => li.textContent.includes('CREW-3') || li.textContent.includes('dispatcher'))",
+            Duration::from_secs(5),
+        )
+        .await;
+    console
+        .screenshot(&screenshots().join("console-order-1600x900.png"))
+        .await;
+}

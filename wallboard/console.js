@@ -190,7 +190,7 @@ function renderDetail() {
         ["eta", time(item.eta)], ["arrive_by", due(item.arrive_by)], ["restore_by", due(item.restore_by)],
         ["escalation_col", item.escalation ? `<span class="esc esc-${item.escalation}">${item.escalation}</span> ${esc(item.escalation_reason || "")}` : ""]]) +
       `<div class="actions"><select id="assign-crew">${crewOptions(item.crew)}</select><button id="act-assign" data-order="${esc(item.id)}">${FL.t(item.crew ? "reassign" : "assign")}<kbd>a</kbd></button></div>` +
-      `<h4>${FL.t("history")}</h4><ol class="history">${(item.history || []).map((h) => `<li>${time(h.at)} ${FL.t(h.state)} · ${esc(h.by)}${h.why ? ` — ${esc(h.why)}` : ""}</li>`).join("")}</ol>`;
+      `<h4>${FL.t("history")}</h4><ol class="history">${(item.history || []).map((h) => `<li>${time(h.at)} ${FL.t(h.state)}${h.crew ? ` → ${esc(h.crew)}` : ""} · ${esc(h.by)}${h.why ? ` — ${esc(h.why)}` : ""}</li>`).join("")}</ol>`;
   } else {
     el.innerHTML = `<h3>${esc(item.id)} ${esc(item.name || "")}</h3>` +
       dl([["status", FL.t(item.status || "available")], ["order", esc(item.order)], ["skills", esc((item.skills || []).join(", "))],
