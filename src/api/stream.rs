@@ -7,8 +7,9 @@
 //! message once into a [`Frame`]: its text as a shared `ByteString` (so sending it to a
 //! thousand sockets copies no text) and the ids a crew filter needs (parsed once, not
 //! once per socket). It republishes the frames, every seq in order, on its own bounded
-//! broadcast channel; when it falls behind the engine it reads the missed messages
-//! back from the store.
+//! broadcast channel, in batches of the messages that were waiting together (so a
+//! socket wakes once per batch, not once per message); when it falls behind the engine
+//! it reads the missed messages back from the store.
 //!
 //! Each websocket has **one task** with one `select!` over the hub's frames, the
 //! client's frames and a heartbeat tick. It subscribes to the hub *before* reading the
@@ -41,7 +42,10 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use actix_ws::{CloseCode, CloseReason, Message, MessageStream, Session};
 use bytestring::ByteString;
 use serde::Deserialize;
-use tokio::sync::broadcast::{self, error::RecvError};
+use tokio::sync::broadcast::{
+    self,
+    error::{RecvError, TryRecvError},
+};
 
 use super::auth::Caller;
 use super::{ApiError, AppState};
@@ -57,8 +61,11 @@ pub const SEND_TIMEOUT: Duration = Duration::from_secs(20);
 /// A catch-up from the store that has not reached the head after this long means the
 /// client reads slower than messages arrive.
 pub const CATCH_UP_LIMIT: Duration = Duration::from_secs(60);
-/// Frames the hub keeps for sockets that fall behind before they must read the store.
-const HUB_CAPACITY: usize = 8192;
+/// Batches the hub keeps for sockets that fall behind before they must read the store
+/// (at most 8,192 messages).
+const HUB_CAPACITY: usize = 512;
+/// Most frames in one batch (so the ring holds at most `HUB_CAPACITY * BATCH_MAX`).
+const BATCH_MAX: usize = 16;
 /// Messages read from the store per page.
 const PAGE: i64 = 1000;
 
@@ -147,9 +154,13 @@ impl Frame {
     }
 }
 
+/// Consecutive frames published together: the messages the engine produced at once
+/// wake each socket once, and go out in one write.
+type Batch = Arc<Vec<Frame>>;
+
 /// The hub: one follower of the engine's messages, shared by every socket.
 pub struct Hub {
-    frames: broadcast::Sender<Arc<Frame>>,
+    frames: broadcast::Sender<Batch>,
     /// Turns true when the process is asked to stop (SIGINT/SIGTERM): every socket
     /// closes at once, saying so, instead of holding the server's graceful shutdown
     /// for its whole timeout.
@@ -177,37 +188,47 @@ impl Hub {
                     return;
                 }
             };
+            let mut batch = Vec::new();
             loop {
-                let message = match messages.recv().await {
-                    Ok(m) => m,
+                let mut next = match messages.recv().await {
+                    Ok(m) => Some(m),
                     Err(RecvError::Lagged(missed)) => {
                         tracing::warn!(missed, "stream hub fell behind; reading the store");
-                        if let Err(e) = hub_catch_up(&store, &publish, &mut last, i64::MAX).await {
-                            tracing::error!(error = %e, "stream hub: catching up failed");
-                        }
+                        catch_up_logged(&store, &publish, &mut last, i64::MAX).await;
                         continue;
                     }
                     Err(RecvError::Closed) => break,
                 };
-                if message.seq <= last {
-                    continue;
-                }
-                if message.seq > last + 1 {
-                    if let Err(e) = hub_catch_up(&store, &publish, &mut last, message.seq - 1).await
-                    {
-                        tracing::error!(error = %e, "stream hub: catching up failed");
+                // Take every message already waiting into one batch.
+                while let Some(message) = next.take() {
+                    if message.seq > last + 1 {
+                        flush(&publish, &mut batch);
+                        catch_up_logged(&store, &publish, &mut last, message.seq - 1).await;
+                    }
+                    if message.seq == last + 1 {
+                        batch.push(Frame::from_stored(&message));
+                        last = message.seq;
+                        if batch.len() >= BATCH_MAX {
+                            flush(&publish, &mut batch);
+                        }
+                    }
+                    match messages.try_recv() {
+                        Ok(m) => next = Some(m),
+                        Err(TryRecvError::Lagged(missed)) => {
+                            tracing::warn!(missed, "stream hub fell behind; reading the store");
+                            flush(&publish, &mut batch);
+                            catch_up_logged(&store, &publish, &mut last, i64::MAX).await;
+                        }
+                        Err(TryRecvError::Empty | TryRecvError::Closed) => {}
                     }
                 }
-                if message.seq == last + 1 {
-                    let _ = publish.send(Arc::new(Frame::from_stored(&message)));
-                    last = message.seq;
-                }
+                flush(&publish, &mut batch);
             }
         });
         Hub { frames, stopping }
     }
 
-    fn subscribe(&self) -> broadcast::Receiver<Arc<Frame>> {
+    fn subscribe(&self) -> broadcast::Receiver<Batch> {
         self.frames.subscribe()
     }
 }
@@ -235,10 +256,28 @@ async fn stop_signal() {
     }
 }
 
+fn flush(publish: &broadcast::Sender<Batch>, batch: &mut Vec<Frame>) {
+    if !batch.is_empty() {
+        // No socket listening is fine: there is nobody to send to.
+        let _ = publish.send(Arc::new(std::mem::take(batch)));
+    }
+}
+
+async fn catch_up_logged(
+    store: &Store,
+    publish: &broadcast::Sender<Batch>,
+    last: &mut i64,
+    until: i64,
+) {
+    if let Err(e) = hub_catch_up(store, publish, last, until).await {
+        tracing::error!(error = %e, "stream hub: catching up failed");
+    }
+}
+
 /// Publish the stored messages after `last`, up to `until`.
 async fn hub_catch_up(
     store: &Store,
-    publish: &broadcast::Sender<Arc<Frame>>,
+    publish: &broadcast::Sender<Batch>,
     last: &mut i64,
     until: i64,
 ) -> Result<(), crate::store::StoreError> {
@@ -247,10 +286,15 @@ async fn hub_catch_up(
         if page.is_empty() {
             break;
         }
+        let mut batch = Vec::new();
         for o in page.iter().take_while(|o| o.seq <= until) {
-            let _ = publish.send(Arc::new(Frame::from_stored(o)));
+            batch.push(Frame::from_stored(o));
             *last = o.seq;
+            if batch.len() >= BATCH_MAX {
+                flush(publish, &mut batch);
+            }
         }
+        flush(publish, &mut batch);
     }
     Ok(())
 }
@@ -305,11 +349,7 @@ struct Socket {
 }
 
 impl Socket {
-    async fn run(
-        mut self,
-        mut frames: broadcast::Receiver<Arc<Frame>>,
-        mut incoming: MessageStream,
-    ) {
+    async fn run(mut self, mut frames: broadcast::Receiver<Batch>, mut incoming: MessageStream) {
         let stop = self.serve(&mut frames, &mut incoming).await;
         if let Stop::Close(code, reason) = stop {
             tracing::info!(%reason, last = self.last, "closing a stream socket");
@@ -323,7 +363,7 @@ impl Socket {
 
     async fn serve(
         &mut self,
-        frames: &mut broadcast::Receiver<Arc<Frame>>,
+        frames: &mut broadcast::Receiver<Batch>,
         incoming: &mut MessageStream,
     ) -> Stop {
         match self.store.last_output_seq().await {
@@ -361,7 +401,7 @@ impl Socket {
                 }
                 frame = frames.recv() => {
                     let step = match frame {
-                        Ok(frame) => self.forward(&frame).await,
+                        Ok(batch) => self.forward(&batch).await,
                         Err(RecvError::Lagged(_)) => self.catch_up().await,
                         Err(RecvError::Closed) => {
                             return Stop::Close(CloseCode::Restart, "the server is stopping".into())
@@ -405,18 +445,21 @@ impl Socket {
         }
     }
 
-    /// Send one live frame, first reading from the store whatever came before it.
-    async fn forward(&mut self, frame: &Frame) -> Result<(), Stop> {
-        if frame.seq <= self.last {
-            return Ok(());
-        }
-        if frame.seq > self.last + 1 {
-            self.catch_up().await?;
+    /// Send a batch of live frames, first reading from the store whatever came before.
+    async fn forward(&mut self, batch: &[Frame]) -> Result<(), Stop> {
+        for frame in batch {
             if frame.seq <= self.last {
-                return Ok(());
+                continue;
             }
+            if frame.seq > self.last + 1 {
+                self.catch_up().await?;
+                if frame.seq <= self.last {
+                    continue;
+                }
+            }
+            self.pass(frame).await?;
         }
-        self.pass(frame).await
+        Ok(())
     }
 
     /// Send (or filter out) one frame and move `last` past it.

@@ -80,6 +80,8 @@ struct Phase {
     produced_per_s: f64,
     server_rss_kib: Option<u64>,
     server_cpu_s: Option<f64>,
+    /// This process: the readers and the feeder.
+    readers_cpu_s: Option<f64>,
     wall: Duration,
 }
 
@@ -105,7 +107,7 @@ impl Phase {
             d.map_or("—".into(), |d| format!("{:.1} ms", d.as_secs_f64() * 1e3))
         };
         format!(
-            "{:>5} reader(s): {:>9} messages delivered ({} per reader, produced at {:.0}/s), lost {}, duplicates {}, incomplete readers {}; latency p50 {}, p99 {}, p99.9 {}, max {}; server RSS {} MiB, server CPU {:.1} s in {:.1} s",
+            "{:>5} reader(s): {:>9} messages delivered ({} per reader, produced at {:.0}/s), lost {}, duplicates {}, incomplete readers {}; latency p50 {}, p99 {}, p99.9 {}, max {}; server RSS {} MiB, CPU in {:.1} s: server {:.1} s, readers and feeder {:.1} s",
             self.clients,
             self.delivered,
             self.expected_per_client,
@@ -118,8 +120,9 @@ impl Phase {
             ms(self.percentile(99.9)),
             ms(self.percentile(100.0)),
             self.server_rss_kib.map_or("?".into(), |k| format!("{:.0}", k as f64 / 1024.0)),
-            self.server_cpu_s.unwrap_or(f64::NAN),
             self.wall.as_secs_f64(),
+            self.server_cpu_s.unwrap_or(f64::NAN),
+            self.readers_cpu_s.unwrap_or(f64::NAN),
         )
     }
 }
@@ -213,6 +216,7 @@ fn run_phase(
         std::thread::sleep(Duration::from_millis(20));
     }
     let cpu_before = super::usage::process_cpu_seconds(server.pid());
+    let own_before = super::usage::process_cpu_seconds(None);
     let started = Instant::now();
     let produced = actix_web::rt::System::new().block_on(feed(
         &base,
@@ -245,6 +249,7 @@ fn run_phase(
     }
     let wall = started.elapsed();
     let cpu_after = super::usage::process_cpu_seconds(server.pid());
+    let own_after = super::usage::process_cpu_seconds(None);
     Ok(Phase {
         clients,
         expected_per_client: (final_seq - since) as u64,
@@ -256,6 +261,7 @@ fn run_phase(
         produced_per_s,
         server_rss_kib,
         server_cpu_s: cpu_before.zip(cpu_after).map(|(a, b)| b - a),
+        readers_cpu_s: own_before.zip(own_after).map(|(a, b)| b - a),
         wall,
     })
 }
