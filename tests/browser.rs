@@ -486,7 +486,7 @@ async fn the_console_shows_an_outage_with_its_evidence_and_posts_a_move_as_an_ev
     // The move went out as a dispatcher's event, stored in the log.
     console
         .wait_until(
-            "document.querySelector('#results li').textContent.includes('OUT-1 @ line.sw1')",
+            "document.querySelector('#results li').textContent.includes('OUT-1 @ line.sw1') && !document.querySelector('#results li.sending')",
             Duration::from_secs(5),
         )
         .await;
@@ -551,12 +551,28 @@ async fn the_console_reassigns_an_order_and_shows_it_in_the_order_history() {
         .eval("document.querySelector('#t-orders tbody tr').click(); true")
         .await;
     console
+        .wait_until(
+            "[...document.querySelectorAll('#assign-crew option')].some(o => o.value === 'CREW-3')",
+            Duration::from_secs(5),
+        )
+        .await;
+    console
         .eval("document.querySelector('#assign-crew').value = 'CREW-3'; document.querySelector('#act-assign').click(); true")
         .await;
     console
         .wait_until(
-            "!!document.querySelector('#results li.done') && [...document.querySelectorAll('#t-orders tbody tr')].some(r => r.textContent.includes('CREW-3'))",
-            Duration::from_secs(10),
+            "!!document.querySelector('#results li.done, #results li.failed')",
+            Duration::from_secs(20),
+        )
+        .await;
+    let result = console
+        .eval("document.querySelector('#results li').className + ': ' + document.querySelector('#results li').textContent")
+        .await;
+    assert!(result.as_str().unwrap().starts_with("done"), "{result}");
+    console
+        .wait_until(
+            "[...document.querySelectorAll('#t-orders tbody tr')].some(r => r.textContent.includes('CREW-3'))",
+            Duration::from_secs(5),
         )
         .await;
     console

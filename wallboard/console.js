@@ -12,8 +12,8 @@ Object.assign(FL.words.en, {
   restore_by: "restore by", order: "order", outage_col: "outage", state: "state", crew_col: "crew", eta: "ETA",
   name: "name", skills: "skills", position: "position", rule: "rule", score: "score", alternatives: "alternatives",
   report_ids: "reports explained", ami_off: "last gasps", zone: "zone", history: "history",
-  confirm: "Confirm", move_to: "Move to device", assign: "Assign crew", reassign: "Reassign", sent: "sent",
-  done: "done", failed: "failed", choose_crew: "choose a crew…", predicted_at: "predicted", merged_into: "merged into",
+  confirm: "Confirm", move_to: "Move to device", assign: "Assign crew", reassign: "Reassign", sent: "stored, waiting for the engine",
+  done: "done", failed: "failed", sending: "sending…", choose_crew: "choose a crew…", predicted_at: "predicted", merged_into: "merged into",
   escalation_col: "esc.", ruled_out: "ruled out", no_effect: "stored, but nothing changed (is the device or order right?)",
 });
 Object.assign(FL.words["zh-CN"], {
@@ -25,7 +25,7 @@ Object.assign(FL.words["zh-CN"], {
   restore_by: "复电时限", order: "工单", outage_col: "停电", state: "状态", crew_col: "队伍", eta: "预计到达",
   name: "名称", skills: "技能", position: "位置", rule: "规则", score: "得分", alternatives: "备选设备",
   report_ids: "解释的报修", ami_off: "停电告警", zone: "区域", history: "历史",
-  confirm: "确认", move_to: "改判到设备", assign: "派工", reassign: "改派", sent: "已发送",
+  confirm: "确认", move_to: "改判到设备", assign: "派工", reassign: "改派", sent: "已记录，等待处理", sending: "发送中…",
   done: "完成", failed: "失败", choose_crew: "选择队伍…", predicted_at: "研判时间", merged_into: "并入",
   escalation_col: "督办", ruled_out: "已排除", no_effect: "已记录，但没有变化（设备或工单是否正确？）",
 });
@@ -205,13 +205,19 @@ function renderDetail() {
 
 async function send(event, text, matches) {
   const li = document.createElement("li");
-  li.className = "pending";
-  li.textContent = `${FL.shortTime.format(new Date())} ${text} — ${FL.t("sent")}`;
+  li.className = "sending";
+  li.textContent = `${FL.shortTime.format(new Date())} ${text} — ${FL.t("sending")}`;
   $("results").prepend(li);
+  // Listening before posting: the stream may carry the result before the POST answers.
+  const entry = { li, text, matches, stored: false, done: false };
+  pending.push(entry);
   try {
     await FL.postEvent(event);
-    const entry = { li, text, matches };
-    pending.push(entry);
+    entry.stored = true;
+    if (!entry.done) {
+      li.className = "pending";
+      li.textContent = `${FL.shortTime.format(new Date())} ${text} — ${FL.t("sent")}`;
+    }
     setTimeout(() => {
       const i = pending.indexOf(entry);
       if (i < 0) return;
@@ -220,6 +226,8 @@ async function send(event, text, matches) {
       li.textContent = `${text} — ${FL.t("no_effect")}`;
     }, 15000);
   } catch (e) {
+    const i = pending.indexOf(entry);
+    if (i >= 0) pending.splice(i, 1);
     li.className = "failed";
     li.textContent = `${text} — ${FL.t("failed")}: ${e.message}`;
   }
@@ -283,6 +291,7 @@ async function start() {
       else if (m.type === "crew.updated") data.crews.set(d.id, d);
       for (let i = pending.length - 1; i >= 0; i--) {
         if (pending[i].matches(m)) {
+          pending[i].done = true;
           pending[i].li.className = "done";
           pending[i].li.textContent = `${pending[i].text} — ${FL.t("done")} (#${m.seq})`;
           pending.splice(i, 1);
