@@ -32,6 +32,9 @@ pub struct DemoArgs {
     /// Serve only: no simulated storm.
     #[arg(long)]
     pub no_storm: bool,
+    /// Simulated crews answering their orders (0: none, and the storm repairs itself).
+    #[arg(long, default_value_t = 8)]
+    pub crews: usize,
 }
 
 /// Run the demo until Ctrl-C.
@@ -81,6 +84,8 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
                 faults: args.faults,
                 duration_min: 60,
                 start: Utc::now(),
+                // With crews, crews repair; without, the storm repairs itself.
+                restore: args.crews == 0,
                 ..StormOptions::default()
             },
         );
@@ -90,14 +95,36 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
             storm.events.len(),
             args.speed
         );
-        crews = storm
-            .events
-            .iter()
-            .filter_map(|e| match &e.kind {
-                crate::events::EventKind::Crew(c) => Some(c.id.clone()),
-                _ => None,
-            })
-            .collect();
+        if args.crews > 0 {
+            // The simulated crews' ids, for their pages' tokens.
+            let options = crate::sim::crews::CrewOptions {
+                crews: args.crews,
+                seed: args.seed,
+                ..crate::sim::crews::CrewOptions::default()
+            };
+            crews = crate::sim::crews::roster(&net, &options, Utc::now())
+                .iter()
+                .filter_map(|e| match &e.kind {
+                    crate::events::EventKind::Crew(c) => Some(c.id.clone()),
+                    _ => None,
+                })
+                .collect();
+        }
+        if args.crews > 0 {
+            println!(
+                "  crews:       {} simulated crews answer their orders, {}x faster than real time",
+                args.crews, args.speed
+            );
+            actix_web::rt::spawn(run_crews(
+                args.bind.clone(),
+                token.clone(),
+                net,
+                storm.events.clone(),
+                args.crews,
+                args.seed,
+                args.speed,
+            ));
+        }
         actix_web::rt::spawn(feed_storm(
             args.bind.clone(),
             token,
@@ -167,6 +194,152 @@ async fn feed_storm(bind: String, token: String, events: Vec<crate::events::Even
         actix_web::rt::time::sleep(Duration::from_millis(250)).await;
     }
     tracing::info!(posted, "demo storm: every event posted");
+}
+
+/// Simulated crews over HTTP: a roster, then every half second read the orders and
+/// crews, plan each crew's next step ([`crate::sim::crews`], every delay divided by
+/// `speed`) and post the steps that are due, one request each, as a crew's phone would.
+async fn run_crews(
+    bind: String,
+    token: String,
+    net: crate::network::Network,
+    storm: Vec<crate::events::Event>,
+    crews: usize,
+    seed: u64,
+    speed: f64,
+) {
+    use crate::events::EventKind;
+    use crate::sim::crews::{roster, CrewOptions, CrewSim};
+    let client = awc::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .finish();
+    let base = format!("http://{bind}");
+    let auth = format!("Bearer {token}");
+    for _ in 0..200 {
+        if client.get(format!("{base}/healthz")).send().await.is_ok() {
+            break;
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+    }
+    let options = CrewOptions {
+        crews,
+        seed,
+        time_scale: 1.0 / speed.max(1.0),
+        ..CrewOptions::default()
+    };
+    let engine_options = crate::engine::EngineOptions::default();
+    let repair = engine_options.dispatch.repair;
+    let mut sim = CrewSim::new(options.clone(), &engine_options);
+    for e in &storm {
+        if let EventKind::Ami(m) = &e.kind {
+            if m.state == crate::events::PowerState::Off {
+                sim.heard_gasp(&m.customer);
+            }
+        }
+    }
+    let post = |body: String| {
+        client
+            .post(format!("{base}/api/v1/events"))
+            .insert_header(("Authorization", auth.clone()))
+            .insert_header(("Content-Type", "application/x-ndjson"))
+            .send_body(body)
+    };
+    let mut body = String::new();
+    for e in roster(&net, &options, Utc::now()) {
+        body.push_str(&e.to_json());
+        body.push('\n');
+    }
+    if let Err(e) = post(body).await {
+        tracing::warn!(error = %e, "demo crews: could not post the roster");
+        return;
+    }
+    // Orders as the API shows them: number, device, and what a crew needs.
+    let mut devices: std::collections::HashMap<u64, String> = std::collections::HashMap::new();
+    loop {
+        actix_web::rt::time::sleep(Duration::from_millis(500)).await;
+        let get = |path: &str| {
+            client
+                .get(format!("{base}{path}"))
+                .insert_header(("Authorization", auth.clone()))
+                .send()
+        };
+        let (Ok(mut orders), Ok(mut crew_list)) =
+            (get("/api/v1/orders").await, get("/api/v1/crews").await)
+        else {
+            continue;
+        };
+        let (Ok(orders), Ok(crew_list)) = (
+            orders.json::<serde_json::Value>().limit(64 << 20).await,
+            crew_list.json::<serde_json::Value>().limit(16 << 20).await,
+        ) else {
+            continue;
+        };
+        let positions: std::collections::HashMap<&str, (f64, f64)> = crew_list
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|c| Some((c["id"].as_str()?, (c["lon"].as_f64()?, c["lat"].as_f64()?))))
+            .collect();
+        let now = Utc::now();
+        for o in orders.as_array().into_iter().flatten() {
+            let Some(view) = order_view(o, &positions, &repair) else {
+                continue;
+            };
+            devices.insert(view.number, o["device"].as_str().unwrap_or("").to_owned());
+            sim.react_to(&view, now);
+        }
+        while sim.next_at().is_some_and(|at| at <= Utc::now()) {
+            let Some(mut e) = sim.pop() else { break };
+            e.at = Utc::now();
+            let restored = match &e.kind {
+                EventKind::CrewAction(a) if a.action == crate::events::CrewActionKind::Restored => {
+                    crate::dispatch::parse_order_name(&a.order).map(|n| (n, a.crew.clone()))
+                }
+                _ => None,
+            };
+            let accepted = matches!(post(format!("{}\n", e.to_json())).await, Ok(r) if r.status().is_success());
+            if let (true, Some((n, crew))) = (accepted, restored) {
+                if let Some(device) = devices.get(&n) {
+                    sim.power_back(&net, n, &crew, device, e.at);
+                }
+            }
+        }
+    }
+}
+
+/// What a simulated crew needs from an order as `GET /api/v1/orders` shows it.
+fn order_view(
+    o: &serde_json::Value,
+    positions: &std::collections::HashMap<&str, (f64, f64)>,
+    repair: &crate::dispatch::RepairTimes,
+) -> Option<crate::sim::crews::OrderView> {
+    use crate::orders::OrderState;
+    let crew = o["crew"].as_str()?;
+    let state = OrderState::ALL
+        .into_iter()
+        .find(|s| Some(s.as_str()) == o["state"].as_str())?;
+    let repair_min = match o["kind"].as_str()? {
+        "meter" => repair.meter,
+        "service" => repair.service,
+        "wire_down" => repair.wire_down,
+        _ => repair.fuse,
+    } as f64;
+    let zone = match o["zone"].as_str() {
+        Some("rural") => crate::network::ZoneKind::Rural,
+        Some("suburban") => crate::network::ZoneKind::Suburban,
+        _ => crate::network::ZoneKind::Urban,
+    };
+    Some(crate::sim::crews::OrderView {
+        number: crate::dispatch::parse_order_name(o["id"].as_str()?)?,
+        steps: o["history"].as_array()?.len(),
+        state,
+        crew: crew.to_owned(),
+        lon: o["lon"].as_f64()?,
+        lat: o["lat"].as_f64()?,
+        zone,
+        repair_min,
+        crew_position: positions.get(crew).copied(),
+    })
 }
 
 /// Tokens for the pages (a wallboard, a dispatcher, one per crew), written to a tokens

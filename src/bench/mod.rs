@@ -53,6 +53,9 @@ pub enum BenchCommand {
     Inference(crate::sim::bench::InferenceBenchArgs),
     /// Replay speed: how long a serve restart takes to rebuild the engine from the log.
     Replay(crate::sim::bench::ReplayBenchArgs),
+    /// Dispatch: optimal assignment against nearest-free-crew on storms with simulated
+    /// crews (plenty and scarce), and the time of one large re-solve.
+    Dispatch(crate::sim::dispatch_bench::DispatchBenchArgs),
     /// Load (or only parse) one network file and print one JSON line of figures; run by
     /// `bench network` in a child so each phase's peak memory is its own.
     #[command(hide = true)]
@@ -67,6 +70,7 @@ pub fn run(command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Stream(args) => stream::run(&args),
         BenchCommand::Inference(args) => crate::sim::bench::run(args),
         BenchCommand::Replay(args) => crate::sim::bench::run_replay(args),
+        BenchCommand::Dispatch(args) => crate::sim::dispatch_bench::run(args),
         BenchCommand::NetworkLoadOnce(args) => network::load_once(&args),
     }
 }

@@ -110,6 +110,10 @@ pub struct DispatchOptions {
     pub travel: TravelModel,
     /// Minutes a crew has to acknowledge an assignment before it goes to another crew.
     pub ack_timeout_min: i64,
+    /// Minutes a single-customer outage inferred from its own evidence (not a meter or
+    /// wire-down report) waits before a crew is sent: in a storm most of them are the
+    /// first calls of a larger outage and merge into it within minutes.
+    pub service_hold_min: i64,
     /// Typical repair times.
     pub repair: RepairTimes,
 }
@@ -120,6 +124,7 @@ impl Default for DispatchOptions {
             policy: Policy::Optimal,
             travel: TravelModel::default(),
             ack_timeout_min: 5,
+            service_hold_min: 10,
             repair: RepairTimes::default(),
         }
     }
@@ -285,6 +290,11 @@ impl Order {
     /// The crew on it now.
     pub fn crew(&self) -> Option<&str> {
         self.life.crew()
+    }
+
+    /// When it was created.
+    pub fn created_at(&self) -> DateTime<Utc> {
+        self.life.history()[0].at
     }
 
     /// The object as the stream and the API carry it, as JSON text.
@@ -577,6 +587,10 @@ impl Dispatch {
             declined_by: Vec::new(),
             ack_due: None,
         };
+        if f.job == JobKind::Service {
+            let hold = Duration::minutes(self.options.service_hold_min);
+            self.timers.insert((clock + hold, n));
+        }
         self.orders.insert(n, order);
         self.order_of_outage.insert(f.number, n);
         self.waiting.insert(n);
@@ -625,14 +639,16 @@ impl Dispatch {
             o.escalation_reason.clear();
             self.waiting.remove(&n);
             if let Some(crew) = crew {
-                self.release_crew(&crew);
+                self.release_crew(&crew, n);
             }
             self.touch(n);
         }
     }
 
-    fn release_crew(&mut self, crew: &str) {
-        if let Some(c) = self.crews.get_mut(crew) {
+    /// `crew` is done with order `n` (if it is still on it: a crew that reported
+    /// `restored` has already moved on).
+    fn release_crew(&mut self, crew: &str, n: u64) {
+        if let Some(c) = self.crews.get_mut(crew).filter(|c| c.order == Some(n)) {
             c.order = None;
             self.changed_crews.insert(crew.to_owned());
             if c.on_shift && c.responsive {
@@ -798,14 +814,14 @@ impl Dispatch {
                 o.eta = None;
                 o.etr = None;
                 self.waiting.insert(n);
-                self.release_crew(crew);
+                self.release_crew(crew, n);
                 self.needs_solve = true;
             }
             OrderState::Restored => {
                 o.life.advance(to, clock, crew, why)?;
                 o.etr = Some(clock);
                 let outage = o.outage;
-                self.release_crew(crew);
+                self.release_crew(crew, n);
                 self.reescalate(n, clock);
                 self.touch(n);
                 return Ok(Some(outage));
@@ -885,7 +901,7 @@ impl Dispatch {
             .and_then(|o| o.crew())
             .map(str::to_owned)
         {
-            self.release_crew(&old);
+            self.release_crew(&old, n);
         }
         self.give(n, crew, clock, DISPATCHER, "sent by a dispatcher".into());
         if let Some(o) = self.orders.get_mut(&n) {
@@ -916,7 +932,7 @@ impl Dispatch {
         self.waiting.insert(n);
         self.needs_solve = true;
         if let Some(crew) = crew {
-            self.release_crew(&crew);
+            self.release_crew(&crew, n);
         }
         self.reescalate(n, clock);
         self.touch(n);
@@ -976,6 +992,9 @@ impl Dispatch {
                     c.responsive = false;
                 }
             } else {
+                if o.state().is_waiting() {
+                    self.needs_solve = true;
+                }
                 let before = (o.escalation, o.escalation_reason.clone());
                 self.reescalate(n, due);
                 let after = self
@@ -1055,7 +1074,7 @@ impl Dispatch {
     /// −100,000; a wire down −50,000; each critical customer (up to 5) −20,000;
     /// customers out −1,000 × log2(1 + n); each minute of travel +50.
     pub fn pair_cost(&self, order: &Order, crew: &Crew, clock: DateTime<Utc>) -> i64 {
-        if !crew.can(order.job.skill()) || order.declined_by.iter().any(|c| *c == crew.id) {
+        if !crew.can(order.job.skill()) || order.declined_by.contains(&crew.id) {
             return FORBIDDEN;
         }
         let minutes = match crew.position {
@@ -1064,20 +1083,76 @@ impl Dispatch {
         };
         let arrival = clock + Duration::seconds((minutes * 60.0) as i64);
         let repair = Duration::minutes(self.options.repair.minutes(order.job));
-        let mut value: i64 = 1_000_000;
+        let mut value = self.order_value(order);
         if arrival <= order.arrive_by {
             value += 200_000;
         }
         if arrival + repair <= order.restore_by {
             value += 100_000;
         }
+        value -= (50.0 * minutes) as i64;
+        -value
+    }
+
+    /// The part of an order's value that does not depend on the crew.
+    fn order_value(&self, order: &Order) -> i64 {
+        let mut value: i64 = 1_000_000;
         if order.job == JobKind::WireDown {
             value += 50_000;
         }
         value += 20_000 * i64::from(order.critical_customers_out.min(5));
         value += (1000.0 * (1.0 + order.customers_out as f64).log2()) as i64;
-        value -= (50.0 * minutes) as i64;
-        -value
+        value
+    }
+
+    /// Every waiting order priced against every free crew: [`Self::pair_cost`] with
+    /// everything that depends on one side only worked out once (the matrix of a large
+    /// storm board has hundreds of thousands of pairs).
+    fn price_matrix(&self, waiting: &[&Order], free: &[&Crew], clock: DateTime<Utc>) -> CostMatrix {
+        struct Row<'a> {
+            order: &'a Order,
+            value: i64,
+            skill: &'static str,
+            /// Latest arrival (seconds after `clock`) for each target.
+            arrive_in: i64,
+            restore_in: i64,
+        }
+        let rows: Vec<Row> = waiting
+            .iter()
+            .map(|o| Row {
+                order: o,
+                value: self.order_value(o),
+                skill: o.job.skill(),
+                arrive_in: (o.arrive_by - clock).num_seconds(),
+                restore_in: (o.restore_by
+                    - Duration::minutes(self.options.repair.minutes(o.job))
+                    - clock)
+                    .num_seconds(),
+            })
+            .collect();
+        let travel = &self.options.travel;
+        CostMatrix::from_fn(rows.len(), free.len(), |r, c| {
+            let (row, crew) = (&rows[r], free[c]);
+            if !crew.can(row.skill)
+                || (!row.order.declined_by.is_empty() && row.order.declined_by.contains(&crew.id))
+            {
+                return FORBIDDEN;
+            }
+            let minutes = match crew.position {
+                Some((lon, lat)) => travel.minutes(lon, lat, &row.order.place),
+                None => UNKNOWN_POSITION_MIN,
+            };
+            let arrival = (minutes * 60.0) as i64;
+            let mut value = row.value;
+            if arrival <= row.arrive_in {
+                value += 200_000;
+            }
+            if arrival <= row.restore_in {
+                value += 100_000;
+            }
+            value -= (50.0 * minutes) as i64;
+            -value
+        })
     }
 
     /// Solve the assignment again if anything it depends on changed.
@@ -1097,16 +1172,16 @@ impl Dispatch {
         if free.is_empty() {
             return;
         }
+        let hold = Duration::minutes(self.options.service_hold_min);
         let waiting: Vec<&Order> = self
             .waiting
             .iter()
             .filter_map(|n| self.orders.get(n))
+            .filter(|o| o.job != JobKind::Service || o.created_at() + hold <= clock)
             .collect();
         let pairs: Vec<(u64, String, String)> = match self.options.policy {
             Policy::Optimal => {
-                let matrix = CostMatrix::from_fn(waiting.len(), free.len(), |r, c| {
-                    self.pair_cost(waiting[r], free[c], clock)
-                });
+                let matrix = self.price_matrix(&waiting, &free, clock);
                 assign::solve(&matrix)
                     .into_iter()
                     .enumerate()
@@ -1147,6 +1222,18 @@ impl Dispatch {
         for (n, crew, why) in pairs {
             self.give(n, &crew, clock, FAULTLINE, why);
         }
+    }
+
+    /// Price every waiting order against every free crew, as [`Self::solve`] does
+    /// (for benchmarks and tests: the solve without the solver).
+    pub fn price_all(&self, clock: DateTime<Utc>) -> CostMatrix {
+        let free: Vec<&Crew> = self.crews.values().filter(|c| c.order.is_none()).collect();
+        let waiting: Vec<&Order> = self
+            .waiting
+            .iter()
+            .filter_map(|n| self.orders.get(n))
+            .collect();
+        self.price_matrix(&waiting, &free, clock)
     }
 
     fn why(&self, order: &Order, crew: &Crew, cost: i64) -> String {
@@ -1242,9 +1329,6 @@ pub fn escalation(o: &Order, clock: DateTime<Utc>) -> (u8, String, Option<DateTi
     (level, reason, next)
 }
 
-#[cfg(test)]
-mod tests;
-
 impl Dispatch {
     /// What a crew is doing: `off_shift`, `available`, `no_response`, or the state of
     /// its order (`assigned`, `acknowledged`, `en_route`, `on_site`).
@@ -1297,3 +1381,70 @@ impl Dispatch {
         serde_json::to_string(&json).unwrap_or_default()
     }
 }
+
+/// A board for benchmarks: `orders` waiting orders and `crews` free crews scattered
+/// over a 40 km square around 116.4°E 39.9°N (an urban area), a tenth of the orders
+/// with a critical customer, every fifth crew a meter crew. Returns the board and the
+/// time at which to solve it.
+pub fn synthetic_board(orders: usize, crews: usize, seed: u64) -> (Dispatch, DateTime<Utc>) {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let t0 = DateTime::from_timestamp(1_780_000_000, 0).unwrap_or_default();
+    let mut d = Dispatch::new(DispatchOptions::default());
+    let spot = |rng: &mut rand_chacha::ChaCha8Rng| {
+        (
+            116.4 + rng.random_range(-0.23..0.23),
+            39.9 + rng.random_range(-0.18..0.18),
+        )
+    };
+    for i in 0..crews {
+        let (lon, lat) = spot(&mut rng);
+        let skills = if i % 5 == 4 { "meter" } else { "line" };
+        d.crew_update(
+            &CrewUpdate {
+                id: format!("CREW-{}", i + 1),
+                name: None,
+                skills: vec![skills.into()],
+                lon: Some(lon),
+                lat: Some(lat),
+                on_shift: true,
+            },
+            t0,
+        );
+    }
+    let devices: Vec<String> = (0..orders).map(|i| format!("DEV-{i}")).collect();
+    for (i, device) in devices.iter().enumerate() {
+        let (lon, lat) = spot(&mut rng);
+        let started = t0 - Duration::minutes(rng.random_range(0..40));
+        let job = if i % 10 == 9 {
+            JobKind::Meter
+        } else {
+            JobKind::Device(DeviceKind::Fuse)
+        };
+        d.outage(
+            &OutageFacts {
+                number: i as u64 + 1,
+                job,
+                device,
+                active: true,
+                restored: false,
+                merged_into: None,
+                lon,
+                lat,
+                zone: ZoneKind::Urban,
+                customers_out: rng.random_range(1..500),
+                critical_customers_out: u32::from(i % 10 == 3),
+                started_at: started,
+                arrive_by: started + Duration::minutes(45),
+                restore_by: started + Duration::hours(12),
+            },
+            t0,
+        );
+    }
+    d.take_changes();
+    d.needs_solve = true;
+    (d, t0)
+}
+
+#[cfg(test)]
+mod tests;

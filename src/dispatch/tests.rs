@@ -112,7 +112,7 @@ fn skills_are_respected_and_critical_customers_come_first_when_crews_are_scarce(
 fn an_unacknowledged_assignment_goes_to_another_crew() {
     let mut d = Dispatch::new(DispatchOptions::default());
     crew(&mut d, "C1", 1.0, &[]);
-    d.outage(&facts(1, 0.0, JobKind::Service, 1), t(0));
+    d.outage(&facts(1, 0.0, JobKind::Device(DeviceKind::Fuse), 1), t(0));
     d.solve(t(0));
     assert_eq!(crew_of(&d, 1).as_deref(), Some("C1"));
     crew(&mut d, "C2", 5.0, &[]);
@@ -147,7 +147,7 @@ fn bad_crew_actions_are_refused_and_change_nothing() {
     let mut d = Dispatch::new(DispatchOptions::default());
     crew(&mut d, "C1", 1.0, &[]);
     crew(&mut d, "C2", 9.0, &[]);
-    d.outage(&facts(1, 0.0, JobKind::Service, 1), t(0));
+    d.outage(&facts(1, 0.0, JobKind::Device(DeviceKind::Fuse), 1), t(0));
     d.solve(t(0));
     assert_eq!(crew_of(&d, 1).as_deref(), Some("C1"));
     let before = d.order(1).unwrap().clone();
@@ -220,14 +220,14 @@ fn a_dispatchers_choice_holds() {
     let mut d = Dispatch::new(DispatchOptions::default());
     crew(&mut d, "NEAR", 0.5, &[]);
     crew(&mut d, "FAR", 20.0, &[]);
-    d.outage(&facts(1, 0.0, JobKind::Service, 1), t(0));
+    d.outage(&facts(1, 0.0, JobKind::Device(DeviceKind::Fuse), 1), t(0));
     d.solve(t(0));
     assert_eq!(crew_of(&d, 1).as_deref(), Some("NEAR"));
     d.dispatch("WO-1", "FAR", t(1)).unwrap();
     assert_eq!(crew_of(&d, 1).as_deref(), Some("FAR"));
     assert!(d.order(1).unwrap().pinned);
     // New orders, a re-solve and the acknowledgement timer leave it alone.
-    d.outage(&facts(2, 1.0, JobKind::Service, 1), t(2));
+    d.outage(&facts(2, 1.0, JobKind::Device(DeviceKind::Fuse), 1), t(2));
     d.solve(t(2));
     d.crew_action("NEAR", "WO-2", CrewActionKind::Acknowledge, None, t(3))
         .unwrap();
@@ -244,7 +244,7 @@ fn a_dispatchers_choice_holds() {
 #[test]
 fn escalation_rises_with_the_clock_and_with_a_late_eta() {
     let mut d = Dispatch::new(DispatchOptions::default());
-    d.outage(&facts(1, 0.0, JobKind::Service, 1), t(0));
+    d.outage(&facts(1, 0.0, JobKind::Device(DeviceKind::Fuse), 1), t(0));
     let level = |d: &Dispatch| d.order(1).unwrap().escalation;
     assert_eq!(level(&d), 0);
     d.fire_timers(t(23));
@@ -259,9 +259,60 @@ fn escalation_rises_with_the_clock_and_with_a_late_eta() {
     // The only crew is 40 km away: the ETA is past the target from the start.
     let mut d = Dispatch::new(DispatchOptions::default());
     crew(&mut d, "FAR", 40.0, &[]);
-    d.outage(&facts(2, 0.0, JobKind::Service, 1), t(0));
+    d.outage(&facts(2, 0.0, JobKind::Device(DeviceKind::Fuse), 1), t(0));
     d.solve(t(0));
     let o = d.order_of_outage(2).unwrap();
     assert_eq!(o.crew(), Some("FAR"));
     assert_eq!(o.escalation, 3, "{}", o.escalation_reason);
+}
+
+#[test]
+fn a_single_customer_outage_waits_a_little_before_a_crew_goes() {
+    let mut d = Dispatch::new(DispatchOptions::default());
+    crew(&mut d, "C1", 1.0, &[]);
+    d.outage(&facts(1, 0.0, JobKind::Service, 1), t(0));
+    d.solve(t(0));
+    assert_eq!(
+        crew_of(&d, 1),
+        None,
+        "most are the first calls of a larger outage"
+    );
+    d.fire_timers(t(10));
+    d.solve(t(10));
+    assert_eq!(crew_of(&d, 1).as_deref(), Some("C1"));
+}
+
+#[test]
+fn the_fast_price_matrix_is_the_pair_cost_of_every_pair() {
+    let (mut d, at) = synthetic_board(60, 25, 3);
+    // Some orders declined by some crews, one crew without a position.
+    for n in [3u64, 9, 17] {
+        if let Some(o) = d.orders.get_mut(&n) {
+            o.declined_by.push("CREW-2".into());
+        }
+    }
+    if let Some(c) = d.crews.get_mut("CREW-5") {
+        c.position = None;
+    }
+    let m = d.price_all(at);
+    let orders: Vec<&Order> = d.waiting.iter().map(|n| &d.orders[n]).collect();
+    let crews: Vec<&Crew> = d.crews.values().collect();
+    assert_eq!((m.rows(), m.cols()), (60, 25));
+    let mut forbidden = 0;
+    for (r, o) in orders.iter().enumerate() {
+        for (c, crew) in crews.iter().enumerate() {
+            assert_eq!(
+                m.get(r, c),
+                d.pair_cost(o, crew, at),
+                "{} {}",
+                o.id(),
+                crew.id
+            );
+            forbidden += usize::from(m.get(r, c) == FORBIDDEN);
+        }
+    }
+    assert!(
+        forbidden > 0,
+        "skills and declines make some pairs forbidden"
+    );
 }

@@ -459,7 +459,20 @@ impl Engine {
         };
         match (o.kind, o.site) {
             (OutageKind::Device | OutageKind::Service, Some(site)) => {
-                self.observe(clock, clock, Observation::Restored(site), out)
+                self.observe(clock, clock, Observation::Restored(site), out);
+                // The crew's word ends this outage even where the analyzer had moved it
+                // meanwhile; customers still dark show up again as a new outage.
+                if let Some(o) = self.outages.get_mut(&n).filter(|o| o.is_active()) {
+                    o.status = OutageStatus::Restored;
+                    o.restored_at = Some(clock);
+                    o.ended_at = Some(clock);
+                    if let Some(site) = o.site {
+                        if self.at_site.get(&site) == Some(&n) {
+                            self.at_site.remove(&site);
+                        }
+                    }
+                    self.emit_outage(n, clock, out);
+                }
             }
             _ => {
                 // A meter or a wire down: nothing to infer, the crew's word closes it.

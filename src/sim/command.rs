@@ -49,6 +49,12 @@ pub struct SimulateArgs {
     /// Where to write the ground truth.
     #[arg(long)]
     pub truth: Option<PathBuf>,
+    /// Play the storm with this many simulated crews answering faultline's orders, and
+    /// write the whole log (roster, storm, crews' actions, ticks): `faultline replay`
+    /// of it shows every order from creation to close. Crews repair, so the storm does
+    /// not repair itself.
+    #[arg(long, default_value_t = 0)]
+    pub crews: usize,
 }
 
 /// Generate and write the storm.
@@ -62,13 +68,39 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
         ami_loss: args.ami_loss,
         noise_per_hour: args.noise_per_hour,
         duration_min: args.duration_min,
-        restore: !args.no_restore,
+        restore: !args.no_restore && args.crews == 0,
         ..StormOptions::default()
     };
     if let Some(start) = args.start {
         options.start = start;
     }
-    let storm = generate(&network, &options);
+    let mut storm = generate(&network, &options);
+    if args.crews > 0 {
+        let run = super::crews::run(
+            &network,
+            &storm.events,
+            &super::crews::CrewOptions {
+                crews: args.crews,
+                seed: args.seed,
+                ..Default::default()
+            },
+            crate::engine::EngineOptions::default(),
+            chrono::Duration::hours(48),
+        );
+        eprintln!(
+            "{} orders, {} closed by crews",
+            run.engine.dispatch().orders().count(),
+            run.engine
+                .dispatch()
+                .orders()
+                .filter(|o| o
+                    .life
+                    .first_time(crate::orders::OrderState::Restored)
+                    .is_some())
+                .count()
+        );
+        storm.events = run.events;
+    }
     storm.write(&args.out, args.truth.as_deref())?;
     eprintln!(
         "{} events, {} faults, written to {}",

@@ -28,6 +28,8 @@
 
 pub mod bench;
 pub mod command;
+pub mod crews;
+pub mod dispatch_bench;
 pub mod score;
 
 use std::collections::BTreeMap;
