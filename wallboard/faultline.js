@@ -76,7 +76,10 @@ FL.now = () => Date.now() + FL.skewMs;
 /// "12:05" style duration for a countdown (ms; negative = late).
 FL.duration = (ms) => {
   const m = Math.floor(Math.abs(ms) / 60000);
-  if (m >= 120) return `${Math.floor(m / 60)} ${FL.t("h")} ${String(m % 60).padStart(2, "0")}`;
+  if (m >= 120) {
+    const h = Math.floor(m / 60), mm = String(m % 60).padStart(2, "0");
+    return FL.lang === "zh-CN" ? `${h}时${mm}分` : `${h}h${mm}`;
+  }
   const s = Math.floor(Math.abs(ms) / 1000) % 60;
   return `${m}:${String(s).padStart(2, "0")}`;
 };

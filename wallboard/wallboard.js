@@ -235,7 +235,7 @@ function renderCrews() {
 }
 
 function renderOrders() {
-  const list = rows().slice(0, 9);
+  const list = rows().slice(0, 12);
   const ol = $("orders");
   if (!list.length) { ol.innerHTML = `<li class="empty">${FL.t("no_orders")}</li>`; return; }
   ol.innerHTML = list.map((r) => {
@@ -327,10 +327,13 @@ function renderMap(outages) {
     const [x, y] = map.xy(o.lon, o.lat);
     const r = px(rem * Math.min(2.4, 0.5 + 0.09 * Math.sqrt(o.customers_out || 1)));
     const text = `${o.id} · ${FL.num(o.customers_out)}`;
-    const box = [x + r, y - px(rem * 0.6), x + r + px(rem * 0.62 * text.length), y + px(rem * 0.6)];
+    const width = px(rem * 0.62 * text.length);
+    // On the left of the marker where the right would leave the map.
+    const left = x + r + width > map.vb[0] + map.vb[2];
+    const box = left ? [x - r - width, y - px(rem * 0.6), x - r, y + px(rem * 0.6)] : [x + r, y - px(rem * 0.6), x + r + width, y + px(rem * 0.6)];
     if (placed.some((b) => box[0] < b[2] && b[0] < box[2] && box[1] < b[3] && b[1] < box[3])) continue;
     placed.push(box);
-    const t = map.el("text", { class: "label", x: x + r + px(rem * 0.3), y, "font-size": px(rem), "dominant-baseline": "central" });
+    const t = map.el("text", { class: "label", x: left ? x - r - px(rem * 0.3) : x + r + px(rem * 0.3), y, "font-size": px(rem), "dominant-baseline": "central", "text-anchor": left ? "end" : "start" });
     t.textContent = text;
     map.gLayer.append(t);
   }
