@@ -30,6 +30,11 @@ pub struct ServeSettings {
     /// Load a network with invalid features set aside (and listed) instead of refusing it.
     #[arg(long)]
     pub set_aside_invalid: bool,
+    /// Tokens for the wallboard, dispatchers and crews: a file of JSON lines (or a JSON
+    /// array) of `{"token": "…", "role": "wallboard|dispatcher|crew|admin", "crew": "CREW-7"}`,
+    /// or that JSON itself. The administrator's token stays `FAULTLINE_ADMIN_TOKEN`.
+    #[arg(long, env = "FAULTLINE_TOKENS")]
+    pub tokens: Option<PathBuf>,
     /// HTTP worker threads (default: one per core).
     #[arg(long, env = "FAULTLINE_WORKERS")]
     pub workers: Option<usize>,

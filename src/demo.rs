@@ -54,13 +54,14 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         .unwrap_or_else(crate::api::Tokens::generate);
     // `serve` reads the token from the environment; the storm feeder uses it too.
     std::env::set_var("FAULTLINE_ADMIN_TOKEN", &token);
-    let settings = ServeSettings {
+    let mut settings = ServeSettings {
         network: network.clone(),
         db: dir.join("demo.db").to_string_lossy().into_owned(),
         bind: args.bind.clone(),
         max_body_bytes: 32 * 1024 * 1024,
         add_protection: false,
         set_aside_invalid: false,
+        tokens: None,
         workers: None,
     };
     println!("faultline demo: the real BDGD network (Mux Energia, Brazil, 13,340 customers)");
@@ -73,6 +74,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         "  messages:    http://{}/api/v1/messages?since=0",
         args.bind
     );
+    let mut crews = Vec::new();
     if !args.no_storm {
         let net = crate::serve::load_network(&network, false, false)?;
         let storm = generate(
@@ -93,6 +95,21 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
             storm.events.len(),
             args.speed
         );
+        if args.crews > 0 {
+            // The simulated crews' ids, for their pages' tokens.
+            let options = crate::sim::crews::CrewOptions {
+                crews: args.crews,
+                seed: args.seed,
+                ..crate::sim::crews::CrewOptions::default()
+            };
+            crews = crate::sim::crews::roster(&net, &options, Utc::now())
+                .iter()
+                .filter_map(|e| match &e.kind {
+                    crate::events::EventKind::Crew(c) => Some(c.id.clone()),
+                    _ => None,
+                })
+                .collect();
+        }
         if args.crews > 0 {
             println!(
                 "  crews:       {} simulated crews answer their orders, {}x faster than real time",
@@ -115,6 +132,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
             args.speed,
         ));
     }
+    settings.tokens = Some(page_tokens(&dir, &args.bind, crews)?);
     let result = crate::serve::run(settings).await;
     let _ = std::fs::remove_dir_all(&dir);
     result
@@ -322,4 +340,33 @@ fn order_view(
         repair_min,
         crew_position: positions.get(crew).copied(),
     })
+}
+
+/// Tokens for the pages (a wallboard, a dispatcher, one per crew), written to a tokens
+/// file in the demo's folder; prints each page's URL with its token.
+fn page_tokens(
+    dir: &std::path::Path,
+    bind: &str,
+    mut crews: Vec<String>,
+) -> anyhow::Result<std::path::PathBuf> {
+    use crate::api::Tokens;
+    crews.sort();
+    crews.dedup();
+    let wallboard = Tokens::generate();
+    let dispatcher = Tokens::generate();
+    let mut lines = vec![
+        serde_json::json!({"token": wallboard, "role": "wallboard"}),
+        serde_json::json!({"token": dispatcher, "role": "dispatcher"}),
+    ];
+    println!("  wallboard:   http://{bind}/?token={wallboard}&lang=en   (中文: &lang=zh-CN)");
+    println!("  console:     http://{bind}/console?token={dispatcher}");
+    for crew in &crews {
+        let token = Tokens::generate();
+        lines.push(serde_json::json!({"token": token, "role": "crew", "crew": crew}));
+        println!("  crew {crew}: http://{bind}/crew?token={token}");
+    }
+    let path = dir.join("tokens.jsonl");
+    let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    std::fs::write(&path, text)?;
+    Ok(path)
 }

@@ -67,6 +67,11 @@ pub async fn run(settings: ServeSettings) -> anyhow::Result<()> {
             t
         }
     };
+    let mut tokens = Tokens::new(admin);
+    if let Some(source) = &settings.tokens {
+        let added = tokens.add_from(source)?;
+        tracing::info!(tokens = added, "tokens loaded");
+    }
     let listener =
         TcpListener::bind(&settings.bind).with_context(|| format!("binding {}", settings.bind))?;
     let addr = listener.local_addr()?;
@@ -77,7 +82,7 @@ pub async fn run(settings: ServeSettings) -> anyhow::Result<()> {
     let state = AppState {
         network: Arc::new(network),
         store: store.clone(),
-        tokens: Tokens::new(admin),
+        tokens,
         max_body_bytes: settings.max_body_bytes,
         live,
     };

@@ -29,6 +29,9 @@ pub enum ApiError {
     /// No or a wrong token.
     #[error("{0}")]
     Unauthorized(&'static str),
+    /// A valid token whose role may not do this; the message says why.
+    #[error("{0}")]
+    Forbidden(String),
     /// The event log could not store or read.
     #[error("the event log is unavailable; nothing of this request was stored")]
     StoreUnavailable,
@@ -44,6 +47,7 @@ impl ResponseError for ApiError {
             Self::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

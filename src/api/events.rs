@@ -4,7 +4,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
 use serde::Deserialize;
 
-use super::auth::Admin;
+use super::auth::Caller;
 use super::{ApiError, AppState};
 use crate::events::{parse_ndjson, Event, EventError};
 
@@ -58,7 +58,7 @@ fn parse_body(req: &HttpRequest, body: &[u8]) -> Result<Vec<Event>, ApiError> {
 
 /// Store events, all or nothing; 202 once they are durable.
 pub(super) async fn post_events(
-    _: Admin,
+    caller: Caller,
     state: web::Data<AppState>,
     req: HttpRequest,
     payload: web::Payload,
@@ -68,6 +68,7 @@ pub(super) async fn post_events(
     if events.is_empty() {
         return Err(ApiError::BadRequest("the body holds no event".into()));
     }
+    caller.check_events(&events)?;
     let many = events.len() > 1;
     for (i, event) in events.iter().enumerate() {
         event.check_against(&state.network).map_err(|mut e| {
@@ -171,10 +172,11 @@ impl Page {
 
 /// The stored events after `since`, with their seq, as NDJSON.
 pub(super) async fn get_events(
-    _: Admin,
+    caller: Caller,
     state: web::Data<AppState>,
     query: web::Query<Page>,
 ) -> Result<HttpResponse, ApiError> {
+    caller.require_full_read("the event log")?;
     let (since, limit) = query.checked()?;
     let events = state.store.read_since(since, limit).await.map_err(|e| {
         tracing::error!(error = %e, "reading the log failed");

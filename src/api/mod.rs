@@ -2,12 +2,17 @@
 //!
 //! Handlers parse and check input at the edge (see [`crate::events`]), hand events
 //! to the [`Store`] and answer only after the store says they are durable. Every call
-//! but `GET /healthz` needs `Authorization: Bearer <token>`.
+//! but `GET /healthz` and the pages needs a token, whose role says what it may do
+//! (`auth`). `stream` serves the output messages over websockets, `map` the network's
+//! drawing, `pages` the wallboard, console and crew pages embedded from `wallboard/`.
 
 mod auth;
 mod error;
 mod events;
+mod map;
+mod pages;
 mod state;
+mod stream;
 
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -18,7 +23,7 @@ use actix_web::{web, App, HttpResponse, HttpServer};
 use crate::network::Network;
 use crate::store::Store;
 
-pub use auth::Tokens;
+pub use auth::{Caller, Role, Tokens, TokensError};
 pub use error::ApiError;
 
 /// What every handler shares.
@@ -41,12 +46,23 @@ pub fn build_server(
     state: AppState,
     workers: Option<usize>,
 ) -> std::io::Result<Server> {
+    let hub = web::Data::new(stream::Hub::start(&state.live, state.store.clone()));
     let state = web::Data::new(state);
+    let map = web::Data::new(map::MapCache::default());
     let mut server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
-            .wrap(actix_web::middleware::Logger::new("%r %s %Dms").log_target("faultline::http"))
+            .app_data(hub.clone())
+            .app_data(map.clone())
+            // The path only: a GET may carry its token in the query string.
+            .wrap(actix_web::middleware::Logger::new("%m %U %s %Dms").log_target("faultline::http"))
             .route("/healthz", web::get().to(healthz))
+            .route("/", web::get().to(pages::wallboard))
+            .route("/console", web::get().to(pages::console))
+            .route("/crew", web::get().to(pages::crew))
+            .route("/sw.js", web::get().to(pages::root_file))
+            .route("/manifest.webmanifest", web::get().to(pages::root_file))
+            .route("/static/{file}", web::get().to(pages::asset))
             .service(
                 web::scope("/api/v1")
                     .route("/events", web::post().to(events::post_events))
@@ -54,7 +70,10 @@ pub fn build_server(
                     .route("/outages", web::get().to(state::get_outages))
                     .route("/orders", web::get().to(state::get_orders))
                     .route("/crews", web::get().to(state::get_crews))
-                    .route("/messages", web::get().to(state::get_messages)),
+                    .route("/messages", web::get().to(state::get_messages))
+                    .route("/stream", web::get().to(stream::get_stream))
+                    .route("/network", web::get().to(map::get_network))
+                    .route("/me", web::get().to(auth::get_me)),
             )
     })
     .shutdown_timeout(10)

@@ -4,7 +4,7 @@
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 
-use super::auth::Admin;
+use super::auth::Caller;
 use super::events::Page;
 use super::{ApiError, AppState};
 
@@ -28,7 +28,7 @@ impl StatusQuery {
 
 /// Outages: `status=active` (the default) or `all`.
 pub(super) async fn get_outages(
-    _: Admin,
+    caller: Caller,
     state: web::Data<AppState>,
     query: web::Query<StatusQuery>,
 ) -> Result<HttpResponse, ApiError> {
@@ -43,12 +43,12 @@ pub(super) async fn get_outages(
     });
     Ok(HttpResponse::Ok()
         .content_type("application/json")
-        .body(body))
+        .body(caller.own_items(body, "crew")))
 }
 
 /// Work orders: `status=active` (the default: not closed or cancelled) or `all`.
 pub(super) async fn get_orders(
-    _: Admin,
+    caller: Caller,
     state: web::Data<AppState>,
     query: web::Query<StatusQuery>,
 ) -> Result<HttpResponse, ApiError> {
@@ -64,25 +64,26 @@ pub(super) async fn get_orders(
     });
     Ok(HttpResponse::Ok()
         .content_type("application/json")
-        .body(body))
+        .body(caller.own_items(body, "crew")))
 }
 
 /// Crews with their position, status and current order.
-pub(super) async fn get_crews(_: Admin, state: web::Data<AppState>) -> HttpResponse {
+pub(super) async fn get_crews(caller: Caller, state: web::Data<AppState>) -> HttpResponse {
     let body = state
         .live
         .with_engine(|e| format!("[{}]", e.crews_json().join(",")));
     HttpResponse::Ok()
         .content_type("application/json")
-        .body(body)
+        .body(caller.own_items(body, "id"))
 }
 
 /// The output messages after `since`, one JSON object per line.
 pub(super) async fn get_messages(
-    _: Admin,
+    caller: Caller,
     state: web::Data<AppState>,
     query: web::Query<Page>,
 ) -> Result<HttpResponse, ApiError> {
+    caller.require_full_read("the message log")?;
     let (since, limit) = query.checked()?;
     let messages = state.store.outputs_since(since, limit).await.map_err(|e| {
         tracing::error!(error = %e, "reading messages failed");

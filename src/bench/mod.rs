@@ -8,6 +8,8 @@
 //!   executable started as `faultline serve` in a child process, driven over loopback
 //!   by a load generator in this one, beside the HTTP floor, the fsync floor and the
 //!   parse-only rate measured in the same run.
+//! - [`stream`]: `bench stream`, many websocket readers of the stream at a fixed
+//!   message rate: delivery latency, messages lost, the server's memory.
 //! - [`server`]: `faultline serve` as a child process, always stopped.
 //! - [`loadgen`]: the closed-loop HTTP load generator (`awc`, its own threads).
 //! - [`usage`]: what a process uses (peak and resident memory, heap in use, CPU time
@@ -30,6 +32,7 @@ pub mod loadgen;
 pub mod network;
 pub mod scratch;
 pub mod server;
+pub mod stream;
 pub mod usage;
 
 use clap::Subcommand;
@@ -43,6 +46,9 @@ pub enum BenchCommand {
     /// Durable ingest through `faultline serve` in a child process: NDJSON batches and
     /// single events, beside the HTTP, fsync and parse-only floors.
     Ingest(ingest::IngestArgs),
+    /// Websocket readers of the stream: delivery latency, messages lost, server memory,
+    /// beside one reader in the same run.
+    Stream(stream::StreamBenchArgs),
     /// Inference against the classic rule and the oracle on simulated storms.
     Inference(crate::sim::bench::InferenceBenchArgs),
     /// Replay speed: how long a serve restart takes to rebuild the engine from the log.
@@ -61,6 +67,7 @@ pub fn run(command: BenchCommand) -> anyhow::Result<()> {
     match command {
         BenchCommand::Network(args) => network::run(&args),
         BenchCommand::Ingest(args) => ingest::run(&args),
+        BenchCommand::Stream(args) => stream::run(&args),
         BenchCommand::Inference(args) => crate::sim::bench::run(args),
         BenchCommand::Replay(args) => crate::sim::bench::run_replay(args),
         BenchCommand::Dispatch(args) => crate::sim::dispatch_bench::run(args),

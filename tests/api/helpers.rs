@@ -3,11 +3,15 @@
 use std::net::TcpListener;
 use std::sync::Arc;
 
-use faultline::api::{build_server, AppState, Tokens};
+use faultline::api::{build_server, AppState, Role, Tokens};
 use faultline::network::{LoadOptions, Network};
 use faultline::store::{Store, StoreOptions};
 
 pub const TOKEN: &str = "test-admin-token";
+pub const WALLBOARD_TOKEN: &str = "test-wallboard-token";
+pub const DISPATCHER_TOKEN: &str = "test-dispatcher-token";
+/// Acts for crew CREW-7.
+pub const CREW7_TOKEN: &str = "test-crew7-token-0";
 
 pub struct TestApp {
     pub base: String,
@@ -16,6 +20,15 @@ pub struct TestApp {
     _dir: tempfile::TempDir,
     /// Dropping it stops the engine's follow loop.
     _shutdown: tokio::sync::watch::Sender<bool>,
+}
+
+/// The administrator's token and one of each other role.
+pub fn test_tokens() -> Tokens {
+    let mut tokens = Tokens::new(TOKEN);
+    tokens.add(WALLBOARD_TOKEN, Role::Wallboard);
+    tokens.add(DISPATCHER_TOKEN, Role::Dispatcher);
+    tokens.add(CREW7_TOKEN, Role::Crew("CREW-7".into()));
+    tokens
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -43,7 +56,7 @@ pub async fn spawn_app_with_limit(max_body_bytes: usize) -> TestApp {
         live,
         network: Arc::new(network),
         store: store.clone(),
-        tokens: Tokens::new(TOKEN),
+        tokens: test_tokens(),
         max_body_bytes,
     };
     let server = build_server(listener, state, Some(1)).expect("server builds");

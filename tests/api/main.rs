@@ -3,3 +3,5 @@
 mod events;
 mod helpers;
 mod live;
+mod roles;
+mod stream;

@@ -1,0 +1,99 @@
+//! The three pages — the wallboard (`/`), the dispatcher console (`/console`) and the
+//! crew page (`/crew`) — and their scripts, styles, manifest and service worker, from
+//! `wallboard/`, embedded in the binary: a control room on a closed network fetches
+//! nothing from the internet. (A debug build reads them from the source folder, so a
+//! page can be edited without a rebuild.)
+//!
+//! The pages carry no data and need no token: each one reads its token from its URL
+//! (`?token=…`, kept in the browser's storage) and calls the API with it.
+
+use actix_web::{http::header, web, HttpRequest, HttpResponse};
+use rust_embed::RustEmbed;
+
+#[derive(RustEmbed)]
+#[folder = "wallboard/"]
+struct Assets;
+
+/// The content type of a page file, by its extension.
+fn content_type(path: &str) -> &'static str {
+    match path.rsplit('.').next() {
+        Some("html") => "text/html; charset=utf-8",
+        Some("js") => "text/javascript; charset=utf-8",
+        Some("css") => "text/css; charset=utf-8",
+        Some("json") => "application/json",
+        Some("webmanifest") => "application/manifest+json",
+        Some("svg") => "image/svg+xml",
+        Some("png") => "image/png",
+        Some("ico") => "image/x-icon",
+        _ => "application/octet-stream",
+    }
+}
+
+fn serve(path: &str, req: &HttpRequest) -> HttpResponse {
+    let Some(file) = Assets::get(path) else {
+        return HttpResponse::NotFound()
+            .content_type("text/plain; charset=utf-8")
+            .body(format!(
+                "no page {path:?}: the pages are /, /console and /crew"
+            ));
+    };
+    let etag = format!(
+        "\"{}\"",
+        file.metadata
+            .sha256_hash()
+            .iter()
+            .take(12)
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    );
+    let matches = req
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v == etag);
+    // Pages and scripts are revalidated on every load (an ETag answer is cheap), so
+    // an upgraded server is picked up by the next reload; nothing is cached stale.
+    let mut resp = if matches {
+        HttpResponse::NotModified()
+    } else {
+        HttpResponse::Ok()
+    };
+    resp.insert_header((header::CACHE_CONTROL, "no-cache"))
+        .insert_header((header::ETAG, etag))
+        .insert_header(("X-Content-Type-Options", "nosniff"));
+    if path == "sw.js" {
+        // The crew page's service worker controls the whole site.
+        resp.insert_header(("Service-Worker-Allowed", "/"));
+    }
+    if matches {
+        return resp.finish();
+    }
+    resp.content_type(content_type(path))
+        .body(file.data.into_owned())
+}
+
+/// `/`: the wallboard.
+pub(super) async fn wallboard(req: HttpRequest) -> HttpResponse {
+    serve("index.html", &req)
+}
+
+/// `/console`: the dispatcher console.
+pub(super) async fn console(req: HttpRequest) -> HttpResponse {
+    serve("console.html", &req)
+}
+
+/// `/crew`: the crew page.
+pub(super) async fn crew(req: HttpRequest) -> HttpResponse {
+    serve("crew.html", &req)
+}
+
+/// `/static/{file}` and the few files a browser asks for at the root.
+pub(super) async fn asset(req: HttpRequest, path: web::Path<String>) -> HttpResponse {
+    serve(&path, &req)
+}
+
+/// `/sw.js`, `/manifest.webmanifest`: served from the root so their scope is the site.
+pub(super) async fn root_file(req: HttpRequest) -> HttpResponse {
+    let path = req.path().trim_start_matches('/').to_owned();
+    serve(&path, &req)
+}
