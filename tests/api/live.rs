@@ -81,7 +81,14 @@ async fn calls_become_a_single_customer_outage_and_crews_are_listed() {
         .await;
     assert_eq!(outages[0]["device"], "load.s1a");
     assert_eq!(outages[0]["kind"], "service");
-    // The outage has a work order, and the free crew is on it.
+    // The outage has a work order at once; a single customer's outage waits ten
+    // minutes for a crew (most merge into a larger outage), then the free crew goes.
+    let orders = app
+        .wait_for("/api/v1/orders", |v| v[0]["state"] == "created")
+        .await;
+    assert_eq!(orders[0]["crew"], serde_json::Value::Null);
+    let tick = json!({"type":"tick","at":"2026-07-14T03:10:00Z"});
+    assert_eq!(app.post_json(tick).await.0, 202);
     let orders = app
         .wait_for("/api/v1/orders", |v| v[0]["crew"] == "CREW-1")
         .await;
@@ -104,8 +111,10 @@ async fn crew_actions_that_do_not_fit_are_refused_and_nothing_is_stored() {
     let crew = |id: &str| {
         json!({"type":"crew","at":"2026-07-14T03:00:00Z","id":id,"skills":["line"],"lon":116.37,"lat":39.89,"on_shift":true}).to_string()
     };
+    // A tick ten minutes on: a single customer's outage waits that long for a crew.
+    let tick = json!({"type":"tick","at":"2026-07-14T03:11:00Z"}).to_string();
     let body = format!(
-        "{}\n{}\n{}\n",
+        "{}\n{}\n{}\n{tick}\n",
         crew("CREW-1"),
         crew("CREW-2"),
         call("R1", "load.s1a", 1)
