@@ -6,7 +6,8 @@
 //! replay makes the same assignments.
 //!
 //! # What happens
-//! - Every active outage has one work order ([`Order`]); when the outage moves, grows or
+//! - Every active outage has one work order ([`Order`]) (a single-customer outage
+//!   inferred from its own evidence, once it is still out after a hold); when it moves, grows or
 //!   merges, the order follows; when power is back the order closes.
 //! - Whenever the waiting orders or the free crews change, the assignment is solved
 //!   again as a minimum-cost assignment over every waiting order × every free crew
@@ -111,8 +112,8 @@ pub struct DispatchOptions {
     /// Minutes a crew has to acknowledge an assignment before it goes to another crew.
     pub ack_timeout_min: i64,
     /// Minutes a single-customer outage inferred from its own evidence (not a meter or
-    /// wire-down report) waits before a crew is sent: in a storm most of them are the
-    /// first calls of a larger outage and merge into it within minutes.
+    /// wire-down report) waits before it gets a work order: in a storm most of them are
+    /// the first calls of a larger outage and merge into it within minutes.
     pub service_hold_min: i64,
     /// Typical repair times.
     pub repair: RepairTimes,
@@ -413,6 +414,24 @@ pub struct Dispatch {
     changed_crews: BTreeSet<String>,
     changed_outages: BTreeSet<u64>,
     counts_changed: BTreeSet<u64>,
+    /// Single-customer outages waiting out their hold, by outage number.
+    held: BTreeMap<u64, Held>,
+    hold_timers: BTreeSet<(DateTime<Utc>, u64)>,
+}
+
+/// What an outage on hold needs to become an order.
+#[derive(Debug, Clone)]
+struct Held {
+    due: DateTime<Utc>,
+    device: String,
+    lon: f64,
+    lat: f64,
+    zone: ZoneKind,
+    customers_out: u64,
+    critical_customers_out: u32,
+    started_at: DateTime<Utc>,
+    arrive_by: DateTime<Utc>,
+    restore_by: DateTime<Utc>,
 }
 
 const FAULTLINE: &str = "faultline";
@@ -435,6 +454,8 @@ impl Dispatch {
             changed_crews: BTreeSet::new(),
             changed_outages: BTreeSet::new(),
             counts_changed: BTreeSet::new(),
+            held: BTreeMap::new(),
+            hold_timers: BTreeSet::new(),
         }
     }
 
@@ -509,7 +530,12 @@ impl Dispatch {
             .copied()
             .filter(|n| self.orders.get(n).is_some_and(|o| !o.state().is_final()));
         let Some(n) = current else {
-            if f.active {
+            if !f.active {
+                self.held.remove(&f.number);
+            } else if f.job == JobKind::Service && self.options.service_hold_min > 0 {
+                self.hold(f, clock);
+            } else {
+                self.held.remove(&f.number);
                 self.open_order(f, clock);
             }
             return;
@@ -574,6 +600,64 @@ impl Dispatch {
         }
     }
 
+    /// A single-customer outage inferred from its own evidence gets its order only if
+    /// it is still out after [`DispatchOptions::service_hold_min`].
+    fn hold(&mut self, f: &OutageFacts<'_>, clock: DateTime<Utc>) {
+        let due = match self.held.get(&f.number) {
+            Some(h) => h.due,
+            None => {
+                let due = clock + Duration::minutes(self.options.service_hold_min);
+                self.hold_timers.insert((due, f.number));
+                due
+            }
+        };
+        self.held.insert(
+            f.number,
+            Held {
+                due,
+                device: f.device.to_owned(),
+                lon: f.lon,
+                lat: f.lat,
+                zone: f.zone,
+                customers_out: f.customers_out,
+                critical_customers_out: f.critical_customers_out,
+                started_at: f.started_at,
+                arrive_by: f.arrive_by,
+                restore_by: f.restore_by,
+            },
+        );
+    }
+
+    /// Open the orders of held outages whose hold is over by `clock`.
+    fn release_held(&mut self, clock: DateTime<Utc>) {
+        while let Some(&(due, number)) = self.hold_timers.first() {
+            if due > clock {
+                break;
+            }
+            self.hold_timers.pop_first();
+            let Some(h) = self.held.remove(&number) else {
+                continue;
+            };
+            let facts = OutageFacts {
+                number,
+                job: JobKind::Service,
+                device: &h.device,
+                active: true,
+                restored: false,
+                merged_into: None,
+                lon: h.lon,
+                lat: h.lat,
+                zone: h.zone,
+                customers_out: h.customers_out,
+                critical_customers_out: h.critical_customers_out,
+                started_at: h.started_at,
+                arrive_by: h.arrive_by,
+                restore_by: h.restore_by,
+            };
+            self.open_order(&facts, due);
+        }
+    }
+
     fn open_order(&mut self, f: &OutageFacts<'_>, clock: DateTime<Utc>) {
         let n = self.next_order;
         self.next_order += 1;
@@ -606,10 +690,6 @@ impl Dispatch {
             declined_by: Vec::new(),
             ack_due: None,
         };
-        if f.job == JobKind::Service {
-            let hold = Duration::minutes(self.options.service_hold_min);
-            self.timers.insert((clock + hold, n));
-        }
         self.orders.insert(n, order);
         self.order_of_outage.insert(f.number, n);
         self.waiting.insert(n);
@@ -982,6 +1062,7 @@ impl Dispatch {
 
     /// Fire every timer due at or before `clock`, in time order.
     pub fn fire_timers(&mut self, clock: DateTime<Utc>) {
+        self.release_held(clock);
         while let Some(&(due, n)) = self.timers.first() {
             if due > clock {
                 break;
@@ -1191,12 +1272,10 @@ impl Dispatch {
         if free.is_empty() {
             return;
         }
-        let hold = Duration::minutes(self.options.service_hold_min);
         let waiting: Vec<&Order> = self
             .waiting
             .iter()
             .filter_map(|n| self.orders.get(n))
-            .filter(|o| o.job != JobKind::Service || o.created_at() + hold <= clock)
             .collect();
         let pairs: Vec<(u64, String, String)> = match self.options.policy {
             Policy::Optimal => {

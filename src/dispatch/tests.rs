@@ -267,19 +267,25 @@ fn escalation_rises_with_the_clock_and_with_a_late_eta() {
 }
 
 #[test]
-fn a_single_customer_outage_waits_a_little_before_a_crew_goes() {
+fn a_single_customer_outage_gets_its_order_only_if_still_out_after_the_hold() {
     let mut d = Dispatch::new(DispatchOptions::default());
     crew(&mut d, "C1", 1.0, &[]);
     d.outage(&facts(1, 0.0, JobKind::Service, 1), t(0));
     d.solve(t(0));
-    assert_eq!(
-        crew_of(&d, 1),
-        None,
+    assert!(
+        d.order_of_outage(1).is_none(),
         "most are the first calls of a larger outage"
     );
+    // Another one merges into a device outage before its hold is over: no order, ever.
+    d.outage(&facts(2, 0.0, JobKind::Service, 1), t(1));
+    let mut merged = facts(2, 0.0, JobKind::Service, 1);
+    merged.active = false;
+    d.outage(&merged, t(4));
     d.fire_timers(t(10));
     d.solve(t(10));
     assert_eq!(crew_of(&d, 1).as_deref(), Some("C1"));
+    assert!(d.order_of_outage(2).is_none());
+    assert_eq!(d.orders().count(), 1);
 }
 
 #[test]
