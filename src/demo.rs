@@ -298,9 +298,24 @@ async fn run_crews(
                 _ => None,
             };
             let accepted = matches!(post(format!("{}\n", e.to_json())).await, Ok(r) if r.status().is_success());
+            if let (false, EventKind::CrewAction(a)) = (accepted, &e.kind) {
+                // Refused (the order moved on meanwhile): the crew's phone still says where
+                // it is, so the crew counts as heard from.
+                if let Some(&(lon, lat)) = positions.get(a.crew.as_str()) {
+                    let here = crate::events::Event {
+                        at: e.at,
+                        kind: EventKind::CrewPosition(crate::events::CrewPosition {
+                            crew: a.crew.clone(),
+                            lon,
+                            lat,
+                        }),
+                    };
+                    let _ = post(format!("{}\n", here.to_json())).await;
+                }
+            }
             if let (true, Some((n, crew))) = (accepted, restored) {
                 if let Some(device) = devices.get(&n) {
-                    sim.power_back(&net, n, &crew, device, e.at);
+                    sim.power_back(&net, n, &crew, device, &Default::default(), e.at);
                 }
             }
         }

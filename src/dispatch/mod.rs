@@ -1190,7 +1190,7 @@ impl Dispatch {
         if arrival + repair <= order.restore_by {
             value += 100_000;
         }
-        value -= (50.0 * minutes) as i64;
+        value -= (TRAVEL_WEIGHT * minutes) as i64;
         -value
     }
 
@@ -1201,7 +1201,7 @@ impl Dispatch {
             value += 50_000;
         }
         value += 20_000 * i64::from(order.critical_customers_out.min(5));
-        value += (1000.0 * (1.0 + order.customers_out as f64).log2()) as i64;
+        value += (CUSTOMER_WEIGHT * (1.0 + order.customers_out as f64).log2()) as i64;
         value
     }
 
@@ -1250,7 +1250,7 @@ impl Dispatch {
             if arrival <= row.restore_in {
                 value += 100_000;
             }
-            value -= (50.0 * minutes) as i64;
+            value -= (TRAVEL_WEIGHT * minutes) as i64;
             -value
         })
     }
@@ -1351,6 +1351,11 @@ impl Dispatch {
         )
     }
 }
+
+/// Price points per minute of travel: with scarce crews, driving is crew time.
+const TRAVEL_WEIGHT: f64 = 50.0;
+/// Price points per doubling of the customers out.
+const CUSTOMER_WEIGHT: f64 = 1000.0;
 
 /// Minutes assumed for a crew whose position is not known.
 const UNKNOWN_POSITION_MIN: f64 = 30.0;

@@ -290,7 +290,16 @@ impl CrewSim {
                     .and_then(|n| engine.dispatch().order(n))
                 {
                     let device = order.device.clone();
-                    self.power_back(engine.network(), order.number, &a.crew, &device, event.at);
+                    // Meters still below another open device stay dark.
+                    let net = engine.network();
+                    let still_dark: FastSet<String> = engine
+                        .active_outages()
+                        .filter(|o| o.number != order.outage)
+                        .filter_map(|o| net.device_by_id(&o.device))
+                        .flat_map(|d| net.customers_below(d.idx()))
+                        .map(|c| net.customer(c).id.clone())
+                        .collect();
+                    self.power_back(net, order.number, &a.crew, &device, &still_dark, event.at);
                 }
             }
             _ => {}
@@ -303,13 +312,15 @@ impl CrewSim {
     }
 
     /// A crew restored `device` (order `number`) at `at`: the meters below it that sent
-    /// a last gasp say "power back" within a minute, a share of the messages lost.
+    /// a last gasp, and are not `still_dark` (below another open device), say "power
+    /// back" within a minute, a share of the messages lost.
     pub fn power_back(
         &mut self,
         net: &Network,
         number: u64,
         crew: &str,
         device: &str,
+        still_dark: &FastSet<String>,
         at: DateTime<Utc>,
     ) {
         let below: Vec<String> = match net.device_by_id(device) {
@@ -322,6 +333,9 @@ impl CrewSim {
         };
         let mut rng = self.rng(number, crew, usize::MAX);
         for customer in below {
+            if still_dark.contains(&customer) {
+                continue;
+            }
             if self.gasped.remove(&customer) && !rng.random_bool(AMI_LOSS) {
                 let delay = rng.random_range(5.0..60.0) / 60.0;
                 self.schedule(
@@ -356,6 +370,29 @@ pub struct ClosedLoop {
     pub engine: Engine,
     /// Output messages produced.
     pub messages: u64,
+}
+
+/// A refused crew action becomes the crew's position report (or a tick if the crew has
+/// no known position).
+fn still_here(engine: &Engine, e: Event) -> Event {
+    let kind = match &e.kind {
+        EventKind::CrewAction(a) => engine
+            .dispatch()
+            .crew(&a.crew)
+            .and_then(|c| c.position)
+            .map(|(lon, lat)| {
+                EventKind::CrewPosition(CrewPosition {
+                    crew: a.crew.clone(),
+                    lon,
+                    lat,
+                })
+            }),
+        _ => None,
+    };
+    Event {
+        at: e.at,
+        kind: kind.unwrap_or(EventKind::Tick),
+    }
 }
 
 /// Play `storm` on `net` with simulated crews answering the engine, until the storm's
@@ -411,7 +448,16 @@ pub fn run(
         let event = if next_storm == Some(next) {
             storm.next().cloned()
         } else {
-            sim.pop().filter(|e| engine.check(e).is_ok())
+            sim.pop().map(|e| {
+                if engine.check(&e).is_ok() {
+                    e
+                } else {
+                    // A step that no longer fits (the order went to another crew while
+                    // this one dawdled): the phone is refused, and its crew is heard
+                    // from, as its position.
+                    still_here(&engine, e)
+                }
+            })
         };
         if let Some(e) = event {
             clock = clock.max(e.at);

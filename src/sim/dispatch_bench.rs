@@ -125,12 +125,12 @@ pub fn run(args: DispatchBenchArgs) -> anyhow::Result<()> {
     );
     println!();
     println!(
-        "{:>6} | {:>7} | {:>20} | {:>20} | {:>20} | {:>8}",
+        "{:>6} | {:>15} | {:>20} | {:>20} | {:>20} | {:>8}",
         "crews", "orders", "on site in time %", "restored in time %", "mean min to arrive", "run s"
     );
     println!(
-        "{:>6} | {:>7} | {:>9} {:>10} | {:>9} {:>10} | {:>9} {:>10} | {:>8}",
-        "", "", "faultline", "greedy", "faultline", "greedy", "faultline", "greedy", ""
+        "{:>6} | {:>7} {:>7} | {:>9} {:>10} | {:>9} {:>10} | {:>9} {:>10} | {:>8}",
+        "", "fl", "greedy", "faultline", "greedy", "faultline", "greedy", "faultline", "greedy", ""
     );
     for &crews in &args.crews {
         let mut totals = [ServiceFigures::default(); 2];
@@ -171,9 +171,10 @@ pub fn run(args: DispatchBenchArgs) -> anyhow::Result<()> {
         let [fl, gr] = totals;
         let mean = |f: &ServiceFigures| f.arrive_min_sum / f.arrived.max(1) as f64;
         println!(
-            "{:>6} | {:>7} | {:>9.1} {:>10.1} | {:>9.1} {:>10.1} | {:>9.1} {:>10.1} | {:>8.1}",
+            "{:>6} | {:>7} {:>7} | {:>9.1} {:>10.1} | {:>9.1} {:>10.1} | {:>9.1} {:>10.1} | {:>8.1}",
             crews,
             fl.orders,
+            gr.orders,
             pct(fl.on_site_in_time, fl.orders),
             pct(gr.on_site_in_time, gr.orders),
             pct(fl.restored_in_time, fl.orders),
