@@ -38,4 +38,97 @@ pub struct ServeSettings {
     /// HTTP worker threads (default: one per core).
     #[arg(long, env = "FAULTLINE_WORKERS")]
     pub workers: Option<usize>,
+    /// Service targets, travel and dispatch timers.
+    #[command(flatten)]
+    pub engine: EngineSettings,
+}
+
+/// What the engine assumes about crews, roads and service targets (CONTRACT section 5
+/// defaults). `serve` and `replay` take the same flags: a log replays to the same stream
+/// only with the same settings, so change them between storms, not during one.
+#[derive(Debug, Clone, Args)]
+pub struct EngineSettings {
+    /// Crew on site after the outage is first known, minutes: urban,suburban,rural.
+    #[arg(long, env = "FAULTLINE_ON_SITE_TARGET_MIN", value_delimiter = ',', default_values_t = [45, 45, 90])]
+    pub on_site_target_min: Vec<i64>,
+    /// Power restored (10 kV and below), minutes: urban,suburban,rural.
+    #[arg(long, env = "FAULTLINE_RESTORE_TARGET_MIN", value_delimiter = ',', default_values_t = [720, 720, 1440])]
+    pub restore_target_min: Vec<i64>,
+    /// A failed meter replaced, minutes.
+    #[arg(long, env = "FAULTLINE_METER_TARGET_MIN", default_value_t = 480)]
+    pub meter_target_min: i64,
+    /// Crews' average speed by the destination's zone, km/h: urban,suburban,rural.
+    #[arg(long, env = "FAULTLINE_SPEED_KMH", value_delimiter = ',', default_values_t = [25.0, 40.0, 60.0])]
+    pub speed_kmh: Vec<f64>,
+    /// Road distance over straight-line distance.
+    #[arg(long, env = "FAULTLINE_CIRCUITY", default_value_t = 1.4)]
+    pub circuity: f64,
+    /// Minutes a crew has to acknowledge before its order goes to another crew.
+    #[arg(long, env = "FAULTLINE_ACK_TIMEOUT_MIN", default_value_t = 5)]
+    pub ack_timeout_min: i64,
+    /// Minutes an inferred single-customer outage waits before it gets a work order.
+    #[arg(long, env = "FAULTLINE_SERVICE_HOLD_MIN", default_value_t = 10)]
+    pub service_hold_min: i64,
+}
+
+impl Default for EngineSettings {
+    fn default() -> Self {
+        Self {
+            on_site_target_min: vec![45, 45, 90],
+            restore_target_min: vec![720, 720, 1440],
+            meter_target_min: 480,
+            speed_kmh: vec![25.0, 40.0, 60.0],
+            circuity: 1.4,
+            ack_timeout_min: 5,
+            service_hold_min: 10,
+        }
+    }
+}
+
+impl EngineSettings {
+    /// The engine's options with these settings, or what is wrong with them.
+    pub fn options(&self) -> anyhow::Result<crate::engine::EngineOptions> {
+        let three = |name: &str, v: &[i64]| -> anyhow::Result<[i64; 3]> {
+            match v {
+                [u, s, r] if v.iter().all(|m| *m > 0) => Ok([*u, *s, *r]),
+                _ => anyhow::bail!("--{name} needs three positive minutes: urban,suburban,rural"),
+            }
+        };
+        let speeds = match self.speed_kmh.as_slice() {
+            [u, s, r] if self.speed_kmh.iter().all(|k| *k > 0.0) => [*u, *s, *r],
+            _ => anyhow::bail!("--speed-kmh needs three positive speeds: urban,suburban,rural"),
+        };
+        anyhow::ensure!(self.circuity >= 1.0, "--circuity must be 1 or more");
+        anyhow::ensure!(
+            self.ack_timeout_min > 0,
+            "--ack-timeout-min must be positive"
+        );
+        anyhow::ensure!(
+            self.service_hold_min >= 0,
+            "--service-hold-min must be 0 or more"
+        );
+        anyhow::ensure!(
+            self.meter_target_min > 0,
+            "--meter-target-min must be positive"
+        );
+        let defaults = crate::engine::EngineOptions::default();
+        Ok(crate::engine::EngineOptions {
+            targets: crate::engine::Targets {
+                on_site_min: three("on-site-target-min", &self.on_site_target_min)?,
+                restore_min: three("restore-target-min", &self.restore_target_min)?,
+                meter_min: self.meter_target_min,
+            },
+            dispatch: crate::dispatch::DispatchOptions {
+                travel: crate::dispatch::travel::TravelModel {
+                    circuity: self.circuity,
+                    speed_kmh: speeds,
+                    ..defaults.dispatch.travel
+                },
+                ack_timeout_min: self.ack_timeout_min,
+                service_hold_min: self.service_hold_min,
+                ..defaults.dispatch
+            },
+            ..defaults
+        })
+    }
 }

@@ -32,6 +32,9 @@ pub struct ReplayArgs {
     /// Load a network with invalid features set aside instead of refusing it.
     #[arg(long)]
     pub set_aside_invalid: bool,
+    /// Service targets, travel and dispatch timers (the same as the log was served with).
+    #[command(flatten)]
+    pub engine: crate::config::EngineSettings,
 }
 
 /// Read an events file, refusing it whole (with the line) if a line is bad.
@@ -49,7 +52,7 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<()> {
     let events = read_events(&args.events)?;
     let options = EngineOptions {
         baseline: args.baseline,
-        ..EngineOptions::default()
+        ..args.engine.options()?
     };
     let mut engine = Engine::new(network, options);
     let stdout = std::io::stdout();

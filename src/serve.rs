@@ -8,7 +8,7 @@ use anyhow::Context;
 
 use crate::api::{build_server, AppState, Tokens};
 use crate::config::ServeSettings;
-use crate::engine::{Engine, EngineOptions};
+use crate::engine::Engine;
 use crate::live::{spawn_ticker, Live};
 use crate::network::{LoadOptions, Network};
 use crate::store::{Store, StoreOptions};
@@ -76,7 +76,7 @@ pub async fn run(settings: ServeSettings) -> anyhow::Result<()> {
         TcpListener::bind(&settings.bind).with_context(|| format!("binding {}", settings.bind))?;
     let addr = listener.local_addr()?;
     let (shutdown_tx, shutdown) = tokio::sync::watch::channel(false);
-    let engine = Engine::new(network.clone(), EngineOptions::default());
+    let engine = Engine::new(network.clone(), settings.engine.options()?);
     let live = Live::start(engine, store.clone(), shutdown.clone()).await?;
     spawn_ticker(store.clone(), shutdown);
     let state = AppState {

@@ -214,3 +214,50 @@ fn a_restarted_server_rebuilds_the_same_outages_and_messages_from_its_log() {
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+#[test]
+fn service_targets_are_settings_and_a_bad_one_is_refused_naming_the_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let events = dir.path().join("e.ndjson");
+    std::fs::write(
+        &events,
+        "{\"type\":\"scada\",\"at\":\"2026-07-14T03:00:00Z\",\"device\":\"line.sw1\",\"state\":\"open\"}\n",
+    )
+    .unwrap();
+    let replay = |extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_faultline"))
+            .args([
+                "replay",
+                "--network",
+                "gis-data/ieee123.geojson",
+                "--events",
+            ])
+            .arg(&events)
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let out = replay(&[
+        "--on-site-target-min",
+        "30,30,60",
+        "--restore-target-min",
+        "240,240,480",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let first: serde_json::Value =
+        serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().next().unwrap()).unwrap();
+    assert_eq!(first["type"], "outage.created");
+    assert_eq!(first["data"]["arrive_by"], "2026-07-14T03:30:00Z");
+    assert_eq!(first["data"]["restore_by"], "2026-07-14T07:00:00Z");
+    let bad = replay(&["--on-site-target-min", "30,0,60"]);
+    assert!(!bad.status.success());
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        stderr.contains("--on-site-target-min needs three positive minutes"),
+        "{stderr}"
+    );
+}
