@@ -32,6 +32,9 @@ pub enum ApiError {
     /// A valid token whose role may not do this; the message says why.
     #[error("{0}")]
     Forbidden(String),
+    /// What was asked for does not exist.
+    #[error("{0}")]
+    NotFound(String),
     /// The event log could not store or read.
     #[error("the event log is unavailable; nothing of this request was stored")]
     StoreUnavailable,
@@ -48,6 +51,7 @@ impl ResponseError for ApiError {
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

@@ -12,6 +12,7 @@ mod events;
 mod map;
 mod pages;
 mod state;
+mod status;
 mod stream;
 
 use std::net::TcpListener;
@@ -70,6 +71,7 @@ pub fn build_server(
                     .route("/outages", web::get().to(state::get_outages))
                     .route("/orders", web::get().to(state::get_orders))
                     .route("/crews", web::get().to(state::get_crews))
+                    .route("/status", web::get().to(status::get_status))
                     .route("/messages", web::get().to(state::get_messages))
                     .route("/stream", web::get().to(stream::get_stream))
                     .route("/network", web::get().to(map::get_network))

@@ -201,6 +201,24 @@ impl Engine {
             .collect()
     }
 
+    /// The active outage a customer is in, if faultline knows of one: a device above it
+    /// believed open (the lowest one), its own service point, or its failed meter.
+    pub fn outage_of_customer(&self, c: CustomerIdx) -> Option<&Outage> {
+        let own = self
+            .at_site
+            .get(&Site::Point(c))
+            .or_else(|| self.meter_outage_at.get(&c));
+        let above = || {
+            self.network
+                .chain_of_customer(c)
+                .find_map(|d| self.at_site.get(&Site::Device(d)))
+        };
+        own.into_iter()
+            .chain(above())
+            .filter_map(|n| self.outages.get(n))
+            .find(|o| o.is_active())
+    }
+
     /// Could this event be applied now? Crew actions, dispatchers' assignments and
     /// outage confirmations are checked against the current state (an unknown order, a
     /// crew acting on another crew's order, an illegal state change …); other events

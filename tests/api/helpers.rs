@@ -131,6 +131,22 @@ impl TestApp {
         serde_json::from_slice(&resp.body().limit(1 << 26).await.unwrap()).expect("JSON")
     }
 
+    /// GET `path` as the administrator: the status code and the JSON body.
+    pub async fn get(&self, path: &str) -> (u16, serde_json::Value) {
+        let mut resp = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .insert_header(("Authorization", format!("Bearer {TOKEN}")))
+            .send()
+            .await
+            .expect("request goes through");
+        let body = resp.body().limit(1 << 26).await.unwrap();
+        (
+            resp.status().as_u16(),
+            serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null),
+        )
+    }
+
     /// Poll `path` until `ok` holds (the engine applies events after they are stored).
     pub async fn wait_for(
         &self,

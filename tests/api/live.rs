@@ -165,3 +165,35 @@ async fn crew_actions_that_do_not_fit_are_refused_and_nothing_is_stored() {
         .collect();
     assert_eq!(history, ["created", "assigned", "acknowledged"]);
 }
+
+#[actix_web::test]
+async fn a_call_center_agent_looks_up_a_customer_by_id_or_place() {
+    let app = spawn_app().await;
+    // Before anything happens: known customer, no known outage.
+    let status = app.get_json("/api/v1/status?customer=load.s1a").await;
+    assert_eq!(status["customer"], "load.s1a");
+    assert_eq!(status["status"], "no_known_outage");
+    assert_eq!(status["outage"], serde_json::Value::Null);
+    // The feeder head trips: the customer is in that outage, found by id or by place.
+    let trip =
+        json!({"type":"scada","at":"2026-07-14T03:00:00Z","device":"line.sw1","state":"open"});
+    assert_eq!(app.post_json(trip).await.0, 202);
+    let status = app
+        .wait_for("/api/v1/status?customer=load.s1a", |v| v["status"] == "out")
+        .await;
+    assert_eq!(status["outage"]["device"], "line.sw1");
+    assert_eq!(status["outage"]["started_at"], "2026-07-14T03:00:00Z");
+    assert!(status["outage"]["restore_by"].is_string());
+    let by_place = app
+        .get_json("/api/v1/status?lon=116.37571&lat=39.89464")
+        .await;
+    assert_eq!(by_place["customer"], "load.s1a");
+    assert_eq!(by_place["outage"]["id"], status["outage"]["id"]);
+    // Asking wrongly says how to ask.
+    let (code, body) = app.get("/api/v1/status?customer=nobody").await;
+    assert_eq!(code, 404, "{body}");
+    assert_eq!(body["error"], "no customer \"nobody\"");
+    let (code, body) = app.get("/api/v1/status?lon=116.3").await;
+    assert_eq!(code, 400);
+    assert!(body["error"].as_str().unwrap().contains("customer=ID"));
+}

@@ -1,0 +1,71 @@
+//! `GET /api/v1/status`: is there a known outage at this customer? For a call-center
+//! agent on the phone: by customer id, account, or a lon/lat (the nearest service point).
+
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+
+use super::auth::Caller;
+use super::{ApiError, AppState};
+
+#[derive(Deserialize)]
+pub(super) struct StatusQuery {
+    customer: Option<String>,
+    account: Option<String>,
+    lon: Option<f64>,
+    lat: Option<f64>,
+}
+
+/// The customer, and the outage it is in (with its crew, ETA and estimated restoration)
+/// or `null`.
+pub(super) async fn get_status(
+    caller: Caller,
+    state: web::Data<AppState>,
+    query: web::Query<StatusQuery>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require_full_read("the customer status lookup")?;
+    let net = &state.network;
+    let found = match (&query.customer, &query.account, query.lon, query.lat) {
+        (Some(id), None, None, None) => net
+            .customer_idx(id)
+            .ok_or_else(|| ApiError::NotFound(format!("no customer {id:?}")))?,
+        (None, Some(account), None, None) => net
+            .customer_by_account(account)
+            .ok_or_else(|| ApiError::NotFound(format!("no customer with account {account:?}")))?,
+        (None, None, Some(lon), Some(lat)) => {
+            if !(-180.0..=180.0).contains(&lon) || !(-90.0..=90.0).contains(&lat) {
+                return Err(ApiError::BadRequest(
+                    "lon must be within -180..180 and lat within -90..90".into(),
+                ));
+            }
+            net.nearest_customer(lon, lat)
+                .map(|(c, _)| c)
+                .ok_or_else(|| ApiError::NotFound("the network has no customers".into()))?
+        }
+        _ => {
+            return Err(ApiError::BadRequest(
+                "give one of customer=ID, account=ACCOUNT, or lon=…&lat=…".into(),
+            ))
+        }
+    };
+    let sp = net.customer(found);
+    let outage = state
+        .live
+        .with_engine(|e| e.outage_of_customer(found).map(|o| o.to_json()));
+    let body = format!(
+        r#"{{"customer":{},"account":{},"lon":{},"lat":{},"feeder":{},"status":"{}","outage":{}}}"#,
+        serde_json::to_string(&sp.id).unwrap_or_default(),
+        serde_json::to_string(&sp.account).unwrap_or_default(),
+        sp.lon,
+        sp.lat,
+        serde_json::to_string(&net.feeder_of_customer(found)).unwrap_or_default(),
+        if outage.is_some() {
+            "out"
+        } else {
+            "no_known_outage"
+        },
+        outage.as_deref().unwrap_or("null"),
+    );
+    Ok(HttpResponse::Ok()
+        .content_type("application/json")
+        .body(body))
+}
