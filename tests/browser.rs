@@ -585,3 +585,76 @@ async fn the_console_reassigns_an_order_and_shows_it_in_the_order_history() {
         .screenshot(&screenshots().join("console-order-1600x900.png"))
         .await;
 }
+
+#[actix_web::test]
+async fn the_lookup_page_tells_an_agent_whether_a_caller_is_in_a_known_outage() {
+    let Some(browser) = Browser::start() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path()).await;
+    server.post(&[scada("line.sw1", "open")]).await;
+    // The engine applies the trip just after it is stored.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let mut resp = awc::Client::default()
+            .get(format!("{}/api/v1/status?customer=load.s1a", server.base()))
+            .insert_header(("Authorization", format!("Bearer {ADMIN}")))
+            .send()
+            .await
+            .unwrap();
+        let body: Value = serde_json::from_slice(&resp.body().await.unwrap()).unwrap();
+        if body["status"] == "out" {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{body}");
+        actix_web::rt::time::sleep(Duration::from_millis(20)).await;
+    }
+    let mut page = browser
+        .open(
+            &format!("{}/lookup?token={ADMIN}&lang=en", server.base()),
+            1280,
+            800,
+            false,
+        )
+        .await;
+    page.wait_until(
+        "document.body.dataset.ready === '1'",
+        Duration::from_secs(5),
+    )
+    .await;
+    // By customer id, then by place: the same outage, with its device and targets.
+    for asked in ["load.s1a", "116.37571,39.89464"] {
+        page.eval(&format!(
+            "document.querySelector('#q').value = '{asked}'; document.querySelector('#go').click(); true"
+        ))
+        .await;
+        page.wait_until(
+            "document.querySelector('#result').textContent.includes('OUT-1')",
+            Duration::from_secs(5),
+        )
+        .await;
+        let text = page
+            .eval("document.querySelector('#result').textContent")
+            .await;
+        let text = text.as_str().unwrap();
+        for shown in ["Power is out", "line.sw1", "load.s1a", "Restore target"] {
+            assert!(
+                text.contains(shown),
+                "{shown} not in {text} (asked {asked})"
+            );
+        }
+        page.eval("document.querySelector('#result').textContent = ''; true")
+            .await;
+    }
+    // An unknown customer says so.
+    page.eval("document.querySelector('#q').value = 'nobody'; document.querySelector('#go').click(); true")
+        .await;
+    page.wait_until(
+        "document.querySelector('#result').textContent.includes('No customer with that id or account')",
+        Duration::from_secs(5),
+    )
+    .await;
+    page.screenshot(&screenshots().join("lookup-1280x800.png"))
+        .await;
+}

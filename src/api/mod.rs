@@ -61,6 +61,7 @@ pub fn build_server(
             .route("/", web::get().to(pages::wallboard))
             .route("/console", web::get().to(pages::console))
             .route("/crew", web::get().to(pages::crew))
+            .route("/lookup", web::get().to(pages::lookup))
             .route("/sw.js", web::get().to(pages::root_file))
             .route("/manifest.webmanifest", web::get().to(pages::root_file))
             .route("/static/{file}", web::get().to(pages::asset))

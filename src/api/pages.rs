@@ -82,6 +82,11 @@ pub(super) async fn console(req: HttpRequest) -> HttpResponse {
     serve("console.html", &req)
 }
 
+/// `/lookup`: the call-center customer lookup.
+pub(super) async fn lookup(req: HttpRequest) -> HttpResponse {
+    serve("lookup.html", &req)
+}
+
 /// `/crew`: the crew page.
 pub(super) async fn crew(req: HttpRequest) -> HttpResponse {
     serve("crew.html", &req)
