@@ -118,17 +118,11 @@ impl TestApp {
 }
 
 impl TestApp {
-    /// GET a JSON body.
+    /// GET a JSON body (200 expected).
     pub async fn get_json(&self, path: &str) -> serde_json::Value {
-        let mut resp = self
-            .client
-            .get(format!("{}{path}", self.base))
-            .insert_header(("Authorization", format!("Bearer {TOKEN}")))
-            .send()
-            .await
-            .expect("request goes through");
-        assert_eq!(resp.status().as_u16(), 200, "{path}");
-        serde_json::from_slice(&resp.body().limit(1 << 26).await.unwrap()).expect("JSON")
+        let (status, body) = self.get(path).await;
+        assert_eq!(status, 200, "{path}: {body}");
+        body
     }
 
     /// GET `path` as the administrator: the status code and the JSON body.
@@ -145,6 +139,38 @@ impl TestApp {
             resp.status().as_u16(),
             serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null),
         )
+    }
+
+    /// The stored output messages, polled until one satisfies `ok` (the engine's state
+    /// moves first; its messages are stored just after).
+    pub async fn wait_for_message(
+        &self,
+        ok: impl Fn(&serde_json::Value) -> bool,
+    ) -> Vec<serde_json::Value> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let mut resp = self
+                .client
+                .get(format!("{}/api/v1/messages?since=0", self.base))
+                .insert_header(("Authorization", format!("Bearer {TOKEN}")))
+                .send()
+                .await
+                .expect("request goes through");
+            let body = resp.body().limit(1 << 26).await.unwrap();
+            let messages: Vec<serde_json::Value> = std::str::from_utf8(&body)
+                .unwrap()
+                .lines()
+                .map(|l| serde_json::from_str(l).unwrap())
+                .collect();
+            if messages.iter().any(&ok) {
+                return messages;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the message was never stored"
+            );
+            actix_web::rt::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
     }
 
     /// Poll `path` until `ok` holds (the engine applies events after they are stored).

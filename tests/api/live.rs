@@ -1,6 +1,6 @@
 //! The engine behind the API: posted events become outages and messages.
 
-use crate::helpers::{spawn_app, TOKEN};
+use crate::helpers::spawn_app;
 use serde_json::json;
 
 fn call(id: &str, customer: &str, minute: u32) -> String {
@@ -25,29 +25,7 @@ async fn posted_scada_trip_is_an_outage_in_the_api_and_the_messages() {
     assert_eq!(outages[0]["status"], "confirmed");
     assert_eq!(outages[0]["customers_out"], 91);
     // The messages are kept, gap-free, for a later reader.
-    // The messages are kept, gap-free, for a later reader (stored just after the
-    // engine applies the events, so wait for them).
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    let lines = loop {
-        let mut resp = app
-            .client
-            .get(format!("{}/api/v1/messages?since=0", app.base))
-            .insert_header(("Authorization", format!("Bearer {TOKEN}")))
-            .send()
-            .await
-            .unwrap();
-        let body = resp.body().await.unwrap();
-        let lines: Vec<serde_json::Value> = std::str::from_utf8(&body)
-            .unwrap()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect();
-        if !lines.is_empty() {
-            break lines;
-        }
-        assert!(std::time::Instant::now() < deadline, "no message stored");
-        actix_web::rt::time::sleep(std::time::Duration::from_millis(20)).await;
-    };
+    let lines = app.wait_for_message(|_| true).await;
     assert_eq!(lines[0]["seq"], 1);
     assert_eq!(lines[0]["type"], "outage.created");
     assert_eq!(lines[0]["data"]["device"], "line.sw1");

@@ -317,30 +317,8 @@ async fn a_crew_token_streams_only_messages_about_its_crew() {
         .await;
     app.wait_for("/api/v1/orders", |v| v[0]["crew"] == "CREW-7")
         .await;
-    // The engine's state moves first; its messages are stored just after.
-    let deadline = std::time::Instant::now() + WAIT;
-    loop {
-        let mut resp = app
-            .client
-            .get(format!("{}/api/v1/messages?since=0", app.base))
-            .insert_header(("Authorization", format!("Bearer {TOKEN}")))
-            .send()
-            .await
-            .unwrap();
-        let body = resp.body().limit(1 << 24).await.unwrap();
-        let stored = std::str::from_utf8(&body).unwrap().lines().any(|l| {
-            let m: serde_json::Value = serde_json::from_str(l).unwrap();
-            m["type"] == "order.updated" && m["data"]["crew"] == "CREW-7"
-        });
-        if stored {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the dispatch's message never stored"
-        );
-        actix_web::rt::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    app.wait_for_message(|m| m["type"] == "order.updated" && m["data"]["crew"] == "CREW-7")
+        .await;
     let all = app.get_json("/api/v1/crews").await;
     assert_eq!(all.as_array().unwrap().len(), 2);
 
