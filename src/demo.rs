@@ -334,12 +334,14 @@ fn order_view(
     let state = OrderState::ALL
         .into_iter()
         .find(|s| Some(s.as_str()) == o["state"].as_str())?;
-    let repair_min = match o["kind"].as_str()? {
-        "meter" => repair.meter,
-        "service" => repair.service,
-        "wire_down" => repair.wire_down,
-        _ => repair.fuse,
-    } as f64;
+    let job = match o["kind"].as_str()? {
+        "meter" => crate::dispatch::JobKind::Meter,
+        "service" => crate::dispatch::JobKind::Service,
+        "wire_down" => crate::dispatch::JobKind::WireDown,
+        // The order does not say which device kind: price a lateral fuse's repair.
+        _ => crate::dispatch::JobKind::Device(crate::network::DeviceKind::Fuse),
+    };
+    let repair_min = repair.minutes(job) as f64;
     let zone = match o["zone"].as_str() {
         Some("rural") => crate::network::ZoneKind::Rural,
         Some("suburban") => crate::network::ZoneKind::Suburban,

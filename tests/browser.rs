@@ -137,6 +137,15 @@ fn now() -> String {
     faultline::events::format_time(Utc::now())
 }
 
+fn crew7() -> Value {
+    json!({"type":"crew","at":now(),"id":"CREW-7","name":"Linha 7","skills":["line"],"lon":116.3700,"lat":39.8950})
+}
+
+/// Crew 7 on shift and the feeder head open: one outage, one order, CREW-7 on it.
+async fn crew7_and_an_open_feeder(server: &Server) {
+    server.post(&[crew7(), scada("line.sw1", "open")]).await;
+}
+
 fn scada(device: &str, state: &str) -> Value {
     json!({"type":"scada","at":now(),"device":device,"state":state})
 }
@@ -154,7 +163,7 @@ async fn the_wallboard_shows_a_new_outage_within_a_second_of_its_events() {
     let server = Server::start(dir.path()).await;
     server
         .post(&[
-            json!({"type":"crew","at":now(),"id":"CREW-7","name":"Linha 7","skills":["line"],"lon":116.3700,"lat":39.8950}),
+            crew7(),
             json!({"type":"crew","at":now(),"id":"CREW-3","name":"Linha 3","skills":["line"],"lon":116.3640,"lat":39.8935,"on_shift":false}),
         ])
         .await;
@@ -281,12 +290,7 @@ async fn the_crew_page_acknowledges_an_order_and_the_wallboard_shows_it() {
     };
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path()).await;
-    server
-        .post(&[
-            json!({"type":"crew","at":now(),"id":"CREW-7","name":"Linha 7","skills":["line"],"lon":116.3700,"lat":39.8950}),
-            scada("line.sw1", "open"),
-        ])
-        .await;
+    crew7_and_an_open_feeder(&server).await;
     let mut board = browser
         .open(
             &format!("{}/?token={WALLBOARD}", server.base()),
@@ -336,12 +340,7 @@ async fn the_crew_page_queues_actions_without_signal_and_sends_them_with_their_t
     };
     let dir = tempfile::tempdir().unwrap();
     let mut server = Server::start(dir.path()).await;
-    server
-        .post(&[
-            json!({"type":"crew","at":now(),"id":"CREW-7","name":"Linha 7","skills":["line"],"lon":116.3700,"lat":39.8950}),
-            scada("line.sw1", "open"),
-        ])
-        .await;
+    crew7_and_an_open_feeder(&server).await;
     let mut crew = browser
         .open(
             &format!("{}/crew?token={CREW7}&lang=en", server.base()),
@@ -517,12 +516,7 @@ async fn the_console_reassigns_an_order_and_shows_it_in_the_order_history() {
     };
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path()).await;
-    server
-        .post(&[
-            json!({"type":"crew","at":now(),"id":"CREW-7","name":"Linha 7","skills":["line"],"lon":116.3700,"lat":39.8950}),
-            scada("line.sw1", "open"),
-        ])
-        .await;
+    crew7_and_an_open_feeder(&server).await;
     let mut console = browser
         .open(
             &format!("{}/console?token={ADMIN}&lang=en", server.base()),

@@ -26,6 +26,17 @@ impl StatusQuery {
     }
 }
 
+/// Objects already rendered as JSON text, as one JSON array.
+fn json_array(items: impl Iterator<Item = String>) -> String {
+    format!("[{}]", items.collect::<Vec<_>>().join(","))
+}
+
+fn json(body: String) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(body)
+}
+
 /// Outages: `status=active` (the default) or `all`.
 pub(super) async fn get_outages(
     caller: Caller,
@@ -34,16 +45,13 @@ pub(super) async fn get_outages(
 ) -> Result<HttpResponse, ApiError> {
     let all = query.all()?;
     let body = state.live.with_engine(|e| {
-        let items: Vec<String> = e
-            .outages()
-            .filter(|o| all || o.is_active())
-            .map(|o| o.to_json())
-            .collect();
-        format!("[{}]", items.join(","))
+        json_array(
+            e.outages()
+                .filter(|o| all || o.is_active())
+                .map(|o| o.to_json()),
+        )
     });
-    Ok(HttpResponse::Ok()
-        .content_type("application/json")
-        .body(caller.own_items(body, "crew")))
+    Ok(json(caller.own_items(body, "crew")))
 }
 
 /// Work orders: `status=active` (the default: not closed or cancelled) or `all`.
@@ -54,27 +62,22 @@ pub(super) async fn get_orders(
 ) -> Result<HttpResponse, ApiError> {
     let all = query.all()?;
     let body = state.live.with_engine(|e| {
-        let items: Vec<String> = e
-            .dispatch()
-            .orders()
-            .filter(|o| all || !o.state().is_final())
-            .map(|o| o.to_json())
-            .collect();
-        format!("[{}]", items.join(","))
+        json_array(
+            e.dispatch()
+                .orders()
+                .filter(|o| all || !o.state().is_final())
+                .map(|o| o.to_json()),
+        )
     });
-    Ok(HttpResponse::Ok()
-        .content_type("application/json")
-        .body(caller.own_items(body, "crew")))
+    Ok(json(caller.own_items(body, "crew")))
 }
 
 /// Crews with their position, status and current order.
 pub(super) async fn get_crews(caller: Caller, state: web::Data<AppState>) -> HttpResponse {
     let body = state
         .live
-        .with_engine(|e| format!("[{}]", e.crews_json().join(",")));
-    HttpResponse::Ok()
-        .content_type("application/json")
-        .body(caller.own_items(body, "id"))
+        .with_engine(|e| json_array(e.crews_json().into_iter()));
+    json(caller.own_items(body, "id"))
 }
 
 /// The output messages after `since`, one JSON object per line.

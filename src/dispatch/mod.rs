@@ -356,7 +356,7 @@ impl Order {
             pinned: self.pinned,
             customers_out: self.customers_out,
             critical_customers_out: self.critical_customers_out,
-            created_at: life.history()[0].at,
+            created_at: self.created_at(),
             eta: self.eta,
             arrive_by: self.arrive_by,
             restore_by: self.restore_by,

@@ -15,8 +15,7 @@ use serde::Serialize;
 
 use crate::network::ZoneKind;
 
-/// Mean earth radius (IUGG), metres.
-const EARTH_RADIUS_M: f64 = 6_371_008.8;
+use crate::network::spatial::EARTH_RADIUS_M;
 
 /// The travel-time model; every field can be set per deployment.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -51,7 +50,7 @@ pub struct Place {
 impl TravelModel {
     /// A destination at `lon`/`lat` in `zone`.
     pub fn place(&self, lon: f64, lat: f64, zone: ZoneKind) -> Place {
-        let kmh = self.speed_kmh[zone_index(zone)].max(1.0);
+        let kmh = self.speed_kmh[zone.index()].max(1.0);
         Place {
             lon,
             lat,
@@ -75,15 +74,6 @@ impl TravelModel {
     /// Minutes from a crew taking the order at `lon`/`lat` to arriving at `to`.
     pub fn minutes(&self, lon: f64, lat: f64, to: &Place) -> f64 {
         self.mobilise_min + self.drive_min(lon, lat, to)
-    }
-}
-
-/// Index of a zone in the per-zone arrays: urban, suburban, rural.
-pub fn zone_index(zone: ZoneKind) -> usize {
-    match zone {
-        ZoneKind::Urban => 0,
-        ZoneKind::Suburban => 1,
-        ZoneKind::Rural => 2,
     }
 }
 

@@ -33,7 +33,7 @@ use serde::Serialize;
 use crate::dispatch::{Dispatch, DispatchOptions, JobKind, OutageFacts};
 use crate::events::{format_time, Event, EventKind, PowerState, Problem, ReportPlace, SwitchState};
 use crate::inference::{Analyzer, BeliefDelta, Observation, Physics, Removal, Site};
-use crate::network::{CustomerIdx, FastMap, FastSet, Network, ZoneKind};
+use crate::network::{CustomerIdx, FastMap, FastSet, Network};
 
 pub use outage::{outage_name, parse_outage_name, Outage, OutageKind, OutageStatus};
 
@@ -57,16 +57,6 @@ impl Default for Targets {
             on_site_min: [45, 45, 90],
             restore_min: [12 * 60, 12 * 60, 24 * 60],
             meter_min: 8 * 60,
-        }
-    }
-}
-
-impl Targets {
-    fn zone_index(zone: ZoneKind) -> usize {
-        match zone {
-            ZoneKind::Urban => 0,
-            ZoneKind::Suburban => 1,
-            ZoneKind::Rural => 2,
         }
     }
 }
@@ -774,7 +764,7 @@ impl Engine {
         if let Some(alternatives) = alternatives {
             o.alternatives = alternatives;
         }
-        let z = Targets::zone_index(zone);
+        let z = zone.index();
         o.arrive_by = o.started_at + Duration::minutes(targets.on_site_min[z]);
         o.restore_by = o.started_at + Duration::minutes(targets.restore_min[z]);
         o.fingerprint() != before
@@ -877,7 +867,7 @@ impl Engine {
             o.feeder = feeder;
             o.rule = "the customer reports a failed meter: a single-customer outage".into();
             o.confidence = 0.9;
-            o.arrive_by = at + Duration::minutes(targets.on_site_min[Targets::zone_index(zone)]);
+            o.arrive_by = at + Duration::minutes(targets.on_site_min[zone.index()]);
             o.restore_by = at + Duration::minutes(targets.meter_min);
         }
         self.emit_outage(id, clock, out);
@@ -909,8 +899,8 @@ impl Engine {
             o.rule =
                 "a wire-down report: a safety outage of its own, whether or not power is on".into();
             o.confidence = 1.0;
-            o.arrive_by = at + Duration::minutes(targets.on_site_min[Targets::zone_index(zone)]);
-            o.restore_by = at + Duration::minutes(targets.restore_min[Targets::zone_index(zone)]);
+            o.arrive_by = at + Duration::minutes(targets.on_site_min[zone.index()]);
+            o.restore_by = at + Duration::minutes(targets.restore_min[zone.index()]);
         }
         self.emit_outage(id, clock, out);
     }

@@ -33,8 +33,7 @@ use crate::import::dss_parse::{array, bus_name, number, yes};
 use crate::import::dss_script::{self, class_display, split_object, Element, Script};
 use crate::import::{ImportError, Imported, Placement, SourceLocation};
 
-/// Mean earth radius (IUGG), metres.
-const EARTH_RADIUS_M: f64 = 6_371_008.8;
+use crate::network::spatial::EARTH_RADIUS_M;
 /// A device split out of a line is this long at most …
 const DEVICE_EDGE_MAX_M: f64 = 5.0;
 /// … and never more than this share of the line.

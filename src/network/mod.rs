@@ -212,6 +212,17 @@ pub enum ZoneKind {
     Rural,
 }
 
+impl ZoneKind {
+    /// Its place in per-zone settings: urban 0, suburban 1, rural 2.
+    pub fn index(self) -> usize {
+        match self {
+            ZoneKind::Urban => 0,
+            ZoneKind::Suburban => 1,
+            ZoneKind::Rural => 2,
+        }
+    }
+}
+
 /// A polygon assigning service targets to the area it covers.
 #[derive(Debug, Clone)]
 pub struct Zone {

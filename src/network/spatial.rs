@@ -22,7 +22,7 @@ pub struct SpatialIndex {
 }
 
 /// Mean earth radius (IUGG), metres.
-const EARTH_RADIUS_M: f64 = 6_371_008.8;
+pub const EARTH_RADIUS_M: f64 = 6_371_008.8;
 
 /// Great-circle distance in metres between two lon/lat points.
 pub fn haversine_m(a: (f64, f64), b: (f64, f64)) -> f64 {

@@ -24,6 +24,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
+use super::normal;
 use crate::dispatch::travel::TravelModel;
 use crate::engine::{Engine, EngineOptions, Output};
 use crate::events::{CrewAction, CrewActionKind, CrewPosition, CrewUpdate, Event, EventKind};
@@ -144,12 +145,6 @@ pub struct CrewSim {
 
 /// Share of "power back" messages lost on the way.
 const AMI_LOSS: f64 = 0.2;
-
-fn normal(rng: &mut ChaCha8Rng) -> f64 {
-    let u1: f64 = rng.random_range(f64::MIN_POSITIVE..1.0);
-    let u2: f64 = rng.random();
-    (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
-}
 
 fn minutes(x: f64) -> Duration {
     Duration::seconds((x * 60.0).round().max(1.0) as i64)
@@ -368,8 +363,8 @@ pub struct ClosedLoop {
     pub events: Vec<Event>,
     /// The engine at the end.
     pub engine: Engine,
-    /// Output messages produced.
-    pub messages: u64,
+    /// The stream the run produced, one message per line (as `replay` writes it).
+    pub stream: Vec<String>,
 }
 
 /// A refused crew action becomes the crew's position report (or a tick if the crew has
@@ -411,11 +406,11 @@ pub fn run(
     let start = storm.first().map_or_else(Utc::now, |e| e.at) - Duration::minutes(1);
     let end = storm.last().map_or(start, |e| e.at) + horizon;
     let mut events = Vec::with_capacity(storm.len() * 2);
-    let mut messages = 0u64;
+    let mut stream: Vec<String> = Vec::new();
     let mut apply = |engine: &mut Engine, sim: &mut CrewSim, e: Event, events: &mut Vec<Event>| {
         sim.observe(engine, &e);
         let out = engine.apply(&e);
-        messages += out.len() as u64;
+        stream.extend(out.iter().map(Output::to_json));
         sim.react(engine, &out);
         events.push(e);
     };
@@ -465,10 +460,10 @@ pub fn run(
         }
     }
     let tail = engine.flush();
-    messages += tail.len() as u64;
+    stream.extend(tail.iter().map(Output::to_json));
     ClosedLoop {
         events,
         engine,
-        messages,
+        stream,
     }
 }

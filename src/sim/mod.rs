@@ -164,7 +164,8 @@ pub struct Storm {
     pub truth: Truth,
 }
 
-fn normal(rng: &mut ChaCha8Rng) -> f64 {
+/// A standard normal draw (Box–Muller).
+pub(crate) fn normal(rng: &mut ChaCha8Rng) -> f64 {
     // Box–Muller.
     let u1: f64 = rng.random_range(f64::MIN_POSITIVE..1.0);
     let u2: f64 = rng.random();
