@@ -146,6 +146,11 @@ impl Live {
         f(&engine)
     }
 
+    /// The seq of the last event the engine has applied.
+    pub fn applied(&self) -> i64 {
+        *self.applied.borrow()
+    }
+
     /// Wait (up to `timeout`) until the engine has applied every event up to `seq`;
     /// false if it has not by then.
     pub async fn wait_applied(&self, seq: i64, timeout: std::time::Duration) -> bool {
@@ -168,14 +173,20 @@ fn parse_stored(body: &str) -> anyhow::Result<Event> {
 }
 
 /// Append a `tick` whenever the log has been quiet for [`TICK_EVERY`], until shutdown.
+/// Only the leading instance ticks (on SQLite the one instance always leads); the log's
+/// quiet counts commits from every instance.
 pub fn spawn_ticker(store: Store, mut shutdown: watch::Receiver<bool>) {
     tokio::spawn(async move {
         let mut commits = store.commits();
+        let leader = store.leadership();
         loop {
             tokio::select! {
                 _ = shutdown.changed() => break,
                 _ = commits.changed() => continue,
                 _ = tokio::time::sleep(TICK_EVERY) => {
+                    if !*leader.borrow() {
+                        continue;
+                    }
                     let tick = Event { at: Utc::now(), kind: EventKind::Tick };
                     if let Err(e) = store.append(&[tick]).await {
                         tracing::warn!(error = %e, "could not append a tick");

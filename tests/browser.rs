@@ -4,6 +4,7 @@
 //! Screenshots go to `target/screenshots/`: the wallboard at 3840×2160, the crew page
 //! at 390×844.
 
+mod common;
 mod browser {
     pub mod cdp;
 }
@@ -31,7 +32,7 @@ fn screenshots() -> PathBuf {
 /// A server on a fixed port over one SQLite file, which can be stopped and started
 /// again on the same port and file (a restart, as the wallboard sees it).
 struct Server {
-    db: PathBuf,
+    db: String,
     port: u16,
     running: Option<Running>,
 }
@@ -50,7 +51,7 @@ impl Server {
             .unwrap()
             .port();
         let mut s = Server {
-            db: dir.join("log.db"),
+            db: common::db::test_db(dir).await,
             port,
             running: None,
         };
@@ -69,7 +70,7 @@ impl Server {
             &LoadOptions::default(),
         )
         .unwrap();
-        let (store, writer) = Store::open(self.db.to_str().unwrap(), StoreOptions::default())
+        let (store, writer) = Store::open(&self.db, StoreOptions::default())
             .await
             .unwrap();
         let (shutdown_tx, shutdown) = tokio::sync::watch::channel(false);

@@ -16,7 +16,7 @@ const TOKEN: &str = "crash-test-token";
 const EVENTS: usize = 10_000;
 const CLIENTS: usize = 8;
 
-fn start(db: &std::path::Path, port: u16) -> Child {
+fn start(db: &str, port: u16) -> Child {
     Command::new(env!("CARGO_BIN_EXE_faultline"))
         .args(["serve", "--network"])
         .arg(concat!(
@@ -117,7 +117,7 @@ async fn stored_ids(client: &awc::Client, base: &str) -> Vec<(i64, String)> {
 #[actix_web::test]
 async fn every_acknowledged_event_survives_sigkill() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("log.db");
+    let db = common::db::test_db(dir.path()).await;
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
     let client = awc::Client::builder()

@@ -25,7 +25,7 @@ fn healthz(port: u16) -> bool {
     out.starts_with("HTTP/1.1 200")
 }
 
-fn serve(network: &str, db: &std::path::Path, port: u16) -> std::process::Child {
+fn serve(network: &str, db: &str, port: u16) -> std::process::Child {
     Command::new(env!("CARGO_BIN_EXE_faultline"))
         .args(["serve", "--network", network, "--db"])
         .arg(db)
@@ -60,9 +60,11 @@ fn every_bundled_network_serves_and_answers_healthz() {
     assert_eq!(files.len(), 5);
     for (k, file) in files.iter().enumerate() {
         let port = free_port();
+        let own = dir.path().join(k.to_string());
+        std::fs::create_dir(&own).unwrap();
         let mut child = serve(
             file.to_str().unwrap(),
-            &dir.path().join(format!("{k}.db")),
+            &common::db::test_db_blocking(&own),
             port,
         );
         wait_healthy(port, &mut child);
@@ -104,7 +106,7 @@ fn a_malformed_network_is_refused_naming_the_feature_and_nothing_is_served() {
 #[test]
 fn sigterm_stops_the_server_cleanly_with_acknowledged_events_stored() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("log.db");
+    let db = common::db::test_db_blocking(dir.path());
     let port = free_port();
     let network = concat!(env!("CARGO_MANIFEST_DIR"), "/gis-data/ieee123.geojson");
     let mut child = serve(network, &db, port);
@@ -170,7 +172,7 @@ fn body_of(resp: &str) -> String {
 #[test]
 fn a_restarted_server_rebuilds_the_same_outages_and_messages_from_its_log() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("log.db");
+    let db = common::db::test_db_blocking(dir.path());
     let network = concat!(env!("CARGO_MANIFEST_DIR"), "/gis-data/ieee123.geojson");
     let port = free_port();
     let mut child = serve(network, &db, port);

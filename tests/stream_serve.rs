@@ -28,7 +28,7 @@ async fn sigterm_closes_open_streams_with_where_to_resume_and_exits_promptly() {
             "/gis-data/ieee123.geojson"
         ))
         .arg("--db")
-        .arg(dir.path().join("log.db"))
+        .arg(common::db::test_db(dir.path()).await)
         .args(["--bind", &format!("127.0.0.1:{port}"), "--tokens"])
         .arg(&tokens)
         .env("FAULTLINE_ADMIN_TOKEN", "admin-token-0123456")

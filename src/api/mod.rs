@@ -89,7 +89,12 @@ pub fn build_server(
 
 async fn healthz(state: web::Data<AppState>) -> HttpResponse {
     match state.store.ping().await {
-        Ok(()) => HttpResponse::Ok().json(serde_json::json!({"status": "ok"})),
+        Ok(()) => HttpResponse::Ok().json(serde_json::json!({
+            "status": "ok",
+            "backend": state.store.backend(),
+            "leader": *state.store.leadership().borrow(),
+            "applied_seq": state.live.applied(),
+        })),
         Err(e) => {
             tracing::warn!(error = %e, "health check: the store does not answer");
             HttpResponse::ServiceUnavailable().json(serde_json::json!({"status": "unavailable", "error": "the event log does not answer"}))

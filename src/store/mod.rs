@@ -15,21 +15,26 @@
 //! drops a repeated report (it answers with the first one's seq); a unique index in
 //! the database backs this up.
 //!
-//! # The seam for PostgreSQL
+//! # Two backends
 //! The core never sees the database: it sees [`Store`]'s methods and the stored event
 //! text. Backends are the variants of a small private enum over sqlx connections, one
-//! SQL text (`$1` placeholders) serving both; the migrations live in
-//! `migrations/sqlite/` and `migrations/postgres/` with matching names. Only SQLite is
-//! wired today; a `postgres://` URL is refused with a message until the several-
-//! instances issue lands (appends from many instances need a lock around seq
-//! allocation there, not this single writer).
+//! SQL text (`$1` placeholders) serving both for reads; the migrations live in
+//! `migrations/sqlite/` and `migrations/postgres/` with matching names.
+//! - **SQLite** (a file path or `sqlite:` URL, the default): this writer is the only
+//!   appender, so it keeps the last seq and the stored report ids itself.
+//! - **PostgreSQL** (`postgres://`): several instances append to one log. Each group
+//!   commit numbers its events under an advisory lock in the database, each instance
+//!   follows the others' commits by LISTEN/NOTIFY (and a poll), and one instance at a
+//!   time leads (appends the ticks). See `postgres.rs`.
 
+mod postgres;
 mod sqlite;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::events::Event;
 
@@ -128,9 +133,28 @@ impl Default for StoreOptions {
 #[derive(Clone)]
 pub struct Store {
     appends: mpsc::Sender<AppendRequest>,
-    backend: sqlite::SqliteLog,
+    backend: Backend,
     /// The last committed seq, for readers that follow the log (the live engine).
-    committed: tokio::sync::watch::Receiver<i64>,
+    committed: watch::Receiver<i64>,
+    /// Whether this instance leads (appends the ticks).
+    leader: watch::Receiver<bool>,
+}
+
+/// The database behind the reads.
+#[derive(Clone)]
+enum Backend {
+    Sqlite(sqlite::SqliteLog),
+    Postgres(postgres::PgLog),
+}
+
+/// Which database a store is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BackendKind {
+    /// One embedded file, one instance.
+    Sqlite,
+    /// A shared server, any number of instances.
+    Postgres,
 }
 
 /// One output message as stored: its seq, time, type and whole JSON line.
@@ -149,29 +173,51 @@ pub struct StoredOutput {
 
 impl Store {
     /// Open (creating and migrating if needed) the log at `url`: a file path or a
-    /// `sqlite:` URL.
+    /// `sqlite:` URL for the embedded log, a `postgres://` URL for a shared one.
     pub async fn open(
         url: &str,
         options: StoreOptions,
     ) -> Result<(Store, WriterHandle), StoreError> {
-        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            return Err(StoreError::Unsupported(
-                "PostgreSQL is not wired yet in this version: use a SQLite file for --db".into(),
-            ));
-        }
-        let (backend, mut writer) = sqlite::SqliteLog::open(url).await?;
+        let (backend, mut writer) = if is_postgres_url(url) {
+            let (log, writer) = postgres::PgLog::open(url).await?;
+            (Backend::Postgres(log), Writer::Postgres(writer))
+        } else {
+            let (log, writer) = sqlite::SqliteLog::open(url).await?;
+            (Backend::Sqlite(log), Writer::Sqlite(writer))
+        };
         let (tx, rx) = mpsc::channel(options.queue);
         let state = writer.load_state().await?;
-        let (committed_tx, committed) = tokio::sync::watch::channel(state.last_seq);
+        let (committed_tx, committed) = watch::channel(state.last_seq);
+        let committed_tx = Arc::new(committed_tx);
+        let (leader_tx, leader) = watch::channel(matches!(backend, Backend::Sqlite(_)));
+        if let Backend::Postgres(log) = &backend {
+            log.follow(committed_tx.clone());
+            log.campaign(Arc::new(leader_tx));
+        }
         let task = tokio::spawn(writer_loop(writer, state, rx, options, committed_tx));
         Ok((
             Store {
                 appends: tx,
                 backend,
                 committed,
+                leader,
             },
             WriterHandle { task },
         ))
+    }
+
+    /// Which database this store is on.
+    pub fn backend(&self) -> BackendKind {
+        match self.backend {
+            Backend::Sqlite(_) => BackendKind::Sqlite,
+            Backend::Postgres(_) => BackendKind::Postgres,
+        }
+    }
+
+    /// Whether this instance leads now (always, on SQLite); changes as leadership
+    /// moves between instances on PostgreSQL.
+    pub fn leadership(&self) -> watch::Receiver<bool> {
+        self.leader.clone()
     }
 
     /// Append events, all or nothing; returns once they are durable.
@@ -191,17 +237,23 @@ impl Store {
 
     /// Stored events with `seq > since`, in order, at most `limit`.
     pub async fn read_since(&self, since: i64, limit: i64) -> Result<Vec<StoredEvent>, StoreError> {
-        self.backend.read_since(since, limit).await
+        match &self.backend {
+            Backend::Sqlite(b) => b.read_since(since, limit).await,
+            Backend::Postgres(b) => b.read_since(since, limit).await,
+        }
     }
 
     /// Follow the log: the receiver changes each time a group commits.
-    pub fn commits(&self) -> tokio::sync::watch::Receiver<i64> {
+    pub fn commits(&self) -> watch::Receiver<i64> {
         self.committed.clone()
     }
 
     /// Store output messages (idempotent: a message already stored is kept).
     pub async fn append_outputs(&self, outputs: &[StoredOutput]) -> Result<(), StoreError> {
-        self.backend.append_outputs(outputs).await
+        match &self.backend {
+            Backend::Sqlite(b) => b.append_outputs(outputs).await,
+            Backend::Postgres(b) => b.append_outputs(outputs).await,
+        }
     }
 
     /// Stored output messages with `seq > since`, in order, at most `limit`.
@@ -210,23 +262,40 @@ impl Store {
         since: i64,
         limit: i64,
     ) -> Result<Vec<StoredOutput>, StoreError> {
-        self.backend.outputs_since(since, limit).await
+        match &self.backend {
+            Backend::Sqlite(b) => b.outputs_since(since, limit).await,
+            Backend::Postgres(b) => b.outputs_since(since, limit).await,
+        }
     }
 
     /// The seq of the last stored output message (0 when none).
     pub async fn last_output_seq(&self) -> Result<i64, StoreError> {
-        self.backend.last_output_seq().await
+        match &self.backend {
+            Backend::Sqlite(b) => b.last_output_seq().await,
+            Backend::Postgres(b) => b.last_output_seq().await,
+        }
     }
 
     /// The seq of the last stored event (0 for an empty log).
     pub async fn last_seq(&self) -> Result<i64, StoreError> {
-        self.backend.last_seq().await
+        match &self.backend {
+            Backend::Sqlite(b) => b.last_seq().await,
+            Backend::Postgres(b) => b.last_seq().await,
+        }
     }
 
     /// Whether the database answers.
     pub async fn ping(&self) -> Result<(), StoreError> {
-        self.backend.ping().await
+        match &self.backend {
+            Backend::Sqlite(b) => b.ping().await,
+            Backend::Postgres(b) => b.ping().await,
+        }
     }
+}
+
+/// Whether `url` names a PostgreSQL database.
+pub fn is_postgres_url(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
 }
 
 /// The writer task; [`WriterHandle::finish`] waits until every accepted request is
@@ -250,12 +319,101 @@ pub(crate) struct LogState {
     pub(crate) report_seq: HashMap<String, i64>,
 }
 
+/// The seqs one group gets: repeated report ids are dropped (answered with the first
+/// one's seq), every other event numbered in order after `last_seq`.
+pub(crate) struct Plan<'a> {
+    pub(crate) rows: Vec<(i64, &'a Row)>,
+    pub(crate) answers: Vec<Appended>,
+    pub(crate) new_ids: HashMap<String, i64>,
+    pub(crate) last_seq: i64,
+}
+
+/// Number a group after `last_seq`; `known` gives the seq of a report id already stored.
+pub(crate) fn plan(
+    group: &[AppendRequest],
+    last_seq: i64,
+    known: impl Fn(&str) -> Option<i64>,
+) -> Plan<'_> {
+    let mut seq = last_seq;
+    let mut new_ids: HashMap<String, i64> = HashMap::new();
+    let mut rows = Vec::new();
+    let mut answers = Vec::with_capacity(group.len());
+    for req in group {
+        let mut accepted = 0;
+        let mut duplicates = 0;
+        let mut last = 0;
+        for row in &req.rows {
+            if let Some(id) = &row.report_id {
+                if let Some(s) = known(id).or_else(|| new_ids.get(id).copied()) {
+                    duplicates += 1;
+                    last = last.max(s);
+                    continue;
+                }
+            }
+            seq += 1;
+            if let Some(id) = &row.report_id {
+                new_ids.insert(id.clone(), seq);
+            }
+            rows.push((seq, row));
+            accepted += 1;
+            last = seq;
+        }
+        answers.push(Appended {
+            accepted,
+            duplicates,
+            last_seq: if last == 0 { last_seq } else { last },
+        });
+    }
+    Plan {
+        rows,
+        answers,
+        new_ids,
+        last_seq: seq,
+    }
+}
+
+/// The connection the writer task appends through.
+enum Writer {
+    Sqlite(sqlite::SqliteWriter),
+    Postgres(postgres::PgWriter),
+}
+
+impl Writer {
+    async fn load_state(&mut self) -> Result<LogState, StoreError> {
+        match self {
+            Writer::Sqlite(w) => w.load_state().await,
+            Writer::Postgres(w) => w.load_state().await,
+        }
+    }
+
+    /// Store one group, all or nothing; durable when this returns `Ok`.
+    async fn commit(
+        &mut self,
+        group: &[AppendRequest],
+        state: &mut LogState,
+    ) -> Result<Vec<Appended>, StoreError> {
+        match self {
+            // This writer is the only appender: its own state is the truth.
+            Writer::Sqlite(w) => {
+                let planned = plan(group, state.last_seq, |id| {
+                    state.report_seq.get(id).copied()
+                });
+                w.write(&planned.rows).await?;
+                state.last_seq = planned.last_seq;
+                state.report_seq.extend(planned.new_ids);
+                Ok(planned.answers)
+            }
+            Writer::Postgres(w) => w.commit(group, state).await,
+        }
+    }
+}
+
 async fn writer_loop(
-    mut writer: sqlite::SqliteWriter,
+    mut writer: Writer,
     mut state: LogState,
     mut rx: mpsc::Receiver<AppendRequest>,
     options: StoreOptions,
-    committed: tokio::sync::watch::Sender<i64>,
+    committed: Arc<watch::Sender<i64>>,
 ) {
     let mut group: Vec<AppendRequest> = Vec::new();
     while let Some(first) = rx.recv().await {
@@ -270,79 +428,27 @@ async fn writer_loop(
                 Err(_) => break,
             }
         }
-        commit_group(&mut writer, &mut state, &mut group).await;
-        committed.send_if_modified(|last| {
-            let changed = *last != state.last_seq;
-            *last = state.last_seq;
-            changed
-        });
-    }
-    tracing::info!(last_seq = state.last_seq, "event writer stopped");
-}
-
-/// Write one group in one transaction and answer every request in it.
-async fn commit_group(
-    writer: &mut sqlite::SqliteWriter,
-    state: &mut LogState,
-    group: &mut Vec<AppendRequest>,
-) {
-    let mut seq = state.last_seq;
-    let mut new_ids: HashMap<String, i64> = HashMap::new();
-    let mut to_write: Vec<(i64, &Row)> = Vec::new();
-    let mut answers = Vec::with_capacity(group.len());
-    for req in group.iter() {
-        let mut accepted = 0;
-        let mut duplicates = 0;
-        let mut last = 0;
-        for row in &req.rows {
-            if let Some(id) = &row.report_id {
-                let earlier = state
-                    .report_seq
-                    .get(id)
-                    .copied()
-                    .or_else(|| new_ids.get(id).copied());
-                if let Some(s) = earlier {
-                    duplicates += 1;
-                    last = last.max(s);
-                    continue;
+        match writer.commit(&group, &mut state).await {
+            Ok(answers) => {
+                tracing::debug!(
+                    requests = group.len(),
+                    last_seq = state.last_seq,
+                    "group committed"
+                );
+                for (req, answer) in group.drain(..).zip(answers) {
+                    let _ = req.reply.send(Ok(answer));
                 }
             }
-            seq += 1;
-            if let Some(id) = &row.report_id {
-                new_ids.insert(id.clone(), seq);
+            Err(e) => {
+                tracing::error!(error = %e, requests = group.len(), "group commit failed; nothing of it is stored");
+                for req in group.drain(..) {
+                    let _ = req.reply.send(Err(format!(
+                        "the event log could not store the events: {e}"
+                    )));
+                }
             }
-            to_write.push((seq, row));
-            accepted += 1;
-            last = seq;
         }
-        answers.push(Appended {
-            accepted,
-            duplicates,
-            last_seq: if last == 0 { state.last_seq } else { last },
-        });
+        postgres::advance(&committed, state.last_seq);
     }
-    let outcome = writer.write(&to_write).await;
-    match outcome {
-        Ok(()) => {
-            state.last_seq = seq;
-            state.report_seq.extend(new_ids);
-            tracing::debug!(
-                requests = group.len(),
-                events = to_write.len(),
-                last_seq = seq,
-                "group committed"
-            );
-            for (req, answer) in group.drain(..).zip(answers) {
-                let _ = req.reply.send(Ok(answer));
-            }
-        }
-        Err(e) => {
-            tracing::error!(error = %e, requests = group.len(), "group commit failed; nothing of it is stored");
-            for req in group.drain(..) {
-                let _ = req.reply.send(Err(format!(
-                    "the event log could not store the events: {e}"
-                )));
-            }
-        }
-    }
+    tracing::info!(last_seq = state.last_seq, "event writer stopped");
 }

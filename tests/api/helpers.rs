@@ -41,8 +41,8 @@ pub async fn spawn_app_with_limit(max_body_bytes: usize) -> TestApp {
     let network =
         Network::from_geojson(&text, &LoadOptions::default()).expect("bundled network loads");
     let dir = tempfile::tempdir().expect("temp dir");
-    let db = dir.path().join("log.db");
-    let (store, _writer) = Store::open(db.to_str().unwrap(), StoreOptions::default())
+    let db = crate::common::db::test_db(dir.path()).await;
+    let (store, _writer) = Store::open(&db, StoreOptions::default())
         .await
         .expect("store opens");
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind port 0");

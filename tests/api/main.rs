@@ -1,5 +1,7 @@
 //! The HTTP API through a real server on a real SQLite file, one per test.
 
+#[path = "../common/mod.rs"]
+mod common;
 mod events;
 mod helpers;
 mod live;

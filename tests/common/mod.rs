@@ -1,6 +1,8 @@
 //! Small networks written in the contract's GeoJSON, for tests.
 #![allow(dead_code)]
 
+pub mod db;
+
 use serde_json::{json, Value};
 
 /// A port free on 127.0.0.1 right now (for a server started as a child process).
