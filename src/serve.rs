@@ -11,7 +11,7 @@ use crate::config::ServeSettings;
 use crate::engine::Engine;
 use crate::live::{spawn_ticker, Live};
 use crate::network::{LoadOptions, Network};
-use crate::store::{Store, StoreOptions};
+use crate::store::{redacted, Store, StoreOptions};
 
 /// Load a network file with the settings' options, logging what it took.
 pub fn load_network(
@@ -57,8 +57,8 @@ pub async fn run(settings: ServeSettings) -> anyhow::Result<()> {
     )?;
     let (store, writer) = Store::open(&settings.db, StoreOptions::default())
         .await
-        .with_context(|| format!("opening the event log {}", settings.db))?;
-    tracing::info!(db = %settings.db, last_seq = store.last_seq().await?, "event log open");
+        .with_context(|| format!("opening the event log {}", redacted(&settings.db)))?;
+    tracing::info!(db = %redacted(&settings.db), backend = ?store.backend(), last_seq = store.last_seq().await?, "event log open");
     let admin = match std::env::var("FAULTLINE_ADMIN_TOKEN") {
         Ok(t) if !t.trim().is_empty() => t.trim().to_owned(),
         _ => {

@@ -298,6 +298,21 @@ pub fn is_postgres_url(url: &str) -> bool {
     url.starts_with("postgres://") || url.starts_with("postgresql://")
 }
 
+/// `url` fit for a log line or an error message: a password in it is replaced by `***`.
+pub fn redacted(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => match rest[..at].split_once(':') {
+            Some((user, _password)) => format!("{scheme}://{user}:***{}", &rest[at..]),
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
+    }
+}
+
 /// The writer task; [`WriterHandle::finish`] waits until every accepted request is
 /// committed and answered, once every [`Store`] clone is dropped.
 pub struct WriterHandle {
@@ -451,4 +466,69 @@ async fn writer_loop(
         postgres::advance(&committed, state.last_seq);
     }
     tracing::info!(last_seq = state.last_seq, "event writer stopped");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_password_in_a_url_is_never_shown() {
+        assert_eq!(
+            redacted("postgres://ops:s3cret@db.example:5432/faultline"),
+            "postgres://ops:***@db.example:5432/faultline"
+        );
+        assert_eq!(
+            redacted("postgres://ops@db/faultline?options=-c%20x%3D1"),
+            "postgres://ops@db/faultline?options=-c%20x%3D1"
+        );
+        assert_eq!(
+            redacted("/var/lib/faultline/log.db"),
+            "/var/lib/faultline/log.db"
+        );
+    }
+
+    #[test]
+    fn a_group_is_numbered_in_order_and_a_repeated_report_keeps_its_first_seq() {
+        let report = |id: &str| Row {
+            at: "2026-07-14T03:00:00Z".into(),
+            kind: "report",
+            report_id: Some(id.into()),
+            body: "{}".into(),
+        };
+        let tick = Row {
+            at: "2026-07-14T03:00:00Z".into(),
+            kind: "tick",
+            report_id: None,
+            body: "{}".into(),
+        };
+        let request = |rows: Vec<Row>| AppendRequest {
+            rows,
+            reply: oneshot::channel().0,
+        };
+        let group = vec![
+            request(vec![report("R-1"), tick.clone(), report("R-9")]),
+            request(vec![report("R-1"), report("R-2")]),
+        ];
+        // R-9 was stored earlier at seq 4; the log ends at 10.
+        let planned = plan(&group, 10, |id| (id == "R-9").then_some(4));
+        let seqs: Vec<i64> = planned.rows.iter().map(|(s, _)| *s).collect();
+        assert_eq!(seqs, vec![11, 12, 13]);
+        assert_eq!(planned.last_seq, 13);
+        assert_eq!(
+            planned.answers,
+            vec![
+                Appended {
+                    accepted: 2,
+                    duplicates: 1,
+                    last_seq: 12
+                },
+                Appended {
+                    accepted: 1,
+                    duplicates: 1,
+                    last_seq: 13
+                },
+            ]
+        );
+    }
 }

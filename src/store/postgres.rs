@@ -239,11 +239,15 @@ impl PgLog {
         let key = self.names.leader_lock;
         tokio::spawn(async move {
             let mut conn: Option<PgConnection> = None;
+            let mut first = true;
             loop {
-                tokio::select! {
-                    _ = leader.closed() => return,
-                    _ = tokio::time::sleep(LEADER_CHECK_EVERY) => {}
+                if !first {
+                    tokio::select! {
+                        _ = leader.closed() => return,
+                        _ = tokio::time::sleep(LEADER_CHECK_EVERY) => {}
+                    }
                 }
+                first = false;
                 let c = match conn.as_mut() {
                     Some(c) => c,
                     None => match PgConnection::connect_with(&options).await {
