@@ -43,7 +43,7 @@ const LEADER_CHECK_EVERY: Duration = Duration::from_millis(500);
 #[derive(Clone)]
 pub(crate) struct PgLog {
     pool: PgPool,
-    options: PgConnectOptions,
+    options: Arc<PgConnectOptions>,
     names: Arc<Names>,
 }
 
@@ -99,7 +99,7 @@ impl PgLog {
         Ok((
             PgLog {
                 pool,
-                options,
+                options: Arc::new(options),
                 names,
             },
             writer,
