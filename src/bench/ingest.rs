@@ -92,6 +92,10 @@ pub struct IngestArgs {
     /// Leave the temporary directory (database, server log) in place.
     #[arg(long)]
     pub keep: bool,
+    /// A `postgres://` URL: run the server on a fresh schema of that database (dropped
+    /// afterwards) instead of a SQLite file.
+    #[arg(long)]
+    pub db: Option<String>,
 }
 
 /// `faultline bench ingest`.
@@ -124,11 +128,27 @@ pub fn run(args: &IngestArgs) -> anyhow::Result<()> {
         args.server_log
     );
 
+    let pg = args
+        .db
+        .as_deref()
+        .map(super::server::PgScratch::new)
+        .transpose()?;
+    println!(
+        "event log: {}",
+        match &args.db {
+            Some(url) => format!(
+                "PostgreSQL {} (a fresh schema)",
+                crate::store::redacted(url)
+            ),
+            None => "SQLite file in a temporary directory".into(),
+        }
+    );
     let fsync = fsync_floor(scratch.path(), seconds)?;
     let parse = parse_floor(&network, &customers, batch)?;
 
     let server = ServerChild::start(
         &ServerSetup {
+            db: pg.as_ref().map(|p| p.url.as_str()),
             network: &args.network,
             dir: scratch.path(),
             workers: args.workers,

@@ -28,6 +28,7 @@
 //!   debug build says so on its first line.
 
 pub mod ingest;
+pub mod instances;
 pub mod loadgen;
 pub mod network;
 pub mod scratch;
@@ -46,6 +47,9 @@ pub enum BenchCommand {
     /// Durable ingest through `faultline serve` in a child process: NDJSON batches and
     /// single events, beside the HTTP, fsync and parse-only floors.
     Ingest(ingest::IngestArgs),
+    /// Two instances on one PostgreSQL log: from a POST at one to the message on the
+    /// other's stream, beside the same instance's own stream.
+    Instances(instances::InstancesArgs),
     /// Websocket readers of the stream: delivery latency, messages lost, server memory,
     /// beside one reader in the same run.
     Stream(stream::StreamBenchArgs),
@@ -67,6 +71,7 @@ pub fn run(command: BenchCommand) -> anyhow::Result<()> {
     match command {
         BenchCommand::Network(args) => network::run(&args),
         BenchCommand::Ingest(args) => ingest::run(&args),
+        BenchCommand::Instances(args) => instances::run(&args),
         BenchCommand::Stream(args) => stream::run(&args),
         BenchCommand::Inference(args) => crate::sim::bench::run(args),
         BenchCommand::Replay(args) => crate::sim::bench::run_replay(args),

@@ -1,5 +1,6 @@
 //! `faultline serve` as a child process of a benchmark: this same executable, on a
-//! fresh SQLite log in a temporary directory and a free loopback port.
+//! fresh SQLite log in a temporary directory (or a PostgreSQL schema of the
+//! benchmark's, see [`PgScratch`]) and a free loopback port.
 //!
 //! Running the server in its own process keeps the load generator's CPU and memory
 //! out of the server's figures (each is read from `/proc` separately) and measures
@@ -44,6 +45,8 @@ pub struct ServerSetup<'a> {
     pub network: &'a Path,
     /// The directory for the database and the log.
     pub dir: &'a Path,
+    /// The `--db` (default: `log.db` in `dir`).
+    pub db: Option<&'a str>,
     /// HTTP worker threads (`None`: the server's default).
     pub workers: Option<usize>,
     /// `FAULTLINE_LOG` for the child.
@@ -66,7 +69,11 @@ impl ServerChild {
             .arg("--network")
             .arg(setup.network)
             .arg("--db")
-            .arg(setup.dir.join("log.db"))
+            .arg(
+                setup
+                    .db
+                    .map_or_else(|| setup.dir.join("log.db").into_os_string(), Into::into),
+            )
             .arg("--bind")
             .arg(addr.to_string())
             .env("FAULTLINE_ADMIN_TOKEN", &token)
@@ -218,4 +225,56 @@ fn free_port() -> anyhow::Result<u16> {
     let listener =
         TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).context("finding a free port on 127.0.0.1")?;
     Ok(listener.local_addr()?.port())
+}
+
+/// A fresh PostgreSQL schema for one benchmark run, dropped with everything in it when
+/// this is dropped: the benchmark never touches a deployment's own tables.
+pub struct PgScratch {
+    base: String,
+    schema: String,
+    /// The `--db` URL that puts the server in the schema.
+    pub url: String,
+}
+
+impl PgScratch {
+    /// Create `faultline_bench_<pid>_<secs>` in the database at `base`.
+    pub fn new(base: &str) -> anyhow::Result<PgScratch> {
+        let secs = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let schema = format!("faultline_bench_{}_{secs}", std::process::id());
+        pg_execute(base, &format!("CREATE SCHEMA {schema}"))?;
+        let sep = if base.contains('?') { '&' } else { '?' };
+        Ok(PgScratch {
+            url: format!("{base}{sep}options=-c%20search_path%3D{schema}"),
+            base: base.to_owned(),
+            schema,
+        })
+    }
+}
+
+impl Drop for PgScratch {
+    fn drop(&mut self) {
+        if let Err(e) = pg_execute(&self.base, &format!("DROP SCHEMA {} CASCADE", self.schema)) {
+            eprintln!("dropping the benchmark's schema {}: {e:#}", self.schema);
+        }
+    }
+}
+
+fn pg_execute(url: &str, sql: &str) -> anyhow::Result<()> {
+    use sqlx::Connection;
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?
+        .block_on(async {
+            let mut conn = sqlx::PgConnection::connect(url)
+                .await
+                .with_context(|| format!("connecting to {}", crate::store::redacted(url)))?;
+            // No NOTICE lines ("drop cascades to …") in the benchmark's output.
+            sqlx::query("SET client_min_messages TO warning")
+                .execute(&mut conn)
+                .await?;
+            sqlx::query(sql).execute(&mut conn).await?;
+            anyhow::Ok(())
+        })
 }

@@ -143,6 +143,7 @@ pub fn run(args: &StreamBenchArgs) -> anyhow::Result<()> {
     );
     let server = ServerChild::start(
         &ServerSetup {
+            db: None,
             network: &args.network,
             dir: scratch.path(),
             workers: args.workers,
