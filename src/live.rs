@@ -14,6 +14,10 @@
 //! appends a `tick` event when the log has been quiet for a few seconds, so the
 //! engine's clock — and every timer that hangs on it — moves with the wall clock.
 //!
+//! On PostgreSQL the store's `commits()` also moves when another instance commits (it
+//! LISTENs), so the same loop follows the whole shared log and every instance's engine
+//! is a replica; only the leading instance appends ticks.
+//!
 //! Not yet here: snapshots of the engine state (a restart replays the log from the
 //! start; see BENCHMARKS.md for how long that takes).
 
