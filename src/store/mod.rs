@@ -140,6 +140,23 @@ pub struct Store {
     leader: watch::Receiver<bool>,
 }
 
+/// Run the same code (one SQL text, `$1` placeholders) on whichever backend's pool of
+/// readers: the reads are identical on both databases.
+macro_rules! on_readers {
+    ($backend:expr, $pool:ident => $body:expr) => {
+        match $backend {
+            Backend::Sqlite(b) => {
+                let $pool = b.readers();
+                $body
+            }
+            Backend::Postgres(b) => {
+                let $pool = b.readers();
+                $body
+            }
+        }
+    };
+}
+
 /// The database behind the reads.
 #[derive(Clone)]
 enum Backend {
@@ -237,10 +254,15 @@ impl Store {
 
     /// Stored events with `seq > since`, in order, at most `limit`.
     pub async fn read_since(&self, since: i64, limit: i64) -> Result<Vec<StoredEvent>, StoreError> {
-        match &self.backend {
-            Backend::Sqlite(b) => b.read_since(since, limit).await,
-            Backend::Postgres(b) => b.read_since(since, limit).await,
-        }
+        Ok(on_readers!(&self.backend, pool => {
+            sqlx::query_as::<_, StoredEvent>(
+                "SELECT seq, body FROM events WHERE seq > $1 ORDER BY seq LIMIT $2",
+            )
+            .bind(since)
+            .bind(limit)
+            .fetch_all(pool)
+            .await?
+        }))
     }
 
     /// Follow the log: the receiver changes each time a group commits.
@@ -262,34 +284,39 @@ impl Store {
         since: i64,
         limit: i64,
     ) -> Result<Vec<StoredOutput>, StoreError> {
-        match &self.backend {
-            Backend::Sqlite(b) => b.outputs_since(since, limit).await,
-            Backend::Postgres(b) => b.outputs_since(since, limit).await,
-        }
+        Ok(on_readers!(&self.backend, pool => {
+            sqlx::query_as::<_, StoredOutput>(
+                "SELECT seq, at, type, body FROM outputs WHERE seq > $1 ORDER BY seq LIMIT $2",
+            )
+            .bind(since)
+            .bind(limit)
+            .fetch_all(pool)
+            .await?
+        }))
     }
 
     /// The seq of the last stored output message (0 when none).
     pub async fn last_output_seq(&self) -> Result<i64, StoreError> {
-        match &self.backend {
-            Backend::Sqlite(b) => b.last_output_seq().await,
-            Backend::Postgres(b) => b.last_output_seq().await,
-        }
+        let (seq,): (Option<i64>,) = on_readers!(&self.backend, pool => {
+            sqlx::query_as("SELECT MAX(seq) FROM outputs").fetch_one(pool).await?
+        });
+        Ok(seq.unwrap_or(0))
     }
 
     /// The seq of the last stored event (0 for an empty log).
     pub async fn last_seq(&self) -> Result<i64, StoreError> {
-        match &self.backend {
-            Backend::Sqlite(b) => b.last_seq().await,
-            Backend::Postgres(b) => b.last_seq().await,
-        }
+        let (seq,): (Option<i64>,) = on_readers!(&self.backend, pool => {
+            sqlx::query_as("SELECT MAX(seq) FROM events").fetch_one(pool).await?
+        });
+        Ok(seq.unwrap_or(0))
     }
 
     /// Whether the database answers.
     pub async fn ping(&self) -> Result<(), StoreError> {
-        match &self.backend {
-            Backend::Sqlite(b) => b.ping().await,
-            Backend::Postgres(b) => b.ping().await,
-        }
+        on_readers!(&self.backend, pool => {
+            sqlx::query("SELECT 1").execute(pool).await?;
+        });
+        Ok(())
     }
 }
 

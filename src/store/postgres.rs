@@ -33,7 +33,7 @@ use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
 use sqlx::{ConnectOptions, Connection, PgConnection, PgPool};
 use tokio::sync::watch;
 
-use super::{plan, AppendRequest, Appended, LogState, StoreError, StoredEvent, StoredOutput};
+use super::{plan, AppendRequest, Appended, LogState, StoreError, StoredOutput};
 
 /// How often a follower polls `MAX(seq)` besides listening.
 const POLL_EVERY: Duration = Duration::from_millis(1000);
@@ -106,22 +106,9 @@ impl PgLog {
         ))
     }
 
-    pub(crate) async fn read_since(
-        &self,
-        since: i64,
-        limit: i64,
-    ) -> Result<Vec<StoredEvent>, StoreError> {
-        Ok(sqlx::query_as::<_, StoredEvent>(
-            "SELECT seq, body FROM events WHERE seq > $1 ORDER BY seq LIMIT $2",
-        )
-        .bind(since)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?)
-    }
-
-    pub(crate) async fn last_seq(&self) -> Result<i64, StoreError> {
-        last_seq(&self.pool).await
+    /// The pool reads go through.
+    pub(crate) fn readers(&self) -> &PgPool {
+        &self.pool
     }
 
     /// Store output messages; every instance derives the same ones from the same log, so
@@ -145,32 +132,6 @@ impl PgLog {
         .bind(&bodies)
         .execute(&self.pool)
         .await?;
-        Ok(())
-    }
-
-    pub(crate) async fn outputs_since(
-        &self,
-        since: i64,
-        limit: i64,
-    ) -> Result<Vec<StoredOutput>, StoreError> {
-        Ok(sqlx::query_as::<_, StoredOutput>(
-            "SELECT seq, at, type, body FROM outputs WHERE seq > $1 ORDER BY seq LIMIT $2",
-        )
-        .bind(since)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?)
-    }
-
-    pub(crate) async fn last_output_seq(&self) -> Result<i64, StoreError> {
-        let (seq,): (Option<i64>,) = sqlx::query_as("SELECT MAX(seq) FROM outputs")
-            .fetch_one(&self.pool)
-            .await?;
-        Ok(seq.unwrap_or(0))
-    }
-
-    pub(crate) async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
     }
 

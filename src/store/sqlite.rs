@@ -7,7 +7,7 @@ use std::str::FromStr;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Connection, SqliteConnection, SqlitePool};
 
-use super::{LogState, Row, StoreError, StoredEvent};
+use super::{LogState, Row, StoreError};
 
 /// Rows per INSERT statement: 6 parameters each, well under SQLite's 32,766.
 const ROWS_PER_STATEMENT: usize = 500;
@@ -92,25 +92,9 @@ impl SqliteLog {
         ))
     }
 
-    pub(crate) async fn read_since(
-        &self,
-        since: i64,
-        limit: i64,
-    ) -> Result<Vec<StoredEvent>, StoreError> {
-        Ok(sqlx::query_as::<_, StoredEvent>(
-            "SELECT seq, body FROM events WHERE seq > $1 ORDER BY seq LIMIT $2",
-        )
-        .bind(since)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?)
-    }
-
-    pub(crate) async fn last_seq(&self) -> Result<i64, StoreError> {
-        let (seq,): (Option<i64>,) = sqlx::query_as("SELECT MAX(seq) FROM events")
-            .fetch_one(&self.pool)
-            .await?;
-        Ok(seq.unwrap_or(0))
+    /// The read-only connections.
+    pub(crate) fn readers(&self) -> &SqlitePool {
+        &self.pool
     }
 
     pub(crate) async fn append_outputs(
@@ -132,32 +116,6 @@ impl SqliteLog {
             q.execute(&mut *tx).await?;
         }
         tx.commit().await?;
-        Ok(())
-    }
-
-    pub(crate) async fn outputs_since(
-        &self,
-        since: i64,
-        limit: i64,
-    ) -> Result<Vec<super::StoredOutput>, StoreError> {
-        Ok(sqlx::query_as::<_, super::StoredOutput>(
-            "SELECT seq, at, type, body FROM outputs WHERE seq > $1 ORDER BY seq LIMIT $2",
-        )
-        .bind(since)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?)
-    }
-
-    pub(crate) async fn last_output_seq(&self) -> Result<i64, StoreError> {
-        let (seq,): (Option<i64>,) = sqlx::query_as("SELECT MAX(seq) FROM outputs")
-            .fetch_one(&self.pool)
-            .await?;
-        Ok(seq.unwrap_or(0))
-    }
-
-    pub(crate) async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
     }
 }
