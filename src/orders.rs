@@ -22,7 +22,9 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 /// Where an order stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum OrderState {
     /// Waiting for its first crew.
@@ -127,7 +129,7 @@ impl OrderState {
 }
 
 /// One change in an order's history.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct Step {
     /// The state entered.
     pub state: OrderState,
@@ -149,7 +151,7 @@ pub struct Step {
 pub struct Refused(pub String);
 
 /// A work order's life: its state, its crew and its history.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Lifecycle {
     state: OrderState,
     crew: Option<String>,

@@ -132,7 +132,7 @@ impl Default for DispatchOptions {
 }
 
 /// What kind of job an order is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum JobKind {
     /// A protective device (or transformer) open.
     Device(DeviceKind),
@@ -197,7 +197,7 @@ pub struct OutageFacts<'a> {
 }
 
 /// A crew as dispatch knows it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Crew {
     /// Its id.
     pub id: String,
@@ -223,7 +223,7 @@ impl Crew {
 }
 
 /// A work order.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Order {
     /// The number in `WO-<n>`.
     pub number: u64,
@@ -398,8 +398,10 @@ pub struct Changes {
 }
 
 /// Dispatch's state: see the module docs.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Dispatch {
+    /// From the options, not a snapshot ([`Dispatch::set_options`]).
+    #[serde(skip)]
     options: DispatchOptions,
     crews: BTreeMap<String, Crew>,
     orders: BTreeMap<u64, Order>,
@@ -420,7 +422,7 @@ pub struct Dispatch {
 }
 
 /// What an outage on hold needs to become an order.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct Held {
     due: DateTime<Utc>,
     device: String,
@@ -457,6 +459,11 @@ impl Dispatch {
             held: BTreeMap::new(),
             hold_timers: BTreeSet::new(),
         }
+    }
+
+    /// Put the options back after a snapshot is restored (they are settings, not state).
+    pub(crate) fn set_options(&mut self, options: DispatchOptions) {
+        self.options = options;
     }
 
     /// The settings.

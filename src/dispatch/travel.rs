@@ -39,7 +39,7 @@ impl Default for TravelModel {
 }
 
 /// A destination, with what the model needs precomputed.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Place {
     lon: f64,
     lat: f64,

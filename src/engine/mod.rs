@@ -106,15 +106,21 @@ pub struct EngineOptions {
 }
 
 /// The engine: see the module docs.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Engine {
+    /// Not in a snapshot: [`Engine::restore`] puts the loaded network back and replays
+    /// `switched` on it.
+    #[serde(skip)]
     network: Network,
     analyzer: Analyzer,
+    /// From the options, not the snapshot.
+    #[serde(skip)]
     targets: Targets,
     clock: Option<DateTime<Utc>>,
     next_seq: u64,
     next_outage: u64,
     outages: BTreeMap<u64, Outage>,
+    #[serde(with = "crate::network::as_pairs")]
     at_site: FastMap<Site, u64>,
     meter_outage_at: FastMap<CustomerIdx, u64>,
     reports_seen: FastSet<String>,
@@ -122,6 +128,7 @@ pub struct Engine {
     dispatch: Dispatch,
     /// A dispatcher moved an outage to a device: the next time that site opens, it is
     /// this outage.
+    #[serde(with = "crate::network::as_pairs")]
     pending_moves: FastMap<Site, u64>,
     /// The report being applied (its point and id), to list it on the outage it joins.
     last_report: Option<(CustomerIdx, String)>,
@@ -132,11 +139,38 @@ pub struct Engine {
     dirty: std::collections::BTreeSet<u64>,
     flushed_minute: i64,
     rejected: u64,
+    /// Switching applied to the network (edge id, closed), in order: a restored engine
+    /// replays it on the freshly loaded network.
+    switched: Vec<(String, bool)>,
+    /// What a snapshot must have been taken under to be restored into this engine.
+    #[serde(skip)]
+    fingerprint: String,
 }
+
+/// Why a snapshot was not restored.
+#[derive(Debug, thiserror::Error)]
+pub enum SnapshotError {
+    /// Taken with another network, other settings or another version of faultline.
+    #[error(
+        "the snapshot was taken with another network, other settings or another faultline version"
+    )]
+    Mismatch,
+    /// The text is not a snapshot of this version.
+    #[error("the snapshot cannot be read: {0}")]
+    Unreadable(#[from] serde_json::Error),
+}
+
+/// Bump when the engine's state changes shape: older snapshots are then ignored.
+const SNAPSHOT_FORMAT: u32 = 1;
 
 impl Engine {
     /// An engine over `network` with no history.
     pub fn new(network: Network, options: EngineOptions) -> Self {
+        let fingerprint = format!(
+            "format {SNAPSHOT_FORMAT}, faultline {}, network {:016x}, {options:?}",
+            env!("CARGO_PKG_VERSION"),
+            network.fingerprint()
+        );
         let analyzer = if options.baseline {
             Analyzer::baseline(&network)
         } else {
@@ -160,7 +194,47 @@ impl Engine {
             dirty: std::collections::BTreeSet::new(),
             flushed_minute: i64::MIN,
             rejected: 0,
+            switched: Vec::new(),
+            fingerprint,
         }
+    }
+
+    /// The engine's whole state except the network, as JSON text: restoring it with
+    /// [`Engine::restore`] and applying the rest of the log gives exactly what applying
+    /// the whole log gives.
+    pub fn snapshot(&self) -> String {
+        serde_json::to_string(self).expect("the engine's state is plain data")
+    }
+
+    /// Which network, settings and faultline version this engine runs with; a snapshot
+    /// is restored only into an engine with the same fingerprint.
+    pub fn fingerprint(&self) -> &str {
+        &self.fingerprint
+    }
+
+    /// Put this fresh engine (nothing applied yet) in the state `snapshot` recorded, if
+    /// the snapshot was taken under `fingerprint` equal to this engine's: its network
+    /// (with the snapshot's switching replayed on it) and settings stay. On an error
+    /// the engine is left as it was.
+    pub fn restore(&mut self, fingerprint: &str, snapshot: &str) -> Result<(), SnapshotError> {
+        if self.fingerprint != fingerprint {
+            return Err(SnapshotError::Mismatch);
+        }
+        debug_assert!(
+            self.next_seq == 1 && self.switched.is_empty(),
+            "restore into a fresh engine"
+        );
+        let mut restored: Engine = serde_json::from_str(snapshot)?;
+        restored.network = std::mem::take(&mut self.network);
+        for (edge, closed) in &restored.switched {
+            // It applied when it was recorded, on the same network.
+            let _ = restored.network.set_closed(edge, *closed);
+        }
+        restored.targets = self.targets;
+        restored.dispatch.set_options(*self.dispatch.options());
+        restored.fingerprint = std::mem::take(&mut self.fingerprint);
+        *self = restored;
+        Ok(())
     }
 
     /// The network as the engine sees it now (with switching applied).
@@ -344,11 +418,9 @@ impl Engine {
                     self.observe(at, event.at, obs, &mut out);
                 } else if self.network.has_edge(&s.device) {
                     // Switching on a non-protective edge changes the network itself.
-                    if self
-                        .network
-                        .set_closed(&s.device, s.state == SwitchState::Closed)
-                        .is_ok()
-                    {
+                    let closed = s.state == SwitchState::Closed;
+                    if self.network.set_closed(&s.device, closed).is_ok() {
+                        self.switched.push((s.device.clone(), closed));
                         self.analyzer_rebuild();
                     }
                     self.observe(at, event.at, Observation::Tick, &mut out);

@@ -8,7 +8,7 @@ use crate::inference::Site;
 use crate::network::{DeviceKind, ZoneKind};
 
 /// What kind of outage it is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum OutageKind {
     /// A protective device (or transformer) believed open.
     Device,
@@ -32,7 +32,7 @@ impl OutageKind {
 }
 
 /// Where an outage stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum OutageStatus {
     /// Inferred from evidence.
     Predicted,
@@ -67,7 +67,7 @@ pub fn parse_outage_name(s: &str) -> Option<u64> {
 }
 
 /// One outage, as the engine keeps it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Outage {
     /// The number in its id.
     pub number: u64,

@@ -25,7 +25,7 @@ pub const SHARE: f64 = 0.25;
 /// A unit whose last call is older than this starts a new outage.
 pub const GAP_MIN: i64 = 60;
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 struct UnitCalls {
     points: Vec<CustomerIdx>,
     calls: u32,
@@ -34,19 +34,21 @@ struct UnitCalls {
     last_at: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct Prediction {
-    rule: &'static str,
+    rule: std::borrow::Cow<'static, str>,
     since: DateTime<Utc>,
 }
 
 /// The classic analyzer: see the module docs.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Baseline {
     units_below: Vec<u32>,
     calling_below: Vec<u32>,
+    #[serde(with = "crate::network::as_pairs")]
     units: HashMap<Site, UnitCalls>,
     scada_open: Vec<bool>,
+    #[serde(with = "crate::network::as_pairs")]
     open: BTreeMap<Site, Prediction>,
 }
 
@@ -182,7 +184,13 @@ impl Baseline {
             self.open.remove(&m);
             delta.removed.push((m, Removal::Withdrawn));
         }
-        self.open.insert(site, Prediction { rule, since: at });
+        self.open.insert(
+            site,
+            Prediction {
+                rule: rule.into(),
+                since: at,
+            },
+        );
         delta.added.push(site);
     }
 
@@ -277,7 +285,7 @@ impl Baseline {
             ami_off: ami,
             scada_open: matches!(site, Site::Device(d) if self.scada_open[d.index()]),
             first_evidence_at: first.or(Some(p.since)),
-            rule: p.rule.to_owned(),
+            rule: p.rule.clone().into_owned(),
             score,
             confidence: 0.5,
             alternatives: Vec::new(),

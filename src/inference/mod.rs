@@ -38,7 +38,9 @@ pub use baseline::Baseline;
 pub use scored::Scored;
 
 /// Where an outage is believed to be.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum Site {
     /// A protective device (or transformer) believed open.
     Device(DeviceIdx),
@@ -114,7 +116,7 @@ impl BeliefDelta {
 }
 
 /// What one open site explains and why it was placed there.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Explanation {
     /// Customers calling from below the site (counting each customer once).
     pub calls: u32,
@@ -249,7 +251,7 @@ fn erf(x: f64) -> f64 {
 }
 
 /// An analyzer: faultline's or the baseline.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub enum Analyzer {
     /// faultline's scored inference.
     Scored(Box<Scored>),

@@ -58,7 +58,7 @@ const LEAD: i64 = 3;
 /// the ones still silent then show a nested outage.
 const GRACE_MIN: i64 = 5;
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 struct PointEvidence {
     calls: u32,
     ami_off: bool,
@@ -83,7 +83,7 @@ impl PointEvidence {
     }
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 struct DeviceState {
     calls: u32,
     ami_off: u32,
@@ -115,7 +115,7 @@ impl DeviceState {
 }
 
 /// faultline's analyzer: see the module docs.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Scored {
     physics: Physics,
     points: FastMap<CustomerIdx, PointEvidence>,

@@ -49,6 +49,32 @@ pub use geojson::LoadOptions;
 /// Hash maps keyed by ids and indices: a fast hash with a fixed seed (ids come from the
 /// utility's own files, not from an adversary, and a fixed seed keeps every run alike).
 pub type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::FixedState>;
+/// Serde for a map whose keys are not strings (JSON object keys must be): a list of
+/// `[key, value]` pairs. For `#[serde(with = "crate::network::as_pairs")]`.
+pub(crate) mod as_pairs {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub(crate) fn serialize<'a, S, M, K, V>(map: &'a M, s: S) -> Result<S::Ok, S::Error>
+    where
+        S: Serializer,
+        &'a M: IntoIterator<Item = (&'a K, &'a V)>,
+        K: Serialize + 'a,
+        V: Serialize + 'a,
+    {
+        s.collect_seq(map)
+    }
+
+    pub(crate) fn deserialize<'de, D, M, K, V>(d: D) -> Result<M, D::Error>
+    where
+        D: Deserializer<'de>,
+        M: FromIterator<(K, V)>,
+        K: Deserialize<'de>,
+        V: Deserialize<'de>,
+    {
+        Ok(Vec::<(K, V)>::deserialize(d)?.into_iter().collect())
+    }
+}
+
 /// Hash sets, as [`FastMap`].
 pub type FastSet<K> = std::collections::HashSet<K, foldhash::fast::FixedState>;
 
@@ -111,7 +137,7 @@ impl EdgeKind {
 }
 
 /// The kind of a protective device as trouble-call analysis sees it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DeviceKind {
     /// A feeder breaker, or the first edge of a feeder (it acts as one).
@@ -201,7 +227,7 @@ pub struct Depot {
 }
 
 /// A service-target zone (CONTRACT section 5).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ZoneKind {
     /// Dense city: the default outside every zone.
@@ -235,7 +261,9 @@ pub struct Zone {
 }
 
 /// Opaque handle of a protective device, dense from 0.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct DeviceIdx(pub(crate) u32);
 
 impl DeviceIdx {
@@ -246,7 +274,9 @@ impl DeviceIdx {
 }
 
 /// Opaque handle of a service point, dense from 0.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct CustomerIdx(pub(crate) u32);
 
 impl CustomerIdx {
@@ -280,7 +310,9 @@ pub struct Device {
 }
 
 /// Dense handle of a feeder, dense from 0, stable across switching.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct FeederIdx(pub(crate) u32);
 
 #[derive(Debug, Clone)]
@@ -326,8 +358,9 @@ fn list_problems(problems: &[Problem]) -> String {
         .join("\n")
 }
 
-/// The network: see the module docs.
-#[derive(Debug, Clone)]
+/// The network: see the module docs. (`Default` is the empty network, a placeholder
+/// until a real one is put in its place.)
+#[derive(Debug, Clone, Default)]
 pub struct Network {
     pub(crate) graph: UnGraph<Node, Edge>,
     pub(crate) closed: Vec<bool>,
@@ -472,6 +505,34 @@ impl Network {
     /// What the loader changed on request (for example protection it added).
     pub fn notes(&self) -> &[String] {
         &self.notes
+    }
+
+    /// A 64-bit FNV-1a digest of the network's identity: every node, edge and service
+    /// point id in load order, with each edge's normal state and each service point's
+    /// place on the graph, size and criticality. Two loads of the same file give the same digest; an edited
+    /// file almost surely does not (engine snapshots are kept only for the same one).
+    pub fn fingerprint(&self) -> u64 {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        let mut eat = |bytes: &[u8]| {
+            for &b in bytes.iter().chain(std::iter::once(&0xff)) {
+                h ^= u64::from(b);
+                h = h.wrapping_mul(0x0100_0000_01b3);
+            }
+        };
+        for n in self.graph.node_weights() {
+            eat(n.id.as_bytes());
+        }
+        for e in self.graph.edge_weights() {
+            eat(e.id.as_bytes());
+            eat(&[u8::from(e.normally_open), u8::from(e.feeder_head)]);
+        }
+        for c in &self.customers {
+            eat(c.id.as_bytes());
+            eat(&c.node.index().to_le_bytes());
+            eat(&c.customers.to_le_bytes());
+            eat(&[u8::from(c.critical)]);
+        }
+        h
     }
 
     /// Counts for a log line or a test.
