@@ -170,6 +170,18 @@ impl Scored {
                 touched_point = Some(c);
                 dirty_chain = net.device_above_customer(c);
             }
+            Observation::StillOut(c) => {
+                self.update_point(net, c, at, |p| {
+                    p.calls = p
+                        .calls
+                        .saturating_add(1)
+                        .min(net.customer(c).customers.max(1));
+                    p.after_restoration = false;
+                    p.pending_until = None;
+                });
+                touched_point = Some(c);
+                dirty_chain = net.device_above_customer(c);
+            }
             Observation::AmiOff(c) => {
                 self.update_point(net, c, at, |p| {
                     p.ami_off = true;
