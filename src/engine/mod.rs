@@ -321,14 +321,16 @@ impl Engine {
     pub fn apply(&mut self, event: &Event) -> Vec<Output> {
         let mut out = self.apply_inner(event);
         let at = self.clock.unwrap_or(event.at);
-        self.dispatch_step(at, &mut out);
-        let restored: Vec<u64> = out
+        // The crew on each restored outage, before dispatch lets its order go.
+        let restored: Vec<(u64, Option<String>)> = out
             .iter()
             .filter(|m| m.kind == "outage.restored")
             .filter_map(|m| m.outage)
+            .map(|n| (n, self.outages.get(&n).and_then(|o| o.crew.clone())))
             .collect();
-        for n in restored {
-            self.list_callbacks(n, at, &mut out);
+        self.dispatch_step(at, &mut out);
+        for (n, crew) in restored {
+            self.list_callbacks(n, crew, at, &mut out);
         }
         out
     }
@@ -543,7 +545,13 @@ impl Engine {
     }
 
     /// List a callback for every customer who reported outage `n`, now restored (once).
-    fn list_callbacks(&mut self, n: u64, clock: DateTime<Utc>, out: &mut Vec<Output>) {
+    fn list_callbacks(
+        &mut self,
+        n: u64,
+        crew: Option<String>,
+        clock: DateTime<Utc>,
+        out: &mut Vec<Output>,
+    ) {
         if self.callbacks.listed_for(n) {
             return;
         }
@@ -585,7 +593,7 @@ impl Engine {
                 }
             }
         }
-        let crew = o.crew.clone();
+        let crew = crew.or_else(|| o.crew.clone());
         for (c, report_ids) in reporters {
             let sp = self.network.customer(c);
             let item = CallbackItem {

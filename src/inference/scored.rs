@@ -171,11 +171,12 @@ impl Scored {
                 dirty_chain = net.device_above_customer(c);
             }
             Observation::StillOut(c) => {
+                // Fresh evidence: what the point said before the restoration was
+                // answered by it; the customer's word now starts a new interruption.
                 self.update_point(net, c, at, |p| {
-                    p.calls = p
-                        .calls
-                        .saturating_add(1)
-                        .min(net.customer(c).customers.max(1));
+                    p.calls = 1;
+                    p.ami_off = false;
+                    p.first_at = None;
                     p.after_restoration = false;
                     p.pending_until = None;
                 });
