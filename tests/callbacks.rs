@@ -216,7 +216,7 @@ fn a_meter_outage_lists_its_caller_when_a_crew_restores_it() {
         &[
             ev(
                 0,
-                json!({"type":"crew","id":"CREW-7","skills":["line","meter"],"lon":-87.6,"lat":41.8}),
+                json!({"type":"crew","id":"CREW-7","skills":["line","meter"],"lon":116.37,"lat":39.895}),
             ),
             ev(
                 1,

@@ -3,5 +3,6 @@
 mod events;
 mod helpers;
 mod live;
+mod notices;
 mod roles;
 mod stream;
