@@ -228,6 +228,76 @@ pub struct OutageConfirm {
     pub device: String,
 }
 
+/// What planned work is: announced well ahead, or urgent maintenance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PlannedKind {
+    /// Planned work: customers are told at least 7 days ahead.
+    Planned,
+    /// Urgent maintenance: critical customers are told at least 24 hours ahead.
+    Urgent,
+}
+
+/// A dispatcher schedules work on a device for a time window (停电预告), or changes it:
+/// the same `id` again replaces the window, kind and reason (not the device).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PlannedOutage {
+    /// The notice's id, chosen by the dispatcher (`PO-1`).
+    pub id: String,
+    /// The device (protective device, switch or any edge) opened for the work.
+    pub device: String,
+    /// When the customers lose power.
+    #[serde(serialize_with = "serialize_time")]
+    pub start: DateTime<Utc>,
+    /// When power is back.
+    #[serde(serialize_with = "serialize_time")]
+    pub end: DateTime<Utc>,
+    /// Planned or urgent.
+    pub kind: PlannedKind,
+    /// Why, for the customers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// A dispatcher calls planned work off.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PlannedOutageCancel {
+    /// The notice's id.
+    pub id: String,
+    /// Why, for the customers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// What a customer said when called back after a restoration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CallbackOutcome {
+    /// The power is back.
+    Restored,
+    /// Still no power: analysis reopens for that customer.
+    StillOut,
+    /// Nobody answered (the callback stays pending).
+    NoAnswer,
+}
+
+/// An agent's callback (回访) to a customer who reported a restored outage.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Callback {
+    /// The restored outage.
+    pub outage: String,
+    /// The service point called.
+    pub customer: String,
+    /// What the customer said.
+    pub outcome: CallbackOutcome,
+    /// The agent who called.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agent: Option<String>,
+    /// Free text.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
 /// What happened, without its time.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -248,6 +318,12 @@ pub enum EventKind {
     Dispatch(Dispatch),
     /// A dispatcher's confirmation of an outage.
     OutageConfirm(OutageConfirm),
+    /// Planned work scheduled or changed.
+    PlannedOutage(PlannedOutage),
+    /// Planned work called off.
+    PlannedOutageCancel(PlannedOutageCancel),
+    /// A callback's outcome.
+    Callback(Callback),
     /// The clock moved (appended by the server when nothing else happens).
     Tick,
 }
@@ -341,6 +417,18 @@ impl<'a> Fields<'a> {
                 )),
             },
         }
+    }
+
+    fn time(&self, name: &str) -> Result<DateTime<Utc>, EventError> {
+        let text = self.string(name)?;
+        DateTime::parse_from_rfc3339(&text)
+            .map(|t| t.with_timezone(&Utc))
+            .map_err(|e| {
+                EventError::new(
+                    name,
+                    format!("must be an RFC 3339 time such as 2026-07-14T03:12:09Z ({e})"),
+                )
+            })
     }
 
     fn lon_lat(&self) -> Result<Option<(f64, f64)>, EventError> {
@@ -479,11 +567,43 @@ impl Event {
                 outage: f.string("outage")?,
                 device: f.string("device")?,
             }),
+            "planned_outage" => {
+                let start = f.time("start")?;
+                let end = f.time("end")?;
+                if end <= start {
+                    return Err(EventError::new("end", "must be after start"));
+                }
+                if end <= at {
+                    return Err(EventError::new(
+                        "end",
+                        "must be after at: the window is already over",
+                    ));
+                }
+                EventKind::PlannedOutage(PlannedOutage {
+                    id: f.string("id")?,
+                    device: f.string("device")?,
+                    start,
+                    end,
+                    kind: f.choice("kind", "planned, urgent")?,
+                    reason: f.opt_text("reason")?,
+                })
+            }
+            "planned_outage_cancel" => EventKind::PlannedOutageCancel(PlannedOutageCancel {
+                id: f.string("id")?,
+                reason: f.opt_text("reason")?,
+            }),
+            "callback" => EventKind::Callback(Callback {
+                outage: f.string("outage")?,
+                customer: f.string("customer")?,
+                outcome: f.choice("outcome", "restored, still_out, no_answer")?,
+                agent: f.opt_string("agent")?,
+                note: f.opt_text("note")?,
+            }),
             "tick" => EventKind::Tick,
             other => {
                 return Err(EventError::new(
                     "type",
-                    format!("unknown event type {other:?}: one of report, ami, scada, crew, crew_position, crew_action, dispatch, outage_confirm, tick"),
+                    format!("unknown event type {other:?}: one of report, ami, scada, crew, crew_position, crew_action, dispatch, outage_confirm, planned_outage, planned_outage_cancel, callback, tick"),
                 ))
             }
         };
@@ -501,6 +621,7 @@ impl Event {
                 ..
             })
             | EventKind::Ami(AmiMessage { customer, .. })
+            | EventKind::Callback(Callback { customer, .. })
                 if network.customer_idx(customer).is_none() =>
             {
                 unknown("customer", "service point", customer)
@@ -512,6 +633,16 @@ impl Event {
                 if network.device_by_id(device).is_none() && !network.has_edge(device) =>
             {
                 unknown("device", "device", device)
+            }
+            EventKind::PlannedOutage(PlannedOutage { device, .. }) => {
+                match network.darkened_by(device) {
+                    None => unknown("device", "device (edge)", device),
+                    Some(below) if below.customers == 0 => Err(EventError::new(
+                        "device",
+                        format!("{device:?} feeds no customers in the network's normal state"),
+                    )),
+                    Some(_) => Ok(()),
+                }
             }
             _ => Ok(()),
         }
@@ -528,6 +659,9 @@ impl Event {
             EventKind::CrewAction(_) => "crew_action",
             EventKind::Dispatch(_) => "dispatch",
             EventKind::OutageConfirm(_) => "outage_confirm",
+            EventKind::PlannedOutage(_) => "planned_outage",
+            EventKind::PlannedOutageCancel(_) => "planned_outage_cancel",
+            EventKind::Callback(_) => "callback",
             EventKind::Tick => "tick",
         }
     }
@@ -621,6 +755,9 @@ mod tests {
             r#"{"type":"crew_action","at":"2026-07-14T03:12:09Z","crew":"CREW-7","order":"WO-12","action":"acknowledge"}"#,
             r#"{"type":"dispatch","at":"2026-07-14T03:12:09Z","order":"WO-12","crew":"CREW-3"}"#,
             r#"{"type":"outage_confirm","at":"2026-07-14T03:12:09Z","outage":"OUT-5","device":"FUSE-88"}"#,
+            r#"{"type":"planned_outage","at":"2026-07-01T00:00:00Z","id":"PO-1","device":"FUSE-88","start":"2026-07-14T01:00:00Z","end":"2026-07-14T05:00:00Z","kind":"planned","reason":"pole replacement"}"#,
+            r#"{"type":"planned_outage_cancel","at":"2026-07-02T00:00:00Z","id":"PO-1","reason":"weather"}"#,
+            r#"{"type":"callback","at":"2026-07-14T06:00:00Z","outage":"OUT-5","customer":"C-1","outcome":"still_out","agent":"A-3","note":"kitchen dark"}"#,
         ] {
             let e = Event::parse(&serde_json::from_str(line).unwrap())
                 .unwrap_or_else(|e| panic!("{line}: {e}"));
@@ -676,6 +813,40 @@ mod tests {
         assert_eq!(e.line, Some(3));
         assert_eq!(e.field, "state");
         assert!(e.to_string().starts_with("line 3: field `state`"), "{e}");
+    }
+
+    #[test]
+    fn a_planned_outage_names_its_bad_field() {
+        let base = || json!({"type":"planned_outage","at":"2026-07-01T00:00:00Z","id":"PO-1","device":"F","start":"2026-07-14T01:00:00Z","end":"2026-07-14T05:00:00Z","kind":"planned"});
+        let with = |k: &str, v: Value| {
+            let mut e = base();
+            e[k] = v;
+            e
+        };
+        assert!(Event::parse(&base()).is_ok());
+        assert_eq!(err(with("start", json!("soon"))).field, "start");
+        assert_eq!(err(with("end", json!("2026-07-14T00:00:00Z"))).field, "end");
+        assert_eq!(err(with("end", json!(null))).field, "end");
+        assert_eq!(err(with("kind", json!("someday"))).field, "kind");
+        assert_eq!(err(with("device", json!(""))).field, "device");
+        assert_eq!(err(with("id", json!(7))).field, "id");
+        let past = with("at", json!("2026-07-15T00:00:00Z"));
+        let e = err(past);
+        assert_eq!(e.field, "end");
+        assert!(e.message.contains("already over"), "{}", e.message);
+    }
+
+    #[test]
+    fn a_callback_names_its_bad_field() {
+        let e = err(
+            json!({"type":"callback","at":"2026-07-14T03:12:09Z","outage":"OUT-1","customer":"C","outcome":"maybe"}),
+        );
+        assert_eq!(e.field, "outcome");
+        assert!(e.message.contains("still_out"), "{}", e.message);
+        let e = err(
+            json!({"type":"callback","at":"2026-07-14T03:12:09Z","customer":"C","outcome":"restored"}),
+        );
+        assert_eq!(e.field, "outage");
     }
 
     #[test]

@@ -653,3 +653,65 @@ async fn the_lookup_page_tells_an_agent_whether_a_caller_is_in_a_known_outage() 
     page.screenshot(&screenshots().join("lookup-1280x800.png"))
         .await;
 }
+
+#[actix_web::test]
+async fn the_wallboard_shows_a_planned_outage_notice_and_flags_a_late_one() {
+    let Some(browser) = Browser::start() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path()).await;
+    let mut page = browser
+        .open(
+            &format!("{}/?token={WALLBOARD}&lang=en", server.base()),
+            3840,
+            2160,
+            false,
+        )
+        .await;
+    // Ready: the board is live and has drawn its figures.
+    page.wait_until(
+        &format!(
+            "{OUTAGES_SHOWN} === 0 && document.querySelector('#conn').classList.contains('ok')"
+        ),
+        Duration::from_secs(15),
+    )
+    .await;
+    let at = |h: i64| faultline::events::format_time(Utc::now() + chrono::Duration::hours(h));
+    // Planned work told two hours ahead: it needed 7 days, so the notice is late.
+    server
+        .post(&[
+            json!({"type":"planned_outage","at":now(),"id":"PO-7","device":"line.sw2",
+            "start":at(2),"end":at(6),"kind":"planned","reason":"pole replacement"}),
+        ])
+        .await;
+    page.wait_until(
+        "!!document.querySelector('#planned li[data-id=\"PO-7\"] .flag')",
+        Duration::from_secs(5),
+    )
+    .await;
+    let text = page
+        .eval("document.querySelector('#planned').textContent")
+        .await;
+    let text = text.as_str().unwrap();
+    for shown in [
+        "Planned outages",
+        "PO-7",
+        "line.sw2",
+        "upcoming",
+        "late notice",
+    ] {
+        assert!(text.contains(shown), "{shown} not in {text}");
+    }
+    page.screenshot(&screenshots().join("wallboard-notice-3840x2160.png"))
+        .await;
+    // Cancelled: it leaves the board.
+    server
+        .post(&[json!({"type":"planned_outage_cancel","at":now(),"id":"PO-7"})])
+        .await;
+    page.wait_until(
+        "document.querySelector('#planned').hidden === true",
+        Duration::from_secs(5),
+    )
+    .await;
+}

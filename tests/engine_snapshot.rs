@@ -155,3 +155,63 @@ fn a_snapshot_from_another_network_or_other_settings_is_refused() {
         "after a failed try, a good snapshot restores"
     );
 }
+
+#[test]
+fn planned_work_callbacks_and_switching_survive_a_snapshot_at_every_point() {
+    let net = network("ieee123.geojson");
+    let t0 = chrono::DateTime::parse_from_rfc3339("2026-07-14T02:00:00Z")
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    let ev = |min: i64, mut v: serde_json::Value| {
+        v["at"] = serde_json::json!(faultline::events::format_time(t0 + Duration::minutes(min)));
+        Event::parse(&v).unwrap()
+    };
+    let time = |min: i64| faultline::events::format_time(t0 + Duration::minutes(min));
+    let report = |id: &str, customer: &str| serde_json::json!({"type":"report","id":id,"customer":customer,"source":"call","problem":"no_power"});
+    let scada = |device: &str, state: &str| serde_json::json!({"type":"scada","device":device,"state":state});
+    let events = vec![
+        ev(
+            0,
+            serde_json::json!({"type":"planned_outage","id":"PO-1","device":"line.sw3",
+            "start":time(60),"end":time(180),"kind":"urgent","reason":"pole replacement"}),
+        ),
+        ev(1, scada("line.sw7", "closed")),
+        ev(61, scada("line.sw3", "open")),
+        ev(70, report("R-1", "load.s1a")),
+        ev(75, scada("line.sw1", "open")),
+        ev(80, report("R-2", "load.s2b")),
+        ev(81, report("R-3", "load.s4c")),
+        ev(120, scada("line.sw1", "closed")),
+        ev(130, serde_json::json!({"type":"tick"})),
+        ev(
+            140,
+            serde_json::json!({"type":"callback","outage":"OUT-1","customer":"load.s2b","outcome":"still_out","agent":"A-1"}),
+        ),
+        ev(150, report("R-4", "load.s5c")),
+        ev(181, scada("line.sw3", "closed")),
+        ev(200, serde_json::json!({"type":"tick"})),
+    ];
+    let whole = lines(
+        &mut Engine::new(net.clone(), EngineOptions::default()),
+        &events,
+    );
+    assert!(
+        whole.iter().any(|m| m.contains("notice."))
+            && whole.iter().any(|m| m.contains("callback.")),
+        "the storm exercises notices and callbacks"
+    );
+    for cut in 0..events.len() {
+        let mut first = Engine::new(net.clone(), EngineOptions::default());
+        let mut got: Vec<String> = events[..cut]
+            .iter()
+            .flat_map(|e| first.apply(e))
+            .map(|o| o.to_json())
+            .collect();
+        let mut restored = Engine::new(net.clone(), EngineOptions::default());
+        restored
+            .restore(first.fingerprint(), &first.snapshot())
+            .unwrap();
+        got.extend(lines(&mut restored, &events[cut..]));
+        assert_eq!(got, whole, "cut at event {cut}");
+    }
+}

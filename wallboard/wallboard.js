@@ -103,6 +103,9 @@ function onMessage(m, live) {
     if (!before) ticker(at, "info", `${FL.t("order_new")} ${d.id} · ${FL.short(d.device || d.outage)}`);
     else if (before.state !== d.state) ticker(at, d.state === "restored" ? "restored" : "info", `${d.id} → ${FL.t(d.state)}${d.crew ? ` · ${d.crew}` : ""}`);
     if (live && before && (d.escalation || 0) > (before.escalation || 0)) state.pulseOrders.add(d.id);
+  } else if (m.type.startsWith("notice.")) {
+    FLNotices.fold(d);
+    if (m.type === "notice.created") ticker(at, d.late ? "alarm" : "info", `${d.id} · ${FL.short(d.device)} · ${FL.customers(d.customers)}`);
   } else if (m.type === "crew.updated") {
     const before = state.crews.get(d.id);
     state.crews.set(d.id, d);
@@ -120,6 +123,7 @@ function ticker(at, cls, text) {
 
 function reset() {
   for (const k of ["outages", "orders", "crews", "reportsSeen"]) state[k].clear();
+  FLNotices.clear();
   state.reportTimes = [];
   state.ticker = [];
   schedule();
@@ -188,6 +192,7 @@ function render() {
   renderOrders();
   renderTicker();
   renderMap(outages);
+  FLNotices.render();
   state.pulseOutages.clear();
   state.pulseOrders.clear();
 }

@@ -91,7 +91,7 @@ pub(super) async fn post_events(
 }
 
 /// Commands that depend on the current state (crew actions, dispatchers' assignments,
-/// outage confirmations) are checked against the engine once it has applied everything
+/// outage confirmations, planned-outage changes, callbacks) are checked against the engine once it has applied everything
 /// already acknowledged, so a crew acting on an order it was just given is not refused.
 /// In a batch, a command on an order or outage that an earlier event of the same batch
 /// touched is left to the engine, which checks it again when it applies it (and skips
@@ -103,6 +103,9 @@ async fn check_against_state(state: &AppState, events: &[Event]) -> Result<(), A
             EventKind::CrewAction(a) => Some(a.order.clone()),
             EventKind::Dispatch(d) => Some(d.order.clone()),
             EventKind::OutageConfirm(c) => Some(c.outage.clone()),
+            EventKind::PlannedOutage(p) => Some(format!("planned {}", p.id)),
+            EventKind::PlannedOutageCancel(p) => Some(format!("planned {}", p.id)),
+            EventKind::Callback(c) => Some(format!("callback {} {}", c.outage, c.customer)),
             _ => None,
         }
     };

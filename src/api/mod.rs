@@ -7,9 +7,11 @@
 //! drawing, `pages` the wallboard, console and crew pages embedded from `wallboard/`.
 
 mod auth;
+mod callbacks;
 mod error;
 mod events;
 mod map;
+mod notices;
 mod pages;
 mod state;
 mod status;
@@ -73,6 +75,14 @@ pub fn build_server(
                     .route("/orders", web::get().to(state::get_orders))
                     .route("/crews", web::get().to(state::get_crews))
                     .route("/status", web::get().to(status::get_status))
+                    .route("/notices", web::get().to(notices::get_notices))
+                    .route("/notices.atom", web::get().to(notices::get_notices_atom))
+                    .route("/notices/{id}/cap", web::get().to(notices::get_notice_cap))
+                    .route(
+                        "/notices/{id}/customers",
+                        web::get().to(notices::get_notice_customers),
+                    )
+                    .route("/callbacks", web::get().to(callbacks::get_callbacks))
                     .route("/messages", web::get().to(state::get_messages))
                     .route("/stream", web::get().to(stream::get_stream))
                     .route("/network", web::get().to(map::get_network))

@@ -16,26 +16,39 @@
 //!   inferred: a report makes them;
 //! - [`Dispatch`]: crews, a work order per active outage, the assignment of crews to
 //!   orders, ETAs and escalation; an outage object carries its order, crew, `eta` and
-//!   `etr`.
+//!   `etr`;
+//! - planned outages and their notices ([`planned`]): while one is active, the evidence
+//!   of its customers is counted on it instead of being analysed;
+//! - callbacks ([`callbacks`]): listed when an outage is restored, one per customer who
+//!   reported it; a "still out" answer reopens analysis for that customer, and the new
+//!   (or already covering) outage is linked to the restored one (`follows`,
+//!   `follow_ups`), never a second outage over the same customer.
 //!
 //! # Invariants
 //! - Output `seq` rises by one per message, from 1, with no gaps.
 //! - A message's `at` is the engine's clock: the largest event time seen so far.
 //! - Every message carries the whole object as it now stands.
 
+mod callbacks;
 mod outage;
+mod planned;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
 use crate::dispatch::{Dispatch, DispatchOptions, JobKind, OutageFacts};
-use crate::events::{format_time, Event, EventKind, PowerState, Problem, ReportPlace, SwitchState};
+use crate::events::{
+    format_time, CallbackOutcome, Event, EventKind, PowerState, Problem, ReportPlace, SwitchState,
+};
 use crate::inference::{Analyzer, BeliefDelta, Observation, Physics, Removal, Site};
 use crate::network::{CustomerIdx, FastMap, FastSet, Network};
 
+pub use callbacks::{CallbackBook, CallbackItem};
 pub use outage::{outage_name, parse_outage_name, Outage, OutageKind, OutageStatus};
+pub use planned::{Notice, NoticeStatus, PlannedBook, PLANNED_NOTICE_DAYS, URGENT_NOTICE_HOURS};
 
 /// Report ids an outage lists (the count is complete; the list is a sample).
 const REPORT_IDS_SHOWN: usize = 20;
@@ -124,7 +137,16 @@ pub struct Engine {
     at_site: FastMap<Site, u64>,
     meter_outage_at: FastMap<CustomerIdx, u64>,
     reports_seen: FastSet<String>,
-    report_ids_at: FastMap<CustomerIdx, Vec<String>>,
+    /// Report ids (and times) per service point, for evidence lists and callbacks.
+    report_ids_at: FastMap<CustomerIdx, Vec<(String, DateTime<Utc>)>>,
+    /// Who reported a meter or wire-down outage (those are not inferred from a site).
+    direct_reporters: FastMap<u64, Vec<(CustomerIdx, String)>>,
+    /// The network in its normal state, kept from the first switching on (planned
+    /// outages promise customers what the normal state darkens).
+    #[serde(skip)]
+    normal: Option<Arc<Network>>,
+    planned: PlannedBook,
+    callbacks: CallbackBook,
     dispatch: Dispatch,
     /// A dispatcher moved an outage to a device: the next time that site opens, it is
     /// this outage.
@@ -188,6 +210,10 @@ impl Engine {
             meter_outage_at: FastMap::default(),
             reports_seen: FastSet::default(),
             report_ids_at: FastMap::default(),
+            direct_reporters: FastMap::default(),
+            normal: None,
+            planned: PlannedBook::default(),
+            callbacks: CallbackBook::default(),
             dispatch: Dispatch::new(options.dispatch),
             pending_moves: FastMap::default(),
             last_report: None,
@@ -226,6 +252,9 @@ impl Engine {
         );
         let mut restored: Engine = serde_json::from_str(snapshot)?;
         restored.network = std::mem::take(&mut self.network);
+        if !restored.switched.is_empty() {
+            restored.normal = Some(Arc::new(restored.network.clone()));
+        }
         for (edge, closed) in &restored.switched {
             // It applied when it was recorded, on the same network.
             let _ = restored.network.set_closed(edge, *closed);
@@ -245,6 +274,21 @@ impl Engine {
     /// The engine's clock: the latest event time applied.
     pub fn clock(&self) -> Option<DateTime<Utc>> {
         self.clock
+    }
+
+    /// The network in its normal state (as loaded, before any switching).
+    pub fn normal_network(&self) -> &Network {
+        self.normal.as_deref().unwrap_or(&self.network)
+    }
+
+    /// Planned outages and their notices.
+    pub fn planned(&self) -> &PlannedBook {
+        &self.planned
+    }
+
+    /// Callbacks to customers who reported restored outages.
+    pub fn callbacks(&self) -> &CallbackBook {
+        &self.callbacks
     }
 
     /// Every outage, active or not, by number.
@@ -300,6 +344,15 @@ impl Engine {
                 .dispatch
                 .check_dispatch(&d.order, &d.crew)
                 .map_err(|e| e.0),
+            EventKind::PlannedOutage(p) => self.planned.check(p).map_err(|e| e.0),
+            EventKind::PlannedOutageCancel(p) => self.planned.check_cancel(&p.id).map_err(|e| e.0),
+            EventKind::Callback(cb) => self.callbacks.check(
+                outage::parse_outage_name(&cb.outage),
+                self.network.customer_idx(&cb.customer),
+                &cb.outage,
+                &cb.customer,
+                cb.outcome,
+            ),
             EventKind::OutageConfirm(c) => {
                 let known = outage::parse_outage_name(&c.outage)
                     .and_then(|n| self.outages.get(&n))
@@ -346,7 +399,17 @@ impl Engine {
     pub fn apply(&mut self, event: &Event) -> Vec<Output> {
         let mut out = self.apply_inner(event);
         let at = self.clock.unwrap_or(event.at);
+        // The crew on each restored outage, before dispatch lets its order go.
+        let restored: Vec<(u64, Option<String>)> = out
+            .iter()
+            .filter(|m| m.kind == "outage.restored")
+            .filter_map(|m| m.outage)
+            .map(|n| (n, self.outages.get(&n).and_then(|o| o.crew.clone())))
+            .collect();
         self.dispatch_step(at, &mut out);
+        for (n, crew) in restored {
+            self.list_callbacks(n, crew, at, &mut out);
+        }
         out
     }
 
@@ -355,6 +418,7 @@ impl Engine {
         self.clock = Some(at);
         let mut out = Vec::new();
         self.dispatch.fire_timers(at);
+        self.fire_planned(at, &mut out);
         let minute = at.timestamp().div_euclid(60);
         if minute != self.flushed_minute {
             self.flushed_minute = minute;
@@ -376,8 +440,20 @@ impl Engine {
                     return out;
                 };
                 match r.problem {
+                    Problem::NoPower | Problem::PartialPower
+                        if self.planned.explaining(c).is_some() =>
+                    {
+                        // Dark by plan: evidence of the planned work, not a new outage.
+                        if let Some(id) = self.planned.explaining(c).map(str::to_owned) {
+                            self.planned.note_report(&id, &r.id);
+                        }
+                        self.observe(at, event.at, Observation::Tick, &mut out);
+                    }
                     Problem::NoPower | Problem::PartialPower => {
-                        self.report_ids_at.entry(c).or_default().push(r.id.clone());
+                        self.report_ids_at
+                            .entry(c)
+                            .or_default()
+                            .push((r.id.clone(), event.at));
                         self.last_report = Some((c, r.id.clone()));
                         self.observe(at, event.at, Observation::Dark(c), &mut out);
                         self.last_report = None;
@@ -404,12 +480,38 @@ impl Engine {
                     return out;
                 };
                 let obs = match m.state {
-                    PowerState::Off => Observation::AmiOff(c),
-                    PowerState::On => Observation::AmiOn(c),
+                    PowerState::Off => {
+                        if let Some(id) = self.planned.explaining(c).map(str::to_owned) {
+                            self.planned.note_gasp(&id, c);
+                            self.observe(at, event.at, Observation::Tick, &mut out);
+                            return out;
+                        }
+                        Observation::AmiOff(c)
+                    }
+                    PowerState::On => {
+                        self.planned.note_power_back(c);
+                        Observation::AmiOn(c)
+                    }
                 };
                 self.observe(at, event.at, obs, &mut out);
             }
             EventKind::Scada(s) => {
+                // A protective device opened for planned work is not a fault (a switch
+                // opened for it is switching, applied below as any other).
+                let planned = self
+                    .planned
+                    .active_on_device(&s.device)
+                    .filter(|_| self.network.device_by_id(&s.device).is_some())
+                    .map(str::to_owned);
+                if let Some(id) = planned {
+                    let open = s.state == SwitchState::Open;
+                    self.planned.note_scada(&id, open);
+                    if open {
+                        // Opened for the planned work: not a fault.
+                        self.observe(at, event.at, Observation::Tick, &mut out);
+                        return out;
+                    }
+                }
                 if let Some(d) = self.network.device_by_id(&s.device).map(|d| d.idx()) {
                     let obs = match s.state {
                         SwitchState::Open => Observation::ScadaOpen(d),
@@ -418,6 +520,9 @@ impl Engine {
                     self.observe(at, event.at, obs, &mut out);
                 } else if self.network.has_edge(&s.device) {
                     // Switching on a non-protective edge changes the network itself.
+                    if self.normal.is_none() {
+                        self.normal = Some(Arc::new(self.network.clone()));
+                    }
                     let closed = s.state == SwitchState::Closed;
                     if self.network.set_closed(&s.device, closed).is_ok() {
                         self.switched.push((s.device.clone(), closed));
@@ -454,9 +559,228 @@ impl Engine {
                     self.rejected += 1;
                 }
             }
+            EventKind::PlannedOutage(p) => {
+                let normal: &Network = self.normal.as_deref().unwrap_or(&self.network);
+                match self.planned.schedule(p, normal, at) {
+                    Ok(n) => {
+                        let kind = if n.revision == 1 {
+                            "notice.created"
+                        } else {
+                            "notice.updated"
+                        };
+                        let data = n.to_json();
+                        self.emit(&mut out, at, kind, data, None);
+                        // A window that has already begun (urgent work) starts now.
+                        self.fire_planned(at, &mut out);
+                    }
+                    Err(_) => self.rejected += 1,
+                }
+                self.observe(at, event.at, Observation::Tick, &mut out);
+            }
+            EventKind::PlannedOutageCancel(p) => {
+                if let Some((n, dark)) = self.planned.cancel(&p.id, p.reason.as_deref(), at) {
+                    let data = n.to_json();
+                    self.emit(&mut out, at, "notice.cancelled", data, None);
+                    for c in dark {
+                        self.observe(at, at, Observation::AmiOff(c), &mut out);
+                    }
+                } else if self.planned.get(&p.id).is_none() {
+                    self.rejected += 1;
+                }
+                self.observe(at, event.at, Observation::Tick, &mut out);
+            }
+            EventKind::Callback(cb) => {
+                self.record_callback(cb, at, &mut out);
+                self.observe(at, event.at, Observation::Tick, &mut out);
+            }
             EventKind::Tick => self.observe(at, event.at, Observation::Tick, &mut out),
         }
         out
+    }
+
+    /// Pass the planned outages' starts and ends due by `clock`, in order. At an end,
+    /// meters still dark from the window (and SCADA still showing the device open) are
+    /// handed to trouble-call analysis: customers dark after the work are an outage.
+    fn fire_planned(&mut self, clock: DateTime<Utc>, out: &mut Vec<Output>) {
+        while let Some(fired) = self.planned.fire_next(clock) {
+            let Some(n) = self.planned.get(&fired.id) else {
+                continue;
+            };
+            let data = n.to_json();
+            let device = n.device.clone();
+            self.emit(out, clock, "notice.updated", data, None);
+            for c in fired.dark_meters {
+                self.observe(clock, clock, Observation::AmiOff(c), out);
+            }
+            if fired.scada_open {
+                if let Some(d) = self.network.device_by_id(&device).map(|d| d.idx()) {
+                    self.observe(clock, clock, Observation::ScadaOpen(d), out);
+                }
+            }
+        }
+    }
+
+    /// List a callback for every customer who reported outage `n`, now restored (once).
+    fn list_callbacks(
+        &mut self,
+        n: u64,
+        crew: Option<String>,
+        clock: DateTime<Utc>,
+        out: &mut Vec<Output>,
+    ) {
+        if self.callbacks.listed_for(n) {
+            return;
+        }
+        let Some(o) = self.outages.get(&n) else {
+            return;
+        };
+        let until = o.restored_at.unwrap_or(clock);
+        let mut reporters: BTreeMap<CustomerIdx, Vec<String>> = BTreeMap::new();
+        match (o.kind, o.site) {
+            (OutageKind::Device | OutageKind::Service, Some(site)) => {
+                let points = match site {
+                    Site::Point(c) => vec![c],
+                    Site::Device(d) => self.network.customers_below(d),
+                };
+                for c in points {
+                    let Some(reports) = self.report_ids_at.get(&c) else {
+                        continue;
+                    };
+                    // A customer inside another outage still active reported that one.
+                    if self
+                        .outage_of_customer(c)
+                        .is_some_and(|other| other.number != n)
+                    {
+                        continue;
+                    }
+                    let ids: Vec<String> = reports
+                        .iter()
+                        .filter(|(_, at)| *at >= o.started_at && *at <= until)
+                        .map(|(id, _)| id.clone())
+                        .collect();
+                    if !ids.is_empty() {
+                        reporters.entry(c).or_default().extend(ids);
+                    }
+                }
+            }
+            _ => {
+                for (c, id) in self.direct_reporters.get(&n).into_iter().flatten() {
+                    reporters.entry(*c).or_default().push(id.clone());
+                }
+            }
+        }
+        let crew = crew.or_else(|| o.crew.clone());
+        for (c, report_ids) in reporters {
+            let sp = self.network.customer(c);
+            let item = CallbackItem {
+                outage: n,
+                customer: c,
+                customer_id: sp.id.clone(),
+                account: sp.account.clone(),
+                report_ids,
+                crew: crew.clone(),
+                listed_at: clock,
+                outcome: None,
+                outcome_at: None,
+                attempts: 0,
+                agent: None,
+                note: None,
+                follow_up: None,
+            };
+            let data = item.to_json();
+            self.callbacks.insert(item);
+            self.emit(out, clock, "callback.listed", data, None);
+        }
+    }
+
+    /// Record a callback's outcome; "still out" reopens analysis for the customer.
+    fn record_callback(
+        &mut self,
+        cb: &crate::events::Callback,
+        clock: DateTime<Utc>,
+        out: &mut Vec<Output>,
+    ) {
+        let n = outage::parse_outage_name(&cb.outage);
+        let c = self.network.customer_idx(&cb.customer);
+        if self
+            .callbacks
+            .check(n, c, &cb.outage, &cb.customer, cb.outcome)
+            .is_err()
+        {
+            self.rejected += 1;
+            return;
+        }
+        let (Some(n), Some(c)) = (n, c) else {
+            return;
+        };
+        let settled = self
+            .callbacks
+            .get(n, c)
+            .is_some_and(|item| !item.is_pending());
+        if settled {
+            // The same answer again: nothing changes.
+            return;
+        }
+        let follow_up = if cb.outcome == CallbackOutcome::StillOut {
+            self.reopen_for(c, n, clock, out)
+        } else {
+            None
+        };
+        if let Some(item) = self.callbacks.get_mut(n, c) {
+            item.attempts += 1;
+            item.outcome = Some(cb.outcome);
+            item.outcome_at = Some(clock);
+            item.agent = cb.agent.clone();
+            item.note = cb.note.clone();
+            item.follow_up = follow_up;
+            let data = item.to_json();
+            self.emit(out, clock, "callback.updated", data, None);
+        }
+    }
+
+    /// A customer of restored outage `first` is still out: the active outage that covers
+    /// them (an existing one, or a new one from analysing the answer as fresh evidence),
+    /// linked to `first`.
+    fn reopen_for(
+        &mut self,
+        c: CustomerIdx,
+        first: u64,
+        clock: DateTime<Utc>,
+        out: &mut Vec<Output>,
+    ) -> Option<u64> {
+        let existing = self.outage_of_customer(c).map(|o| o.number);
+        let found = match existing {
+            Some(m) => m,
+            None => {
+                self.observe(clock, clock, Observation::StillOut(c), out);
+                self.outage_of_customer(c).map(|o| o.number)?
+            }
+        };
+        if found == first {
+            return Some(found);
+        }
+        if let Some(o) = self.outages.get_mut(&first) {
+            if !o.follow_ups.contains(&found) {
+                o.follow_ups.push(found);
+            }
+        }
+        if let Some(o) = self.outages.get_mut(&found) {
+            if o.follows.is_none() {
+                o.follows = Some(first);
+            }
+        }
+        for id in [first, found] {
+            let Some(o) = self.outages.get(&id) else {
+                continue;
+            };
+            let data = o.to_json();
+            if let Some(m) = out.iter_mut().rev().find(|m| m.outage == Some(id)) {
+                m.data = data;
+            } else if o.announced {
+                self.emit(out, clock, "outage.updated", data, Some(id));
+            }
+        }
+        Some(found)
     }
 
     /// Send the pending `outage.updated` messages now (the end of a replay).
@@ -566,6 +890,12 @@ impl Engine {
 
     fn flush_into(&mut self, clock: DateTime<Utc>, out: &mut Vec<Output>) {
         self.dispatch.flush_counts();
+        for id in std::mem::take(&mut self.planned.dirty) {
+            if let Some(n) = self.planned.get(&id) {
+                let data = n.to_json();
+                self.emit(out, clock, "notice.updated", data, None);
+            }
+        }
         for id in std::mem::take(&mut self.dirty) {
             if self.outages.get(&id).is_some_and(Outage::is_active) {
                 self.emit_outage(id, clock, out);
@@ -868,7 +1198,7 @@ impl Engine {
             .filter_map(|c| self.report_ids_at.get(c))
             .flatten()
             .take(REPORT_IDS_SHOWN)
-            .cloned()
+            .map(|(id, _)| id.clone())
             .collect()
     }
 
@@ -915,6 +1245,10 @@ impl Engine {
                 if o.is_active() {
                     o.reports += 1;
                     o.report_ids.push(report.to_owned());
+                    self.direct_reporters
+                        .entry(id)
+                        .or_default()
+                        .push((c, report.to_owned()));
                     self.emit_outage(id, clock, out);
                     return;
                 }
@@ -923,6 +1257,10 @@ impl Engine {
         let name = self.network.customer(c).id.clone();
         let id = self.new_outage(OutageKind::Meter, name, at, clock);
         self.meter_outage_at.insert(c, id);
+        self.direct_reporters
+            .entry(id)
+            .or_default()
+            .push((c, report.to_owned()));
         let sp = self.network.customer(c).clone();
         let zone = self.network.zone_at(sp.lon, sp.lat);
         let targets = self.targets;
@@ -958,6 +1296,10 @@ impl Engine {
     ) {
         let name = self.network.customer(c).id.clone();
         let id = self.new_outage(OutageKind::WireDown, name, at, clock);
+        self.direct_reporters
+            .entry(id)
+            .or_default()
+            .push((c, report.to_owned()));
         let zone = self.network.zone_at(lon, lat);
         let targets = self.targets;
         let feeder = self.network.feeder_of_customer(c).map(str::to_owned);

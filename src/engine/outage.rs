@@ -121,6 +121,12 @@ pub struct Outage {
     pub alternatives: Vec<(String, f64)>,
     /// For a cancelled outage: the outage that now explains its evidence.
     pub merged_into: Option<String>,
+    /// For an outage opened by a callback's "still out": the restored outage it
+    /// follows (the customer's interruption goes on from there).
+    pub follows: Option<u64>,
+    /// Outages opened (or found) for customers who said "still out" after this one
+    /// was restored.
+    pub follow_ups: Vec<u64>,
     /// Its work order (`WO-<n>`).
     pub order: Option<String>,
     /// The crew on its order.
@@ -167,6 +173,8 @@ impl Outage {
             confidence: 0.0,
             alternatives: Vec::new(),
             merged_into: None,
+            follows: None,
+            follow_ups: Vec::new(),
             order: None,
             crew: None,
             eta: None,
@@ -253,6 +261,8 @@ impl Outage {
             lat: f64,
             zone: ZoneKind,
             merged_into: Option<&'a str>,
+            follows: Option<String>,
+            follow_ups: Vec<String>,
             evidence: Evidence<'a>,
         }
         let json = Json {
@@ -279,6 +289,8 @@ impl Outage {
             lat: self.lat,
             zone: self.zone,
             merged_into: self.merged_into.as_deref(),
+            follows: self.follows.map(outage_name),
+            follow_ups: self.follow_ups.iter().map(|n| outage_name(*n)).collect(),
             evidence: Evidence {
                 rule: &self.rule,
                 score: self.score,

@@ -231,7 +231,9 @@ impl Baseline {
     pub fn observe(&mut self, net: &Network, at: DateTime<Utc>, obs: Observation) -> BeliefDelta {
         let mut delta = BeliefDelta::default();
         match obs {
-            Observation::Dark(c) => return self.add_call(net, c, at, false),
+            Observation::Dark(c) | Observation::StillOut(c) => {
+                return self.add_call(net, c, at, false)
+            }
             Observation::AmiOff(c) => return self.add_call(net, c, at, true),
             Observation::AmiOn(c) => self.restore(net, Site::Point(c), &mut delta),
             Observation::ScadaOpen(d) | Observation::Confirmed(d) => {

@@ -73,6 +73,9 @@ pub enum Observation {
     Dark(CustomerIdx),
     /// A meter's last gasp.
     AmiOff(CustomerIdx),
+    /// A customer called back after a restoration says the power is still out: a
+    /// report that counts at once, even while a restoration's grace is running.
+    StillOut(CustomerIdx),
     /// A meter says power is back.
     AmiOn(CustomerIdx),
     /// SCADA: the device opened.

@@ -170,6 +170,19 @@ impl Scored {
                 touched_point = Some(c);
                 dirty_chain = net.device_above_customer(c);
             }
+            Observation::StillOut(c) => {
+                // Fresh evidence: what the point said before the restoration was
+                // answered by it; the customer's word now starts a new interruption.
+                self.update_point(net, c, at, |p| {
+                    p.calls = 1;
+                    p.ami_off = false;
+                    p.first_at = None;
+                    p.after_restoration = false;
+                    p.pending_until = None;
+                });
+                touched_point = Some(c);
+                dirty_chain = net.device_above_customer(c);
+            }
             Observation::AmiOff(c) => {
                 self.update_point(net, c, at, |p| {
                     p.ami_off = true;

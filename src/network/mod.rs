@@ -442,6 +442,17 @@ impl<'a> DeviceView<'a> {
     }
 }
 
+/// What opening one edge darkens (see [`Network::darkened_by`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Darkened {
+    /// The service points, in index order.
+    pub points: Vec<CustomerIdx>,
+    /// Customers, counting those not listed one by one.
+    pub customers: u64,
+    /// Critical customers.
+    pub critical: u32,
+}
+
 /// A line or cable segment where a fault can happen, with the protective device a fault
 /// there opens (the first one above it).
 #[derive(Debug, Clone)]
@@ -710,6 +721,36 @@ impl Network {
             out.extend_from_slice(&self.customers_at[n.index()]);
         }
         out
+    }
+
+    /// What opening this edge (a protective device, a switch, any line or transformer
+    /// edge; or a transformer Point device) darkens in the current state: its service
+    /// points in index order, and its customers and critical customers counted as
+    /// [`DeviceView::customers_below`] counts them (with customers not listed one by
+    /// one). `None` when no edge or device has this id.
+    pub fn darkened_by(&self, id: &str) -> Option<Darkened> {
+        let nodes = if let Some(d) = self.device_by_id(id) {
+            self.nodes_below(d.idx())
+        } else {
+            let e = *self.edge_by_id.get(id)?;
+            let mut nodes: Vec<NodeIndex> =
+                self.trace.edge_child(&self.graph, e).into_iter().collect();
+            let mut i = 0;
+            while i < nodes.len() {
+                nodes.extend_from_slice(&self.trace.children[nodes[i].index()]);
+                i += 1;
+            }
+            nodes
+        };
+        let mut out = Darkened::default();
+        for n in nodes {
+            out.points.extend_from_slice(&self.customers_at[n.index()]);
+            let (customers, critical) = self.node_load[n.index()];
+            out.customers += customers;
+            out.critical += critical;
+        }
+        out.points.sort();
+        Some(out)
     }
 
     /// Every fed line and cable segment, in file order, with the device above it.

@@ -5,5 +5,6 @@ mod common;
 mod events;
 mod helpers;
 mod live;
+mod notices;
 mod roles;
 mod stream;

@@ -1,0 +1,47 @@
+//! `GET /api/v1/callbacks?status=pending|all`: the customers to call back (回访) after
+//! their outage was restored, with what they said so far. Agents record an outcome
+//! with a `callback` event (`POST /api/v1/events`).
+//!
+//! Callbacks name customers, so a crew token sees only the callbacks about outages its
+//! own crew restored; wallboards, dispatchers and administrators see them all.
+
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+
+use super::auth::Caller;
+use super::{ApiError, AppState};
+use crate::engine::CallbackItem;
+
+#[derive(Deserialize)]
+pub(super) struct CallbackQuery {
+    status: Option<String>,
+}
+
+/// Callbacks: `status=pending` (the default: not yet answered) or `all`.
+pub(super) async fn get_callbacks(
+    caller: Caller,
+    state: web::Data<AppState>,
+    query: web::Query<CallbackQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let all = match query.status.as_deref() {
+        None | Some("pending") => false,
+        Some("all") => true,
+        Some(other) => {
+            return Err(ApiError::BadRequest(format!(
+                "status must be pending or all, not {other:?}"
+            )))
+        }
+    };
+    let body = state.live.with_engine(|e| {
+        let items: Vec<String> = e
+            .callbacks()
+            .items()
+            .filter(|c| all || c.is_pending())
+            .map(CallbackItem::to_json)
+            .collect();
+        format!("[{}]", items.join(","))
+    });
+    Ok(HttpResponse::Ok()
+        .content_type("application/json")
+        .body(caller.own_items(body, "crew")))
+}

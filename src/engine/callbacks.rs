@@ -1,0 +1,166 @@
+//! Callbacks (回访): after an outage is restored, every customer who reported it is
+//! called back; an agent records what the customer said as a `callback` event.
+//!
+//! One callback per (outage, service point), listed when the outage is restored.
+//! `no_answer` keeps it pending (call again); `restored` and `still_out` settle it.
+//! `still_out` reopens analysis for that customer: the engine links the callback and
+//! the restored outage to the outage that now covers the customer (see
+//! [`super::Engine`]), as `follow_up` here and `follows` / `follow_ups` on the outages.
+//!
+//! Pure; ordered maps only, so replay gives the same messages.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::outage::outage_name;
+use crate::events::{format_time, CallbackOutcome};
+use crate::network::CustomerIdx;
+
+/// One customer to call back about one restored outage.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct CallbackItem {
+    /// The restored outage's number.
+    pub outage: u64,
+    /// The service point.
+    pub customer: CustomerIdx,
+    /// The service point's id.
+    pub customer_id: String,
+    /// The customer's account, where the network gives one.
+    pub account: Option<String>,
+    /// The reports the customer made about the outage.
+    pub report_ids: Vec<String>,
+    /// The crew that restored the outage (a crew token sees only its own).
+    pub crew: Option<String>,
+    /// When the outage was restored (and the callback listed).
+    pub listed_at: DateTime<Utc>,
+    /// The last outcome recorded.
+    pub outcome: Option<CallbackOutcome>,
+    /// When it was recorded.
+    pub outcome_at: Option<DateTime<Utc>>,
+    /// Calls made so far.
+    pub attempts: u32,
+    /// The agent of the last call.
+    pub agent: Option<String>,
+    /// The agent's note on the last call.
+    pub note: Option<String>,
+    /// For `still_out`: the outage that now covers the customer.
+    pub follow_up: Option<u64>,
+}
+
+impl CallbackItem {
+    /// Waiting for a settled answer (never called, or nobody answered).
+    pub fn is_pending(&self) -> bool {
+        matches!(self.outcome, None | Some(CallbackOutcome::NoAnswer))
+    }
+
+    /// The object as the stream and the API carry it, as JSON text.
+    pub fn to_json(&self) -> String {
+        #[derive(Serialize)]
+        struct Json<'a> {
+            id: String,
+            outage: String,
+            customer: &'a str,
+            account: Option<&'a str>,
+            report_ids: &'a [String],
+            crew: Option<&'a str>,
+            status: &'static str,
+            listed_at: String,
+            outcome: Option<CallbackOutcome>,
+            outcome_at: Option<String>,
+            attempts: u32,
+            agent: Option<&'a str>,
+            note: Option<&'a str>,
+            follow_up: Option<String>,
+        }
+        let json = Json {
+            id: self.id(),
+            outage: outage_name(self.outage),
+            customer: &self.customer_id,
+            account: self.account.as_deref(),
+            report_ids: &self.report_ids,
+            crew: self.crew.as_deref(),
+            status: if self.is_pending() { "pending" } else { "done" },
+            listed_at: format_time(self.listed_at),
+            outcome: self.outcome,
+            outcome_at: self.outcome_at.map(format_time),
+            attempts: self.attempts,
+            agent: self.agent.as_deref(),
+            note: self.note.as_deref(),
+            follow_up: self.follow_up.map(outage_name),
+        };
+        // A struct of plain fields always serializes.
+        serde_json::to_string(&json).unwrap_or_default()
+    }
+
+    /// `OUT-5/C-1`: the outage and the service point.
+    pub fn id(&self) -> String {
+        format!("{}/{}", outage_name(self.outage), self.customer_id)
+    }
+}
+
+/// The callbacks, by outage then service point.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct CallbackBook {
+    #[serde(with = "crate::network::as_pairs")]
+    items: BTreeMap<(u64, CustomerIdx), CallbackItem>,
+}
+
+impl CallbackBook {
+    /// Every callback, by outage then service point.
+    pub fn items(&self) -> impl Iterator<Item = &CallbackItem> {
+        self.items.values()
+    }
+
+    /// Callbacks already listed for this outage.
+    pub fn listed_for(&self, outage: u64) -> bool {
+        self.items
+            .range((outage, CustomerIdx(0))..=(outage, CustomerIdx(u32::MAX)))
+            .next()
+            .is_some()
+    }
+
+    /// One callback.
+    pub fn get(&self, outage: u64, c: CustomerIdx) -> Option<&CallbackItem> {
+        self.items.get(&(outage, c))
+    }
+
+    pub(crate) fn get_mut(&mut self, outage: u64, c: CustomerIdx) -> Option<&mut CallbackItem> {
+        self.items.get_mut(&(outage, c))
+    }
+
+    pub(crate) fn insert(&mut self, item: CallbackItem) {
+        self.items.insert((item.outage, item.customer), item);
+    }
+
+    /// Could this outcome be recorded now? The same outcome again is accepted (and
+    /// changes nothing once settled).
+    pub fn check(
+        &self,
+        outage: Option<u64>,
+        c: Option<CustomerIdx>,
+        outage_id: &str,
+        customer_id: &str,
+        outcome: CallbackOutcome,
+    ) -> Result<(), String> {
+        let item = outage
+            .zip(c)
+            .and_then(|(o, c)| self.items.get(&(o, c)))
+            .ok_or_else(|| {
+                format!(
+                    "no callback is listed for customer {customer_id:?} about outage {outage_id:?} (one is listed for each customer who reported an outage, once it is restored)"
+                )
+            })?;
+        match item.outcome {
+            Some(done) if done != CallbackOutcome::NoAnswer && done != outcome => Err(format!(
+                "the callback to {customer_id} about {outage_id} is already settled as {}",
+                serde_json::to_value(done)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default()
+            )),
+            _ => Ok(()),
+        }
+    }
+}
