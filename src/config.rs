@@ -38,6 +38,11 @@ pub struct ServeSettings {
     /// HTTP worker threads (default: one per core).
     #[arg(long, env = "FAULTLINE_WORKERS")]
     pub workers: Option<usize>,
+    /// Keep a snapshot of the engine every this many events, so a restart replays only
+    /// the log after it (0: never).
+    #[arg(long, env = "FAULTLINE_SNAPSHOT_EVERY", default_value_t = 100_000,
+          value_parser = clap::value_parser!(i64).range(0..))]
+    pub snapshot_every: i64,
     /// Service targets, travel and dispatch timers.
     #[command(flatten)]
     pub engine: EngineSettings,

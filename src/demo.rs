@@ -63,6 +63,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         set_aside_invalid: false,
         tokens: None,
         workers: None,
+        snapshot_every: crate::live::LiveOptions::default().snapshot_every,
         engine: crate::config::EngineSettings::default(),
     };
     println!("faultline demo: the real BDGD network (Mux Energia, Brazil, 13,340 customers)");

@@ -18,9 +18,13 @@
 //! LISTENs), so the same loop follows the whole shared log and every instance's engine
 //! is a replica; only the leading instance appends ticks.
 //!
-//! Not yet here: snapshots of the engine state (a restart replays the log from the
-//! start; see BENCHMARKS.md for how long that takes).
+//! Snapshots: every [`LiveOptions::snapshot_every`] events the follow loop keeps the
+//! engine's state ([`Engine::snapshot`]) in the store, and a start restores the newest
+//! one taken under the same network, settings and version, then replays only the log
+//! after it. A snapshot that does not fit is ignored (the log is the truth) and the
+//! engine is rebuilt from the start. BENCHMARKS.md gives both restart times.
 
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -38,6 +42,21 @@ const BROADCAST_CAPACITY: usize = 4096;
 /// A quiet log gets a `tick` after this long.
 pub const TICK_EVERY: Duration = Duration::from_secs(5);
 
+/// How the live engine keeps itself.
+#[derive(Debug, Clone, Copy)]
+pub struct LiveOptions {
+    /// Events applied between two snapshots (0: never take one).
+    pub snapshot_every: i64,
+}
+
+impl Default for LiveOptions {
+    fn default() -> Self {
+        Self {
+            snapshot_every: 100_000,
+        }
+    }
+}
+
 /// The live engine: shared state and the feed of new messages.
 #[derive(Clone)]
 pub struct Live {
@@ -45,6 +64,9 @@ pub struct Live {
     messages: broadcast::Sender<Arc<StoredOutput>>,
     /// The seq of the last event applied.
     applied: Arc<watch::Sender<i64>>,
+    options: LiveOptions,
+    /// The seq the newest snapshot was taken after.
+    snapshot_at: Arc<std::sync::atomic::AtomicI64>,
 }
 
 fn stored(o: &Output) -> StoredOutput {
@@ -59,13 +81,24 @@ fn stored(o: &Output) -> StoredOutput {
 impl Live {
     /// Rebuild the engine from the log, then follow it until `shutdown` fires.
     pub async fn start(
+        engine: Engine,
+        store: Store,
+        shutdown: watch::Receiver<bool>,
+    ) -> anyhow::Result<Live> {
+        Self::start_with(engine, store, shutdown, LiveOptions::default()).await
+    }
+
+    /// [`Live::start`] with options.
+    pub async fn start_with(
         mut engine: Engine,
         store: Store,
         mut shutdown: watch::Receiver<bool>,
+        options: LiveOptions,
     ) -> anyhow::Result<Live> {
         let already_stored = store.last_output_seq().await?;
         let started = std::time::Instant::now();
-        let mut applied = 0i64;
+        let mut applied = restore_snapshot(&mut engine, &store).await;
+        let from = applied;
         loop {
             let events = store.read_since(applied, BATCH).await?;
             let Some(last) = events.last().map(|e| e.seq) else {
@@ -84,15 +117,23 @@ impl Live {
         }
         tracing::info!(
             events = applied,
+            replayed = applied - from,
             messages = engine.next_seq() - 1,
             elapsed_ms = started.elapsed().as_millis() as u64,
             "engine rebuilt from the log"
         );
+        let mut snapshot_at = from;
+        if options.snapshot_every > 0 && applied - from >= options.snapshot_every {
+            save_snapshot(&store, applied, &engine).await;
+            snapshot_at = applied;
+        }
         let (messages, _) = broadcast::channel(BROADCAST_CAPACITY);
         let live = Live {
             engine: Arc::new(Mutex::new(engine)),
             messages,
             applied: Arc::new(watch::channel(applied).0),
+            options,
+            snapshot_at: Arc::new(std::sync::atomic::AtomicI64::new(snapshot_at)),
         };
         let follower = live.clone();
         let mut commits = store.commits();
@@ -120,22 +161,36 @@ impl Live {
             // Parsing and applying are CPU work: off the runtime thread, which the event
             // writer shares (a storm's batches would otherwise wait behind the engine).
             let engine = self.engine.clone();
-            let outputs: Vec<StoredOutput> =
-                tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<StoredOutput>> {
+            let due = self.options.snapshot_every > 0
+                && last - self.snapshot_at.load(Ordering::Relaxed) >= self.options.snapshot_every;
+            type Applied = (Vec<StoredOutput>, Option<(String, String)>);
+            let (outputs, snapshot) =
+                tokio::task::spawn_blocking(move || -> anyhow::Result<Applied> {
                     let parsed: Vec<Event> = events
                         .iter()
                         .map(|e| parse_stored(&e.body))
                         .collect::<Result<_, _>>()?;
-                    // A poisoned lock means a panic while applying; keep serving what is there.
-                    let mut engine = engine.lock().unwrap_or_else(|p| p.into_inner());
-                    Ok(parsed
+                    // A poisoned lock means a panic while applying; keep serving what is
+                    // there, but never keep such a state as a snapshot.
+                    let (mut engine, poisoned) = match engine.lock() {
+                        Ok(e) => (e, false),
+                        Err(p) => (p.into_inner(), true),
+                    };
+                    let outputs = parsed
                         .iter()
                         .flat_map(|e| engine.apply(e))
                         .map(|o| stored(&o))
-                        .collect())
+                        .collect();
+                    let snapshot = (due && !poisoned)
+                        .then(|| (engine.fingerprint().to_owned(), engine.snapshot()));
+                    Ok((outputs, snapshot))
                 })
                 .await??;
             store.append_outputs(&outputs).await?;
+            if let Some((fingerprint, body)) = snapshot {
+                keep_snapshot(store, last, &fingerprint, &body).await;
+                self.snapshot_at.store(last, Ordering::Relaxed);
+            }
             for o in outputs {
                 let _ = self.messages.send(Arc::new(o));
             }
@@ -168,6 +223,49 @@ impl Live {
     /// and catches up from the store).
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<StoredOutput>> {
         self.messages.subscribe()
+    }
+}
+
+/// Restore the newest fitting snapshot into the fresh `engine`; the seq it was taken
+/// after (0 when there is none, or none that fits).
+async fn restore_snapshot(engine: &mut Engine, store: &Store) -> i64 {
+    let fingerprint = engine.fingerprint().to_owned();
+    let started = std::time::Instant::now();
+    match store.latest_snapshot(&fingerprint).await {
+        Ok(Some((seq, body))) => match engine.restore(&fingerprint, &body) {
+            Ok(()) => {
+                tracing::info!(
+                    seq,
+                    bytes = body.len(),
+                    elapsed_ms = started.elapsed().as_millis() as u64,
+                    "engine restored from its snapshot"
+                );
+                seq
+            }
+            Err(e) => {
+                tracing::warn!(seq, error = %e, "snapshot ignored; rebuilding from the whole log");
+                0
+            }
+        },
+        Ok(None) => 0,
+        Err(e) => {
+            tracing::warn!(error = %e, "snapshots cannot be read; rebuilding from the whole log");
+            0
+        }
+    }
+}
+
+/// Take and keep a snapshot of `engine` (after event `seq`).
+async fn save_snapshot(store: &Store, seq: i64, engine: &Engine) {
+    let body = engine.snapshot();
+    keep_snapshot(store, seq, engine.fingerprint(), &body).await;
+}
+
+/// Keep a snapshot; a failure costs the next restart time, nothing else.
+async fn keep_snapshot(store: &Store, seq: i64, fingerprint: &str, body: &str) {
+    match store.save_snapshot(seq, fingerprint, body).await {
+        Ok(()) => tracing::info!(seq, bytes = body.len(), "engine snapshot kept"),
+        Err(e) => tracing::warn!(seq, error = %e, "could not keep an engine snapshot"),
     }
 }
 

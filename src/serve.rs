@@ -9,7 +9,7 @@ use anyhow::Context;
 use crate::api::{build_server, AppState, Tokens};
 use crate::config::ServeSettings;
 use crate::engine::Engine;
-use crate::live::{spawn_ticker, Live};
+use crate::live::{spawn_ticker, Live, LiveOptions};
 use crate::network::{LoadOptions, Network};
 use crate::store::{redacted, Store, StoreOptions};
 
@@ -77,7 +77,15 @@ pub async fn run(settings: ServeSettings) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     let (shutdown_tx, shutdown) = tokio::sync::watch::channel(false);
     let engine = Engine::new(network.clone(), settings.engine.options()?);
-    let live = Live::start(engine, store.clone(), shutdown.clone()).await?;
+    let live = Live::start_with(
+        engine,
+        store.clone(),
+        shutdown.clone(),
+        LiveOptions {
+            snapshot_every: settings.snapshot_every,
+        },
+    )
+    .await?;
     spawn_ticker(store.clone(), shutdown);
     let state = AppState {
         network: Arc::new(network),

@@ -263,3 +263,83 @@ fn service_targets_are_settings_and_a_bad_one_is_refused_naming_the_flag() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_restart_resumes_from_the_engine_snapshot_and_ends_in_the_same_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = common::db::test_db_blocking(dir.path());
+    let network = concat!(env!("CARGO_MANIFEST_DIR"), "/gis-data/ieee123.geojson");
+    let start = |port: u16, log: &str| {
+        Command::new(env!("CARGO_BIN_EXE_faultline"))
+            .args([
+                "serve",
+                "--network",
+                network,
+                "--db",
+                &db,
+                "--snapshot-every",
+                "5",
+            ])
+            .args(["--bind", &format!("127.0.0.1:{port}")])
+            .env("FAULTLINE_ADMIN_TOKEN", "t")
+            .env("FAULTLINE_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(dir.path().join(log)).unwrap())
+            .spawn()
+            .unwrap()
+    };
+    let get = |port: u16, path: &str| {
+        body_of(&http(port, &format!("GET {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer t\r\nConnection: close\r\n\r\n")))
+    };
+    let port = free_port();
+    let mut child = start(port, "first.log");
+    wait_healthy(port, &mut child);
+    let mut events = vec![
+        r#"{"type":"scada","at":"2026-07-14T03:00:00Z","device":"line.sw2","state":"open"}"#
+            .to_owned(),
+    ];
+    for (i, c) in ["load.s1a", "load.s2b", "load.s4c", "load.s5c", "load.s6c"]
+        .iter()
+        .cycle()
+        .take(30)
+        .enumerate()
+    {
+        events.push(format!(
+            r#"{{"type":"report","at":"2026-07-14T03:{:02}:00Z","id":"R-{i}","customer":"{c}","source":"call","problem":"no_power"}}"#,
+            1 + i
+        ));
+    }
+    let events = events.join("\n");
+    let post = format!("POST /api/v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer t\r\nContent-Type: application/x-ndjson\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{events}", events.len());
+    assert!(http(port, &post).starts_with("HTTP/1.1 202"));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !std::fs::read_to_string(dir.path().join("first.log"))
+        .unwrap()
+        .contains("engine snapshot kept")
+    {
+        assert!(Instant::now() < deadline, "no snapshot was kept");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let outages = get(port, "/api/v1/outages?status=all");
+    let messages = get(port, "/api/v1/messages?since=0");
+    assert!(outages.contains("OUT-"), "{outages}");
+    child.kill().unwrap(); // SIGKILL: the snapshot was kept while running
+    child.wait().unwrap();
+
+    let port = free_port();
+    let mut child = start(port, "second.log");
+    wait_healthy(port, &mut child);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while get(port, "/api/v1/outages?status=all") != outages {
+        assert!(Instant::now() < deadline, "the restarted engine differs");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(get(port, "/api/v1/messages?since=0").starts_with(&messages));
+    let log = std::fs::read_to_string(dir.path().join("second.log")).unwrap();
+    assert!(
+        log.contains("engine restored from its snapshot"),
+        "the restart did not use the snapshot:\n{log}"
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+}

@@ -140,17 +140,18 @@ pub struct Store {
     leader: watch::Receiver<bool>,
 }
 
-/// Run the same code (one SQL text, `$1` placeholders) on whichever backend's pool of
-/// readers: the reads are identical on both databases.
-macro_rules! on_readers {
-    ($backend:expr, $pool:ident => $body:expr) => {
+/// Run the same code (one SQL text, `$1` placeholders) on whichever backend's pool
+/// (`readers`, or `writers` for derived data: outputs and snapshots): these statements
+/// are identical on both databases.
+macro_rules! on_pool {
+    ($backend:expr, $which:ident, $pool:ident => $body:expr) => {
         match $backend {
             Backend::Sqlite(b) => {
-                let $pool = b.readers();
+                let $pool = b.$which();
                 $body
             }
             Backend::Postgres(b) => {
-                let $pool = b.readers();
+                let $pool = b.$which();
                 $body
             }
         }
@@ -254,7 +255,7 @@ impl Store {
 
     /// Stored events with `seq > since`, in order, at most `limit`.
     pub async fn read_since(&self, since: i64, limit: i64) -> Result<Vec<StoredEvent>, StoreError> {
-        Ok(on_readers!(&self.backend, pool => {
+        Ok(on_pool!(&self.backend, readers, pool => {
             sqlx::query_as::<_, StoredEvent>(
                 "SELECT seq, body FROM events WHERE seq > $1 ORDER BY seq LIMIT $2",
             )
@@ -284,7 +285,7 @@ impl Store {
         since: i64,
         limit: i64,
     ) -> Result<Vec<StoredOutput>, StoreError> {
-        Ok(on_readers!(&self.backend, pool => {
+        Ok(on_pool!(&self.backend, readers, pool => {
             sqlx::query_as::<_, StoredOutput>(
                 "SELECT seq, at, type, body FROM outputs WHERE seq > $1 ORDER BY seq LIMIT $2",
             )
@@ -297,7 +298,7 @@ impl Store {
 
     /// The seq of the last stored output message (0 when none).
     pub async fn last_output_seq(&self) -> Result<i64, StoreError> {
-        let (seq,): (Option<i64>,) = on_readers!(&self.backend, pool => {
+        let (seq,): (Option<i64>,) = on_pool!(&self.backend, readers, pool => {
             sqlx::query_as("SELECT MAX(seq) FROM outputs").fetch_one(pool).await?
         });
         Ok(seq.unwrap_or(0))
@@ -305,15 +306,60 @@ impl Store {
 
     /// The seq of the last stored event (0 for an empty log).
     pub async fn last_seq(&self) -> Result<i64, StoreError> {
-        let (seq,): (Option<i64>,) = on_readers!(&self.backend, pool => {
+        let (seq,): (Option<i64>,) = on_pool!(&self.backend, readers, pool => {
             sqlx::query_as("SELECT MAX(seq) FROM events").fetch_one(pool).await?
         });
         Ok(seq.unwrap_or(0))
     }
 
+    /// Keep the engine's state after event `seq` ([`crate::engine::Engine::snapshot`]),
+    /// taken under `fingerprint`; older snapshots are dropped. Several instances on one
+    /// log take the same snapshot at the same seq: the first one stored stays.
+    pub async fn save_snapshot(
+        &self,
+        seq: i64,
+        fingerprint: &str,
+        body: &str,
+    ) -> Result<(), StoreError> {
+        let taken_at = crate::events::format_time(chrono::Utc::now());
+        on_pool!(&self.backend, writers, pool => {
+            sqlx::query(
+                "INSERT INTO snapshots (seq, fingerprint, taken_at, body) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (seq) DO NOTHING",
+            )
+            .bind(seq)
+            .bind(fingerprint)
+            .bind(&taken_at)
+            .bind(body)
+            .execute(pool)
+            .await?;
+            sqlx::query("DELETE FROM snapshots WHERE seq < $1")
+                .bind(seq)
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
+    }
+
+    /// The newest snapshot taken under `fingerprint`: the seq it was taken after and
+    /// its text.
+    pub async fn latest_snapshot(
+        &self,
+        fingerprint: &str,
+    ) -> Result<Option<(i64, String)>, StoreError> {
+        Ok(on_pool!(&self.backend, readers, pool => {
+            sqlx::query_as::<_, (i64, String)>(
+                "SELECT seq, body FROM snapshots WHERE fingerprint = $1 ORDER BY seq DESC LIMIT 1",
+            )
+            .bind(fingerprint)
+            .fetch_optional(pool)
+            .await?
+        }))
+    }
+
     /// Whether the database answers.
     pub async fn ping(&self) -> Result<(), StoreError> {
-        on_readers!(&self.backend, pool => {
+        on_pool!(&self.backend, readers, pool => {
             sqlx::query("SELECT 1").execute(pool).await?;
         });
         Ok(())

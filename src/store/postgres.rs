@@ -111,6 +111,11 @@ impl PgLog {
         &self.pool
     }
 
+    /// The pool derived data (outputs, snapshots) is written through.
+    pub(crate) fn writers(&self) -> &PgPool {
+        &self.pool
+    }
+
     /// Store output messages; every instance derives the same ones from the same log, so
     /// the first to write a seq wins and the others' rows are identical no-ops.
     pub(crate) async fn append_outputs(&self, outputs: &[StoredOutput]) -> Result<(), StoreError> {

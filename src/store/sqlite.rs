@@ -97,6 +97,11 @@ impl SqliteLog {
         &self.pool
     }
 
+    /// The connection for derived data (outputs, snapshots).
+    pub(crate) fn writers(&self) -> &SqlitePool {
+        &self.writer_pool
+    }
+
     pub(crate) async fn append_outputs(
         &self,
         outputs: &[super::StoredOutput],
