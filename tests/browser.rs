@@ -155,19 +155,8 @@ fn scada(device: &str, state: &str) -> Value {
 const OUTAGES_SHOWN: &str =
     "Number(document.querySelector('#fig-outages .value').dataset.value || -1)";
 
-#[actix_web::test]
-async fn the_wallboard_shows_a_new_outage_within_a_second_of_its_events() {
-    let Some(browser) = Browser::start() else {
-        return;
-    };
-    let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path()).await;
-    server
-        .post(&[
-            crew7(),
-            json!({"type":"crew","at":now(),"id":"CREW-3","name":"Linha 3","skills":["line"],"lon":116.3640,"lat":39.8935,"on_shift":false}),
-        ])
-        .await;
+/// The wallboard at 3840×2160 in English, once it is live and shows no outage.
+async fn quiet_wallboard(browser: &Browser, server: &Server) -> browser::cdp::Page {
     let mut page = browser
         .open(
             &format!("{}/?token={WALLBOARD}&lang=en", server.base()),
@@ -183,6 +172,23 @@ async fn the_wallboard_shows_a_new_outage_within_a_second_of_its_events() {
         Duration::from_secs(15),
     )
     .await;
+    page
+}
+
+#[actix_web::test]
+async fn the_wallboard_shows_a_new_outage_within_a_second_of_its_events() {
+    let Some(browser) = Browser::start() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path()).await;
+    server
+        .post(&[
+            crew7(),
+            json!({"type":"crew","at":now(),"id":"CREW-3","name":"Linha 3","skills":["line"],"lon":116.3640,"lat":39.8935,"on_shift":false}),
+        ])
+        .await;
+    let mut page = quiet_wallboard(&browser, &server).await;
     let posted = std::time::Instant::now();
     server.post(&[scada("line.sw1", "open")]).await;
     page.wait_until(
@@ -661,22 +667,7 @@ async fn the_wallboard_shows_a_planned_outage_notice_and_flags_a_late_one() {
     };
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path()).await;
-    let mut page = browser
-        .open(
-            &format!("{}/?token={WALLBOARD}&lang=en", server.base()),
-            3840,
-            2160,
-            false,
-        )
-        .await;
-    // Ready: the board is live and has drawn its figures.
-    page.wait_until(
-        &format!(
-            "{OUTAGES_SHOWN} === 0 && document.querySelector('#conn').classList.contains('ok')"
-        ),
-        Duration::from_secs(15),
-    )
-    .await;
+    let mut page = quiet_wallboard(&browser, &server).await;
     let at = |h: i64| faultline::events::format_time(Utc::now() + chrono::Duration::hours(h));
     // Planned work told two hours ahead: it needed 7 days, so the notice is late.
     server

@@ -52,6 +52,27 @@ fn lines(engine: &mut Engine, events: &[Event]) -> Vec<String> {
     out
 }
 
+/// The stream of `events` applied with a snapshot taken after the first `cut`: one
+/// engine applies those and is dropped; a fresh engine restored from its snapshot
+/// applies the rest. Also the restored engine.
+fn through_a_snapshot(net: &Network, events: &[Event], cut: usize) -> (Vec<String>, Engine) {
+    let mut first = Engine::new(net.clone(), EngineOptions::default());
+    let mut got: Vec<String> = events[..cut]
+        .iter()
+        .flat_map(|e| first.apply(e))
+        .map(|o| o.to_json())
+        .collect();
+    let (text, fingerprint) = (first.snapshot(), first.fingerprint().to_owned());
+    drop(first);
+    let mut restored = Engine::new(net.clone(), EngineOptions::default());
+    restored
+        .restore(&fingerprint, &text)
+        .expect("the snapshot restores");
+    let mut probe = restored.clone();
+    got.extend(lines(&mut probe, &events[cut..]));
+    (got, restored)
+}
+
 #[test]
 fn a_restored_engine_continues_exactly_where_the_snapshot_was_taken() {
     let net = network("bdgd_mux_energia.geojson");
@@ -63,20 +84,7 @@ fn a_restored_engine_continues_exactly_where_the_snapshot_was_taken() {
             &events,
         );
         for cut in [1, events.len() / 3, events.len() / 2, events.len() - 1] {
-            let mut first = Engine::new(net.clone(), EngineOptions::default());
-            let mut got: Vec<String> = events[..cut]
-                .iter()
-                .flat_map(|e| first.apply(e))
-                .map(|o| o.to_json())
-                .collect();
-            let text = first.snapshot();
-            let fingerprint = first.fingerprint().to_owned();
-            drop(first);
-            let mut restored = Engine::new(net.clone(), EngineOptions::default());
-            restored
-                .restore(&fingerprint, &text)
-                .expect("the snapshot restores");
-            got.extend(lines(&mut restored, &events[cut..]));
+            let (got, _) = through_a_snapshot(&net, &events, cut);
             assert_eq!(got.len(), whole.len(), "seed {seed}, cut {cut}");
             if let Some(k) = got.iter().zip(&whole).position(|(a, b)| a != b) {
                 panic!(
@@ -106,22 +114,12 @@ fn switching_before_the_snapshot_is_replayed_on_the_loaded_network() {
         &mut Engine::new(net.clone(), EngineOptions::default()),
         &events,
     );
-    let mut first = Engine::new(net.clone(), EngineOptions::default());
-    let mut got: Vec<String> = events[..2]
-        .iter()
-        .flat_map(|e| first.apply(e))
-        .map(|o| o.to_json())
-        .collect();
-    let mut restored = Engine::new(net.clone(), EngineOptions::default());
-    restored
-        .restore(first.fingerprint(), &first.snapshot())
-        .unwrap();
+    let (got, restored) = through_a_snapshot(&net, &events, 2);
     assert_eq!(
         restored.network().is_closed("line.sw7"),
         Some(true),
         "the tie closed before the snapshot is closed after the restore"
     );
-    got.extend(lines(&mut restored, &events[2..]));
     assert_eq!(got, whole);
 }
 
@@ -201,17 +199,7 @@ fn planned_work_callbacks_and_switching_survive_a_snapshot_at_every_point() {
         "the storm exercises notices and callbacks"
     );
     for cut in 0..events.len() {
-        let mut first = Engine::new(net.clone(), EngineOptions::default());
-        let mut got: Vec<String> = events[..cut]
-            .iter()
-            .flat_map(|e| first.apply(e))
-            .map(|o| o.to_json())
-            .collect();
-        let mut restored = Engine::new(net.clone(), EngineOptions::default());
-        restored
-            .restore(first.fingerprint(), &first.snapshot())
-            .unwrap();
-        got.extend(lines(&mut restored, &events[cut..]));
+        let (got, _) = through_a_snapshot(&net, &events, cut);
         assert_eq!(got, whole, "cut at event {cut}");
     }
 }
