@@ -25,8 +25,10 @@ fn network() -> Network {
         .customer("c1", "A", 116.0011, 39.0, false)
         .customer("c2", "A", 116.0012, 39.0, false)
         .customer("c3", "C", 116.0031, 39.0, false)
-        .raw(json!({"type":"Feature","geometry":{"type":"Point","coordinates":[116.0032,39.0]},
-            "properties":{"id":"c4","kind":"customer","bus":"C","customers":3}}))
+        .raw(
+            json!({"type":"Feature","geometry":{"type":"Point","coordinates":[116.0032,39.0]},
+            "properties":{"id":"c4","kind":"customer","bus":"C","customers":3}}),
+        )
         .customer("c5", "D", 116.0011, 39.001, false)
         .edge("BRK", "breaker", "S", "A")
         .edge("L1", "line", "A", "B")
@@ -147,7 +149,10 @@ fn ieee_1366_indices_match_the_hand_calculation_with_nested_and_follow_up_outage
     assert!(close(a.caifi.unwrap(), 10.0 / 9.0));
     assert!(close(a.maifi, 3.0 / 9.0));
     assert!((a.asai.unwrap() - 0.935185).abs() < 1e-6);
-    assert_eq!(r.outages, 5, "OUT-1,2,3,4,7: not the planned, not the cancelled");
+    assert_eq!(
+        r.outages, 5,
+        "OUT-1,2,3,4,7: not the planned, not the cancelled"
+    );
     assert!(close(r.planned.customer_minutes, 360.0));
     assert_eq!(r.planned.customer_interruptions, 3);
     assert_eq!(r.planned.outages, 1);
@@ -223,12 +228,18 @@ fn target_compliance_workload_and_calls_match_the_hand_calculation() {
     let report = reports::build(&net, &units, &records, &q);
     let s = &report.service.overall;
     assert_eq!(s.outages, 5);
-    assert_eq!((s.on_site_met, s.on_site_missed, s.on_site_no_visit), (1, 1, 3));
+    assert_eq!(
+        (s.on_site_met, s.on_site_missed, s.on_site_no_visit),
+        (1, 1, 3)
+    );
     assert_eq!(s.on_site_share, Some(0.5));
     assert_eq!(s.restored_met, 5);
     assert_eq!(s.restored_share, Some(1.0));
     let crew1 = &report.service.by_crew["CREW-1"];
-    assert_eq!((crew1.outages, crew1.on_site_met, crew1.on_site_missed), (2, 1, 1));
+    assert_eq!(
+        (crew1.outages, crew1.on_site_met, crew1.on_site_missed),
+        (2, 1, 1)
+    );
     assert_eq!(report.service.by_zone["urban"].outages, 5);
 
     let w = &report.workload.crews["CREW-1"];
@@ -264,7 +275,15 @@ fn a_storm_day_above_t_med_is_a_major_event_day_and_is_excluded() {
         } else {
             ("service", "c1")
         };
-        let mut o = outage(&format!("OUT-{d}"), kind, device, "restored", "08:00", "09:00", 1);
+        let mut o = outage(
+            &format!("OUT-{d}"),
+            kind,
+            device,
+            "restored",
+            "08:00",
+            "09:00",
+            1,
+        );
         o.started_at = start;
         o.restored_at = Some(start + chrono::Duration::minutes(minutes));
         o.arrive_by = start + chrono::Duration::minutes(45);

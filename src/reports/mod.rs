@@ -94,7 +94,8 @@ pub struct QueryText {
 
 impl Query {
     /// Check the parameters against the network. A missing `from` is the start of the
-    /// local day of `as_of`; a missing `to` is the end of that day.
+    /// local day of `as_of`; a missing `to` is the end of that day (or of `from`'s day,
+    /// if later).
     pub fn parse(
         text: &QueryText,
         net: &Network,
@@ -110,7 +111,11 @@ impl Query {
             Some(s) => parse_when("from", s, utc_offset, false)?,
         };
         let to = match text.to.as_deref().filter(|s| !s.is_empty()) {
-            None => day_start(today, utc_offset) + Duration::days(1),
+            // The end of today, or of `from`'s day if that is later.
+            None => {
+                let from_day = from.with_timezone(&utc_offset).date_naive();
+                day_start(today.max(from_day), utc_offset) + Duration::days(1)
+            }
             Some(s) => parse_when("to", s, utc_offset, true)?,
         };
         if to <= from {
