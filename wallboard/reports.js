@@ -18,6 +18,7 @@ const W = {
     served: (r) => `${FL.num(r.customers_served)} customers served; ${FL.num(r.outages)} unplanned outages began in the period (${FL.num(r.outages_ongoing)} still out, counted to the report time). Planned work, not in these figures: ${FL.num(r.planned.outages)} outages, ${fmt(r.planned.customer_minutes, 0)} customer-minutes.`,
     med_title: "Major Event Days (2.5 beta)", t_med: "T_MED", no_med: "No Major Event Day in the period.",
     meds: "Major Event Days", history: "History",
+    history_text: (m) => `the ${m.history_days} days of the log from ${m.history_from || "—"} to ${m.history_to || "—"} (before and in the period), ${m.history_days_with_interruptions} of them with SAIDI > 0. ${m.t_med_min ? "IEEE 1366 asks for five years of history: with less, T_MED is indicative." : "The method needs at least 2 days with SAIDI > 0: no threshold."}`,
     service: "Service targets", on_site: "On site within target", restored_in: "Restored within target",
     outages: "Outages", met: "met", missed: "missed", pending: "pending", no_visit: "no crew visit",
     share: "share", by_zone: "By zone", by_crew: "By crew (first on site)", none: "(no crew on site)",
@@ -28,7 +29,7 @@ const W = {
     outage_note: (shown, all) => (shown < all ? `The ${shown} largest by customer-minutes of ${all}; the CSV has them all.` : `${all} outages.`),
     id: "Outage", device: "Device", started: "Started", minutes: "Minutes", customers: "Customers",
     status: "Status", planned: "planned", method: "How the figures are made", loading: "Loading…",
-    error: "The report could not be made", no_data: "no outages", days: "days",
+    error: "The report could not be made", no_data: "no outages", days: "days", above_chart: "(above the chart)", end_excluded: "end excluded",
   },
   "zh-CN": {
     title: "供电可靠性与抢修工作量报表", from: "起始日期", to: "截止日期", zone: "区域类型",
@@ -43,6 +44,7 @@ const W = {
     served: (r) => `服务用户 ${FL.num(r.customers_served)} 户；期内发生非计划停电 ${FL.num(r.outages)} 次（其中 ${FL.num(r.outages_ongoing)} 次尚未复电，计至报表时刻）。计划停电不计入上述指标：${FL.num(r.planned.outages)} 次，${fmt(r.planned.customer_minutes, 0)} 户·分钟。`,
     med_title: "重大事件日（2.5β 法）", t_med: "T_MED", no_med: "统计期间内无重大事件日。",
     meds: "重大事件日", history: "历史数据",
+    history_text: (m) => `日志中 ${m.history_from || "—"} 至 ${m.history_to || "—"} 共 ${m.history_days} 天（统计期间及之前），其中 ${m.history_days_with_interruptions} 天 SAIDI > 0。${m.t_med_min ? "IEEE 1366 要求五年历史数据，不足时 T_MED 仅供参考。" : "该方法至少需要 2 天 SAIDI > 0，故无阈值。"}`,
     service: "服务时限达标", on_site: "按时到达现场", restored_in: "按时复电",
     outages: "停电次数", met: "达标", missed: "超时", pending: "进行中", no_visit: "无需到场",
     share: "达标率", by_zone: "按区域", by_crew: "按抢修队（首个到场）", none: "（无队伍到场）",
@@ -53,7 +55,7 @@ const W = {
     outage_note: (shown, all) => (shown < all ? `按停电时户数列出前 ${shown} 次（共 ${all} 次），完整列表见 CSV。` : `共 ${all} 次停电。`),
     id: "停电编号", device: "设备", started: "开始时间", minutes: "时长（分钟）", customers: "停电户数",
     status: "状态", planned: "计划", method: "统计口径", loading: "正在生成…",
-    error: "无法生成报表", no_data: "无停电", days: "天",
+    error: "无法生成报表", no_data: "无停电", days: "天", above_chart: "（高于图表范围）", end_excluded: "不含截止时刻",
   },
 };
 const w = (k) => (W[FL.lang] && W[FL.lang][k] !== undefined ? W[FL.lang][k] : W.en[k] ?? k);
@@ -65,9 +67,24 @@ function fmt(x, digits) {
   if (x == null || Number.isNaN(x)) return "—";
   return Number(x).toLocaleString(FL.lang, { minimumFractionDigits: digits, maximumFractionDigits: digits });
 }
-const pct = (x) => (x == null ? "—" : `${fmt(100 * x, 1)} %`);
+const pct = (x) => (x == null ? "—" : `${fmt(100 * x, 1)}\u00a0%`);
 const dateTime = new Intl.DateTimeFormat(FL.lang, { year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hour12: false, timeZone: "UTC" });
 const when = (t) => (t ? `${dateTime.format(new Date(t))} UTC` : "—");
+
+/// The period in the report's local time: whole days as "2026-07-14 – 2026-07-16"
+/// (last day included), otherwise both times with the end excluded.
+function period(scope) {
+  const m = scope.utc_offset.match(/^([+-])(\d\d):(\d\d)$/);
+  const off = m ? (m[1] === "-" ? -1 : 1) * (Number(m[2]) * 60 + Number(m[3])) : 0;
+  const local = (t) => new Date(Date.parse(t) + off * 60000).toISOString();
+  const a = local(scope.from), b = local(scope.to);
+  const zone = `UTC${scope.utc_offset}`;
+  if (a.slice(11, 19) === "00:00:00" && b.slice(11, 19) === "00:00:00") {
+    const last = new Date(Date.parse(b) - 86400000).toISOString().slice(0, 10);
+    return a.slice(0, 10) === last ? `${last} (${zone})` : `${a.slice(0, 10)} – ${last} (${zone})`;
+  }
+  return `${a.slice(0, 16).replace("T", " ")} – ${b.slice(0, 16).replace("T", " ")} (${zone}, ${w("end_excluded")})`;
+}
 
 function el(tag, attrs = {}, ...children) {
   const e = document.createElement(tag);
@@ -84,10 +101,10 @@ function sv(tag, attrs = {}, text) {
 function table(id, head, rows, cellClass = () => "") {
   const t = $(id);
   t.replaceChildren();
-  const thead = el("thead", {}, el("tr", {}, ...head.map((h) => el("th", {}, h))));
   const tbody = el("tbody");
+  if (head.some(Boolean)) t.append(el("thead", {}, el("tr", {}, ...head.map((h) => el("th", {}, h)))));
   for (const r of rows) tbody.append(el("tr", {}, ...r.map((c, i) => el("td", { class: cellClass(r, i) }, c))));
-  t.append(thead, tbody);
+  t.append(tbody);
 }
 
 /// A round step for an axis reaching `max`, about `n` ticks.
@@ -98,9 +115,12 @@ function niceStep(max, n = 5) {
 }
 
 /// Vertical bars with a y axis; `bars`: [{label, value, cls}], optional dashed threshold.
-function barChart(target, bars, { threshold, thresholdLabel, height = 240, yUnit = "" } = {}) {
-  const width = 1000, left = 56, right = 12, top = 16, bottom = 34;
-  const max = Math.max(1e-9, threshold || 0, ...bars.map((b) => b.value));
+function barChart(target, bars, { threshold, thresholdLabel, height = 240, yUnit = "", width = 1000 } = {}) {
+  const left = 56, right = 12, top = 16, bottom = 34;
+  const highest = Math.max(1e-9, ...bars.map((b) => b.value));
+  // A threshold far above every bar is written, not drawn: the bars stay readable.
+  const offChart = threshold && threshold > 1.5 * highest;
+  const max = offChart ? highest : Math.max(highest, threshold || 0);
   const step = niceStep(max);
   const top_value = Math.ceil(max / step) * step;
   const svg = sv("svg", { viewBox: `0 0 ${width} ${height}`, role: "img" });
@@ -121,9 +141,11 @@ function barChart(target, bars, { threshold, thresholdLabel, height = 240, yUnit
     if (i % every === 0) svg.append(sv("text", { x: x + slot / 2, y: height - bottom + 16, "text-anchor": "middle" }, b.label));
   });
   svg.append(sv("line", { class: "axis", x1: left, x2: width - right, y1: y(0), y2: y(0) }));
-  if (threshold) {
+  if (threshold && !offChart) {
     svg.append(sv("line", { class: "threshold", x1: left, x2: width - right, y1: y(threshold), y2: y(threshold) }));
     svg.append(sv("text", { x: width - right, y: y(threshold) - 5, "text-anchor": "end", fill: "#c0392b" }, thresholdLabel));
+  } else if (threshold) {
+    svg.append(sv("text", { x: width - right, y: top - 4, "text-anchor": "end", fill: "#c0392b" }, `${thresholdLabel} ${w("above_chart")}`));
   }
   $(target).replaceChildren(svg);
 }
@@ -169,7 +191,7 @@ function kpi(key, value, unit, excl) {
 function render(r) {
   const rel = r.reliability, a = rel.all_days, x = rel.excluding_med;
   const region = [r.scope.feeder && `${w("feeder")} ${r.scope.feeder}`, r.scope.zone && w(r.scope.zone)].filter(Boolean).join(", ") || w("whole");
-  $("scope").textContent = `${w("period")}: ${when(r.scope.from)} – ${when(r.scope.to)} (UTC${r.scope.utc_offset}) · ${w("region")}: ${region} · ${w("as_of")} ${when(r.scope.as_of)}`;
+  $("scope").textContent = `${w("period")}: ${period(r.scope)} · ${w("region")}: ${region} · ${w("as_of")} ${when(r.scope.as_of)}`;
 
   $("kpis").replaceChildren(
     kpi("saidi", fmt(a.saidi_min, 2), w("min"), fmt(x.saidi_min, 2)),
@@ -177,7 +199,7 @@ function render(r) {
     kpi("caidi", fmt(a.caidi_min, 1), w("min"), fmt(x.caidi_min, 1)),
     kpi("caifi", fmt(a.caifi, 3), w("per_customer"), fmt(x.caifi, 3)),
     kpi("maifi", fmt(a.maifi, 3), w("per_customer"), fmt(x.maifi, 3)),
-    kpi("asai", a.asai == null ? "—" : `${fmt(100 * a.asai, 4)} %`, "", x.asai == null ? "—" : `${fmt(100 * x.asai, 4)} %`),
+    kpi("asai", a.asai == null ? "—" : fmt(100 * a.asai, 3), "%", x.asai == null ? "—" : `${fmt(100 * x.asai, 3)}\u00a0%`),
   );
   const row = (key, f) => [w(key), f(a), f(x)];
   table("indices", [w("index"), w("all_days"), w("excl_med")], [
@@ -198,7 +220,7 @@ function render(r) {
     el("br"),
     `${w("meds")}: `, med.major_event_days.length ? med.major_event_days.map((d) => `${d.date} (SAIDI ${fmt(d.saidi_min, 1)} ${w("min")})`).join(", ") : w("no_med"),
     el("br"),
-    `${w("history")}: ${med.note}`,
+    `${w("history")}: ${w("history_text")(med)}`,
   );
 
   const s = r.service;
@@ -228,7 +250,7 @@ function render(r) {
   $("dispatchers").textContent = w("overrides")(r.workload.dispatchers);
 
   const c = r.calls;
-  barChart("calls-chart", c.distribution.map(([label, n]) => ({ label, value: n })), { height: 200, yUnit: w("outages") });
+  barChart("calls-chart", c.distribution.map(([label, n]) => ({ label, value: n })), { height: 260, width: 560, yUnit: w("outages") });
   table("calls-table", ["", ""], [
     [w("outages"), FL.num(c.outages)], [w("reports"), FL.num(c.reports)],
     [w("mean"), fmt(c.per_outage_mean, 2)], [w("median"), fmt(c.per_outage_median, 1)],
