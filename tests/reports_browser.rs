@@ -223,4 +223,32 @@ async fn the_report_page_draws_the_figures_the_api_gives_and_prints() {
         .eval("document.querySelector('#error').textContent")
         .await;
     assert!(error.as_str().unwrap().contains("feeder:"), "{error}");
+
+    // The wallboard's panel: today's figures (the engine's day, in the screen's zone).
+    let mut wall = browser
+        .open(&format!("{base}/?token={TOKEN}&lang=zh-CN"), 1920, 1080, false)
+        .await;
+    wall.wait_until(
+        "document.querySelector('#fig-today').dataset.outages !== undefined",
+        Duration::from_secs(10),
+    )
+    .await;
+    let offset = wall
+        .eval("(() => { const m = -new Date().getTimezoneOffset(), a = Math.abs(m); return (m < 0 ? '-' : '+') + String(Math.floor(a / 60)).padStart(2, '0') + ':' + String(a % 60).padStart(2, '0'); })()")
+        .await;
+    let today = get_json(&format!(
+        "{base}/api/v1/reports?utc_offset={}",
+        offset.as_str().unwrap().replace('+', "%2B")
+    ))
+    .await;
+    let shown = wall
+        .eval("Number(document.querySelector('#fig-today').dataset.outages)")
+        .await;
+    assert_eq!(shown, today["reliability"]["outages"]);
+    let label = wall
+        .eval("document.querySelector('#fig-today .label').textContent")
+        .await;
+    assert_eq!(label, "今日供电可靠性（非计划停电）");
+    wall.screenshot(&screenshots().join("wallboard-today-zh-1920x1080.png"))
+        .await;
 }
