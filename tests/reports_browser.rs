@@ -226,7 +226,12 @@ async fn the_report_page_draws_the_figures_the_api_gives_and_prints() {
 
     // The wallboard's panel: today's figures (the engine's day, in the screen's zone).
     let mut wall = browser
-        .open(&format!("{base}/?token={TOKEN}&lang=zh-CN"), 1920, 1080, false)
+        .open(
+            &format!("{base}/?token={TOKEN}&lang=zh-CN"),
+            1920,
+            1080,
+            false,
+        )
         .await;
     wall.wait_until(
         "document.querySelector('#fig-today').dataset.outages !== undefined",

@@ -31,6 +31,7 @@
 //! outage (its own service point, or a failed meter) darkens that point only. A
 //! `wire_down` safety outage darkens nobody by itself.
 
+pub mod bench;
 pub mod command;
 pub mod csv;
 pub mod reliability;
