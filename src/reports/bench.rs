@@ -1,8 +1,8 @@
 //! `faultline bench report`: a report over a simulated year of storms, beside the replay
 //! of the same events (the baseline, measured in the same run).
 //!
-//! The year: every day has a few faults spread over 24 hours; about one day in fifteen
-//! is a storm day with 10–30 faults in six hours. The whole year is played with
+//! The year: a quiet day has a fault with probability 0.3, at any hour; about one day
+//! in fifteen is a storm day with 10–30 faults in six hours. The whole year is played with
 //! simulated crews in the loop (`sim::crews::run`), so the log has orders, crew
 //! actions and dispatch as `serve` would store them. Then, timed:
 //! - **baseline**: replay of the year's log through a fresh engine (what `serve` does at
@@ -53,7 +53,7 @@ pub fn simulated_year(net: &Network, days: u32, crews: usize, seed: u64) -> Vec<
         let (faults, duration_min, hour) = if storm_day {
             (rng.random_range(10..=30), 360, rng.random_range(0..12))
         } else {
-            (rng.random_range(0..=3), 23 * 60, 0)
+            (usize::from(rng.random_bool(0.3)), 23 * 60, 0)
         };
         if faults == 0 {
             continue;
@@ -161,8 +161,9 @@ pub fn run(args: ReportBenchArgs) -> anyhow::Result<()> {
 
     let r = &report.reliability;
     println!(
-        "the year: {} outages ({} cancelled as merged or withdrawn are not counted), {} orders, {} output messages; SAIDI {:.1} min, SAIFI {:.3} ({:.1} min and {:.3} without the {} MEDs, T_MED {:.1} min over {} days)",
+        "the year: {} outages, {} still out at the end ({} cancelled as merged or withdrawn are not counted), {} orders, {} output messages; SAIDI {:.1} min, SAIFI {:.3} ({:.1} min and {:.3} without the {} MEDs, T_MED {:.1} min over {} days)",
         r.outages,
+        r.outages_ongoing,
         records.outages.iter().filter(|o| o.is_cancelled()).count(),
         records.orders.len(),
         messages,
@@ -174,6 +175,43 @@ pub fn run(args: ReportBenchArgs) -> anyhow::Result<()> {
         r.med.t_med_min.unwrap_or(f64::NAN),
         r.med.history_days,
     );
+    let mut minutes: Vec<f64> = report.outages.iter().map(|o| o.minutes).collect();
+    minutes.sort_by(f64::total_cmp);
+    let q = |p: f64| {
+        minutes
+            .get(((minutes.len() as f64 - 1.0) * p) as usize)
+            .copied()
+            .unwrap_or(0.0)
+    };
+    println!(
+        "outage durations: median {:.0} min, 90th percentile {:.0} min, longest {:.0} min",
+        q(0.5),
+        q(0.9),
+        q(1.0)
+    );
+    if let Some(o) = report.outages.iter().max_by(|a, b| {
+        (a.minutes * a.customers_out as f64).total_cmp(&(b.minutes * b.customers_out as f64))
+    }) {
+        println!(
+            "largest: {} {} {} {} customers from {} for {:.0} min ({}; its order's last step: {})",
+            o.id,
+            o.kind,
+            o.device,
+            o.customers_out,
+            o.started_at,
+            o.minutes,
+            o.status,
+            records
+                .orders
+                .iter()
+                .find(|w| w.outage == o.id)
+                .and_then(|w| w.history.last())
+                .map_or("no order".to_owned(), |s| format!(
+                    "{} at {} by {}",
+                    s.state, s.at, s.by
+                ))
+        );
+    }
     println!(
         "one month, feeder {}: {} outages, SAIDI {:.1} min",
         feeder.as_deref().unwrap_or("-"),
