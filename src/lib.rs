@@ -20,6 +20,8 @@
 //!   commit; an event is acknowledged only once it is durable; the output messages.
 //! - [`live`]: the engine inside `serve`, following the log.
 //! - [`api`]: the actix-web HTTP API (CONTRACT section 3); [`serve`] starts it all.
+//! - [`reports`]: reliability (IEEE 1366) and workload reports from the log, for
+//!   `GET /api/v1/reports`, the `/reports` page and `faultline report`.
 //! - [`replay`], [`demo`], [`bench`]: the other commands.
 //! - [`config`]: settings with defaults, overridden by flags and `FAULTLINE_…` variables.
 //!
@@ -40,6 +42,7 @@ pub mod live;
 pub mod network;
 pub mod orders;
 pub mod replay;
+pub mod reports;
 pub mod serve;
 pub mod sim;
 pub mod store;

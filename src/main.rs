@@ -23,6 +23,8 @@ enum Command {
     Import(faultline::import::command::ImportArgs),
     /// Apply an events file in time order with the same engine; the stream on stdout.
     Replay(faultline::replay::ReplayArgs),
+    /// Reliability (IEEE 1366) and workload report from an events file.
+    Report(faultline::reports::command::ReportArgs),
     /// Generate a storm: events (NDJSON) and ground truth.
     Simulate(faultline::sim::command::SimulateArgs),
     /// The command system on the bundled real network, ready to try.
@@ -50,6 +52,7 @@ fn main() -> anyhow::Result<()> {
         }
         Command::Demo(args) => actix_web::rt::System::new().block_on(faultline::demo::run(args)),
         Command::Replay(args) => faultline::replay::run(args),
+        Command::Report(args) => faultline::reports::command::run(args),
         Command::Simulate(args) => faultline::sim::command::run(args),
         Command::Import(args) => faultline::import::command::run(args),
         Command::Bench(command) => faultline::bench::run(command),

@@ -13,6 +13,7 @@ mod events;
 mod map;
 mod notices;
 mod pages;
+mod reports;
 mod state;
 mod status;
 mod stream;
@@ -52,11 +53,13 @@ pub fn build_server(
     let hub = web::Data::new(stream::Hub::start(&state.live, state.store.clone()));
     let state = web::Data::new(state);
     let map = web::Data::new(map::MapCache::default());
+    let report_units = web::Data::new(reports::UnitsCache::default());
     let mut server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
             .app_data(hub.clone())
             .app_data(map.clone())
+            .app_data(report_units.clone())
             // The path only: a GET may carry its token in the query string.
             .wrap(actix_web::middleware::Logger::new("%m %U %s %Dms").log_target("faultline::http"))
             .route("/healthz", web::get().to(healthz))
@@ -64,6 +67,7 @@ pub fn build_server(
             .route("/console", web::get().to(pages::console))
             .route("/crew", web::get().to(pages::crew))
             .route("/lookup", web::get().to(pages::lookup))
+            .route("/reports", web::get().to(pages::reports))
             .route("/sw.js", web::get().to(pages::root_file))
             .route("/manifest.webmanifest", web::get().to(pages::root_file))
             .route("/static/{file}", web::get().to(pages::asset))
@@ -83,6 +87,7 @@ pub fn build_server(
                         web::get().to(notices::get_notice_customers),
                     )
                     .route("/callbacks", web::get().to(callbacks::get_callbacks))
+                    .route("/reports", web::get().to(reports::get_reports))
                     .route("/messages", web::get().to(state::get_messages))
                     .route("/stream", web::get().to(stream::get_stream))
                     .route("/network", web::get().to(map::get_network))

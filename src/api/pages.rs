@@ -87,6 +87,11 @@ pub(super) async fn lookup(req: HttpRequest) -> HttpResponse {
     serve("lookup.html", &req)
 }
 
+/// `/reports`: the printable reliability and workload report.
+pub(super) async fn reports(req: HttpRequest) -> HttpResponse {
+    serve("reports.html", &req)
+}
+
 /// `/crew`: the crew page.
 pub(super) async fn crew(req: HttpRequest) -> HttpResponse {
     serve("crew.html", &req)

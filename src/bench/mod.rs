@@ -16,7 +16,7 @@
 //!   per thread): what tells *where* the time and memory went.
 //! - [`scratch`]: a temporary directory that removes itself.
 //! - `bench inference` and `bench replay` live with the simulator (`crate::sim::bench`)
-//!   and are only dispatched from here.
+//!   and are only dispatched from here; so is `bench report` (`crate::reports::bench`).
 //!
 //! # Rules every benchmark here keeps
 //! - Every figure is printed beside a baseline measured **in the same run**, on the
@@ -60,6 +60,9 @@ pub enum BenchCommand {
     /// Dispatch: optimal assignment against nearest-free-crew on storms with simulated
     /// crews (plenty and scarce), and the time of one large re-solve.
     Dispatch(crate::sim::dispatch_bench::DispatchBenchArgs),
+    /// Reliability and workload report over a simulated year of storms, beside the
+    /// replay of the same log.
+    Report(crate::reports::bench::ReportBenchArgs),
     /// Load (or only parse) one network file and print one JSON line of figures; run by
     /// `bench network` in a child so each phase's peak memory is its own.
     #[command(hide = true)]
@@ -76,6 +79,7 @@ pub fn run(command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Inference(args) => crate::sim::bench::run(args),
         BenchCommand::Replay(args) => crate::sim::bench::run_replay(args),
         BenchCommand::Dispatch(args) => crate::sim::dispatch_bench::run(args),
+        BenchCommand::Report(args) => crate::reports::bench::run(args),
         BenchCommand::NetworkLoadOnce(args) => network::load_once(&args),
     }
 }

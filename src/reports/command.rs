@@ -1,0 +1,135 @@
+//! `faultline report`: a report from an events file, offline.
+//!
+//! The events are applied with the same engine as `serve` and `replay` (same flags, so
+//! the same outages and orders), then the report is built from the engine's final
+//! outage and order objects, exactly as `GET /api/v1/reports` builds it from the live
+//! engine.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Args, ValueEnum};
+
+use super::{build, csv, QueryText, Records, Report, Units};
+use crate::engine::{Engine, EngineOptions};
+use crate::events::Event;
+use crate::network::Network;
+use crate::replay::read_events;
+use crate::serve::load_network;
+
+/// Output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// The whole report as one JSON object.
+    Json,
+    /// One flat table: section,group,metric,value.
+    Csv,
+}
+
+/// Arguments of `faultline report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The network file (contract GeoJSON).
+    #[arg(long)]
+    pub network: PathBuf,
+    /// The events, one JSON object per line (as `GET /api/v1/events` or `faultline simulate` write them).
+    #[arg(long)]
+    pub events: PathBuf,
+    /// Start of the period: RFC 3339 time or a date (default: the first event's day).
+    #[arg(long)]
+    pub from: Option<String>,
+    /// End of the period (exclusive): RFC 3339 time, or a date (its end) (default: the
+    /// end of the last event's day).
+    #[arg(long)]
+    pub to: Option<String>,
+    /// Only this service-target zone: urban, suburban or rural.
+    #[arg(long)]
+    pub zone: Option<String>,
+    /// Only this feeder (its head's id).
+    #[arg(long)]
+    pub feeder: Option<String>,
+    /// The local day's offset from UTC, e.g. +08:00 (days for the MED method).
+    #[arg(long, allow_hyphen_values = true)]
+    pub utc_offset: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Json)]
+    pub format: Format,
+    /// Write here instead of standard output.
+    #[arg(long, short = 'o')]
+    pub out: Option<PathBuf>,
+    /// Add lateral fuses to a network that has none (as it was served with).
+    #[arg(long)]
+    pub add_protection: bool,
+    /// Load a network with invalid features set aside (as it was served with).
+    #[arg(long)]
+    pub set_aside_invalid: bool,
+    /// Service targets, travel and dispatch timers (the same as the log was served with).
+    #[command(flatten)]
+    pub engine: crate::config::EngineSettings,
+}
+
+fn cli_error(e: super::ReportError) -> anyhow::Error {
+    anyhow::anyhow!("--{}: {}", e.parameter.replace('_', "-"), e.message)
+}
+
+/// Apply `events` (in time order) and collect the records a report reads.
+pub fn replay_records(
+    network: &Network,
+    events: &[Event],
+    options: EngineOptions,
+) -> anyhow::Result<Records> {
+    let mut engine = Engine::new(network.clone(), options);
+    for e in events {
+        engine.apply(e);
+    }
+    engine.flush();
+    Records::from_engine(&engine, events.first().map(|e| e.at))
+        .context("reading the engine's outage and order objects")
+}
+
+/// Render a report in a format.
+pub fn render(report: &Report, format: Format) -> String {
+    match format {
+        Format::Json => serde_json::to_string_pretty(report).unwrap_or_default(),
+        Format::Csv => csv::to_csv(report),
+    }
+}
+
+/// Run `faultline report`.
+pub fn run(args: ReportArgs) -> anyhow::Result<()> {
+    let network = load_network(&args.network, args.add_protection, args.set_aside_invalid)?;
+    let events = read_events(&args.events)?;
+    let options = args.engine.options()?;
+    let records = replay_records(&network, &events, options)?;
+    let first = events.first().map(|e| e.at).unwrap_or(records.as_of);
+    let text = QueryText {
+        from: args.from.clone(),
+        to: args.to.clone(),
+        zone: args.zone.clone(),
+        feeder: args.feeder.clone(),
+        utc_offset: args.utc_offset.clone(),
+    };
+    // Without --from, the period starts on the first event's day.
+    let start = super::Query::parse(&text, &network, first).map_err(cli_error)?;
+    let mut query = super::Query::parse(&text, &network, records.as_of).map_err(cli_error)?;
+    if args.from.is_none() {
+        query.from = start.from;
+    }
+    if query.to <= query.from {
+        anyhow::bail!("--to: must be after --from");
+    }
+    let units = Units::new(&network);
+    let report = build(&network, &units, &records, &query);
+    let body = render(&report, args.format);
+    match &args.out {
+        Some(path) => std::fs::write(path, body + "\n")
+            .with_context(|| format!("writing {}", path.display()))?,
+        None => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(body.as_bytes())?;
+            out.write_all(b"\n")?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,365 @@
+//! Reliability report figures against hand calculations (issue 7, item 4).
+
+mod common;
+
+use chrono::{DateTime, Utc};
+use common::NetBuilder;
+use faultline::network::{LoadOptions, Network};
+use faultline::reports::{self, OrderRecord, OutageRecord, Query, QueryText, Records, Units};
+use serde_json::json;
+
+/// One feeder, nine customers:
+///
+/// ```text
+///  S ─BRK─ A (c1, c2) ─L1─ B ─F1─ C (c3, c4 = 3 customers)
+///          └─F2─ D (c5) ─L3─ T (transformer point: 2 customers not listed)
+/// ```
+fn network() -> Network {
+    let text = NetBuilder::new()
+        .node("S", "substation", 116.0, 39.0)
+        .node("A", "bus", 116.001, 39.0)
+        .node("B", "bus", 116.002, 39.0)
+        .node("C", "bus", 116.003, 39.0)
+        .node("D", "bus", 116.001, 39.001)
+        .transformer("T", 116.001, 39.002, 2)
+        .customer("c1", "A", 116.0011, 39.0, false)
+        .customer("c2", "A", 116.0012, 39.0, false)
+        .customer("c3", "C", 116.0031, 39.0, false)
+        .raw(
+            json!({"type":"Feature","geometry":{"type":"Point","coordinates":[116.0032,39.0]},
+            "properties":{"id":"c4","kind":"customer","bus":"C","customers":3}}),
+        )
+        .customer("c5", "D", 116.0011, 39.001, false)
+        .edge("BRK", "breaker", "S", "A")
+        .edge("L1", "line", "A", "B")
+        .edge("F1", "fuse", "B", "C")
+        .edge("F2", "fuse", "A", "D")
+        .edge("L3", "line", "D", "T")
+        .text();
+    Network::from_geojson(&text, &LoadOptions::default()).expect("fixture loads")
+}
+
+fn t(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
+
+/// An outage object as the API carries it; times are "HH:MM" on 2026-07-14 (UTC).
+fn outage(
+    id: &str,
+    kind: &str,
+    device: &str,
+    status: &str,
+    from: &str,
+    to: &str,
+    reports: u32,
+) -> OutageRecord {
+    let at = |hm: &str| format!("2026-07-14T{hm}:00Z");
+    let start = t(&at(from));
+    serde_json::from_value(json!({
+        "id": id, "kind": kind, "device": device, "feeder": "BRK", "status": status,
+        "customers_out": 0, "critical_customers_out": 0, "reports": reports,
+        "started_at": at(from), "predicted_at": at(from),
+        "restored_at": if status == "restored" { json!(at(to)) } else { json!(null) },
+        "arrive_by": faultline::events::format_time(start + chrono::Duration::minutes(45)),
+        "restore_by": faultline::events::format_time(start + chrono::Duration::hours(12)),
+        "order": null, "crew": null, "zone": "urban",
+    }))
+    .expect("an outage object")
+}
+
+fn order(id: &str, outage: &str, steps: &[(&str, &str, &str, Option<&str>)]) -> OrderRecord {
+    let at = |hm: &str| format!("2026-07-14T{hm}:00Z");
+    let on_site = steps.iter().find(|s| s.0 == "on_site").map(|s| at(s.1));
+    serde_json::from_value(json!({
+        "id": id, "outage": outage, "on_site_at": on_site,
+        "history": steps.iter().map(|(state, hm, by, crew)| json!({
+            "state": state, "at": at(hm), "by": by, "why": "", "crew": crew
+        })).collect::<Vec<_>>(),
+    }))
+    .expect("an order object")
+}
+
+fn day_query(net: &Network, from: &str, to: &str) -> Query {
+    let text = QueryText {
+        from: Some(from.into()),
+        to: Some(to.into()),
+        ..QueryText::default()
+    };
+    Query::parse(&text, net, t("2026-07-15T06:00:00Z")).expect("query")
+}
+
+fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() < 1e-9
+}
+
+/// Hand calculation, 2026-07-14, customers served N = 9 (c1, c2, c3, c4×3, c5, T×2):
+///
+/// | outage | device | time | customers |
+/// |---|---|---|---|
+/// | OUT-1 | breaker BRK | 10:00–11:00 | all 9 |
+/// | OUT-2 | fuse F1, nested in OUT-1 | 10:30–12:00 | c3, c4×3 |
+/// | OUT-3 | c3 alone (follow-up: still out at the callback) | 11:50–12:30 | c3 |
+/// | OUT-4 | fuse F2, momentary | 14:00–14:03 | c5, T×2 |
+/// | OUT-5 | F2, **planned** | 16:00–18:00 | c5, T×2 (not in the indices) |
+/// | OUT-6 | BRK, **cancelled** (merged) | 10:00–10:05 | nobody |
+/// | OUT-7 | c1 alone | 20:00–20:30 | c1 |
+///
+/// Union per customer (sustained ≥ 5 min):
+/// - c1: 10:00–11:00 and 20:00–20:30 → 90 min, 2 interruptions
+/// - c2: 10:00–11:00 → 60 min, 1
+/// - c3: 10:00–12:00 ∪ 11:50–12:30 → 10:00–12:30 → 150 min, 1 (not 60 + 90 + 40)
+/// - c4 (3 customers): 10:00–12:00 → 3 × 120 = 360 min, 3 (not 3 × (60 + 90))
+/// - c5: 10:00–11:00 → 60 min, 1; 14:00–14:03 is momentary
+/// - T (2 customers): 2 × 60 = 120 min, 2; 2 momentary
+///
+/// Customer-minutes 840, customer interruptions 10, customers interrupted 9,
+/// momentary 3. SAIDI = 840/9 = 93.333 min, SAIFI = 10/9 = 1.1111, CAIDI = 840/10 =
+/// 84 min, CAIFI = 10/9 = 1.1111, MAIFI = 3/9 = 0.3333, ASAI = 1 − 840/(9 × 1440) =
+/// 0.935185. Planned: 3 × 120 = 360 customer-minutes, 3 interruptions. (Adding the
+/// outages up without the union would give 970 customer-minutes.)
+#[test]
+fn ieee_1366_indices_match_the_hand_calculation_with_nested_and_follow_up_outages() {
+    let net = network();
+    let records = Records {
+        outages: vec![
+            outage("OUT-1", "device", "BRK", "restored", "10:00", "11:00", 12),
+            outage("OUT-2", "device", "F1", "restored", "10:30", "12:00", 3),
+            outage("OUT-3", "service", "c3", "restored", "11:50", "12:30", 1),
+            outage("OUT-4", "device", "F2", "restored", "14:00", "14:03", 0),
+            outage("OUT-5", "planned", "F2", "restored", "16:00", "18:00", 0),
+            outage("OUT-6", "device", "BRK", "cancelled", "10:00", "10:05", 0),
+            outage("OUT-7", "service", "c1", "restored", "20:00", "20:30", 2),
+        ],
+        orders: vec![],
+        as_of: t("2026-07-15T06:00:00Z"),
+        log_start: t("2026-07-14T09:00:00Z"),
+    };
+    let units = Units::new(&net);
+    let q = day_query(&net, "2026-07-14", "2026-07-14");
+    let r = reports::build(&net, &units, &records, &q).reliability;
+    assert_eq!(r.customers_served, 9);
+    let a = &r.all_days;
+    assert!(close(a.customer_minutes, 840.0), "{a:?}");
+    assert_eq!(a.customer_interruptions, 10);
+    assert_eq!(a.customers_interrupted, 9);
+    assert_eq!(a.momentary_interruptions, 3);
+    assert!(close(a.saidi_min, 840.0 / 9.0), "SAIDI {}", a.saidi_min);
+    assert!(close(a.saifi, 10.0 / 9.0));
+    assert!(close(a.caidi_min.unwrap(), 84.0));
+    assert!(close(a.caifi.unwrap(), 10.0 / 9.0));
+    assert!(close(a.maifi, 3.0 / 9.0));
+    assert!((a.asai.unwrap() - 0.935185).abs() < 1e-6);
+    assert_eq!(
+        r.outages, 5,
+        "OUT-1,2,3,4,7: not the planned, not the cancelled"
+    );
+    assert!(close(r.planned.customer_minutes, 360.0));
+    assert_eq!(r.planned.customer_interruptions, 3);
+    assert_eq!(r.planned.outages, 1);
+    // One day of history: no MED threshold, and the report says why.
+    assert_eq!(r.med.t_med_min, None);
+    assert_eq!(r.med.history_days, 1);
+    assert!(r.med.note.contains("needs at least 2"), "{}", r.med.note);
+    assert_eq!(r.excluding_med, r.all_days);
+
+    // The same log, feeder BRK: the same figures; a period before the outages: none.
+    let mut q2 = q.clone();
+    q2.feeder = Some("BRK".into());
+    let r2 = reports::build(&net, &units, &records, &q2).reliability;
+    assert_eq!(r2.all_days, r.all_days);
+    let q3 = day_query(&net, "2026-07-14T00:00:00Z", "2026-07-14T09:59:00Z");
+    let r3 = reports::build(&net, &units, &records, &q3).reliability;
+    assert_eq!(r3.all_days.customer_interruptions, 0);
+    assert_eq!(r3.outages, 0);
+}
+
+/// The same fixture's service and workload figures:
+/// - OUT-1: crew CREW-1 on site 10:50, target 10:45 → missed; restored 11:00 by 22:00 → met.
+/// - OUT-3: CREW-2 assigned 11:56, a dispatcher sends CREW-1 at 12:00, on site 12:20
+///   (target 12:35) → met.
+/// - OUT-2, OUT-4, OUT-7: power back with no crew on site → not counted on site.
+/// - On site within target: 1 of 2 = 50 %; restored within target: 5 of 5.
+/// - CREW-1 held orders 10:05–11:00 and 12:00–12:30: 85 min = 1.41667 h, 2 orders;
+///   CREW-2 11:56–12:00: 4 min, 1 order. One dispatcher override, no dispatcher identity.
+/// - Calls: 12, 3, 1, 0, 2 → 18 over 5 outages, mean 3.6, median 2, max 12.
+#[test]
+fn target_compliance_workload_and_calls_match_the_hand_calculation() {
+    let net = network();
+    let records = Records {
+        outages: vec![
+            outage("OUT-1", "device", "BRK", "restored", "10:00", "11:00", 12),
+            outage("OUT-2", "device", "F1", "restored", "10:30", "12:00", 3),
+            outage("OUT-3", "service", "c3", "restored", "11:50", "12:30", 1),
+            outage("OUT-4", "device", "F2", "restored", "14:00", "14:03", 0),
+            outage("OUT-5", "planned", "F2", "restored", "16:00", "18:00", 0),
+            outage("OUT-7", "service", "c1", "restored", "20:00", "20:30", 2),
+        ],
+        orders: vec![
+            order(
+                "WO-1",
+                "OUT-1",
+                &[
+                    ("created", "10:01", "faultline", None),
+                    ("assigned", "10:05", "faultline", Some("CREW-1")),
+                    ("en_route", "10:10", "CREW-1", Some("CREW-1")),
+                    ("on_site", "10:50", "CREW-1", Some("CREW-1")),
+                    ("restored", "11:00", "CREW-1", Some("CREW-1")),
+                    ("closed", "11:00", "faultline", None),
+                ],
+            ),
+            order(
+                "WO-2",
+                "OUT-3",
+                &[
+                    ("created", "11:55", "faultline", None),
+                    ("assigned", "11:56", "faultline", Some("CREW-2")),
+                    ("assigned", "12:00", "dispatcher", Some("CREW-1")),
+                    ("on_site", "12:20", "CREW-1", Some("CREW-1")),
+                    ("restored", "12:30", "CREW-1", Some("CREW-1")),
+                    ("closed", "12:30", "faultline", None),
+                ],
+            ),
+        ],
+        as_of: t("2026-07-15T06:00:00Z"),
+        log_start: t("2026-07-14T09:00:00Z"),
+    };
+    let units = Units::new(&net);
+    let q = day_query(&net, "2026-07-14", "2026-07-14");
+    let report = reports::build(&net, &units, &records, &q);
+    let s = &report.service.overall;
+    assert_eq!(s.outages, 5);
+    assert_eq!(
+        (s.on_site_met, s.on_site_missed, s.on_site_no_visit),
+        (1, 1, 3)
+    );
+    assert_eq!(s.on_site_share, Some(0.5));
+    assert_eq!(s.restored_met, 5);
+    assert_eq!(s.restored_share, Some(1.0));
+    let crew1 = &report.service.by_crew["CREW-1"];
+    assert_eq!(
+        (crew1.outages, crew1.on_site_met, crew1.on_site_missed),
+        (2, 1, 1)
+    );
+    assert_eq!(report.service.by_zone["urban"].outages, 5);
+
+    let w = &report.workload.crews["CREW-1"];
+    assert_eq!((w.orders, w.restored), (2, 2));
+    assert!((w.hours_on_orders - 85.0 / 60.0).abs() < 1e-9, "{w:?}");
+    let w2 = &report.workload.crews["CREW-2"];
+    assert_eq!(w2.orders, 1);
+    assert!((w2.hours_on_orders - 4.0 / 60.0).abs() < 1e-9);
+    assert_eq!(report.workload.dispatchers.overrides, 1);
+    assert!(!report.workload.dispatchers.identity_recorded);
+
+    let c = &report.calls;
+    assert_eq!((c.outages, c.reports, c.per_outage_max), (5, 18, 12));
+    assert_eq!(c.per_outage_mean, Some(3.6));
+    assert_eq!(c.per_outage_median, Some(2.0));
+    assert_eq!(c.outages_without_calls, 1);
+}
+
+/// Eleven days: on day d (0..9) c1 alone is out 10 + d minutes (daily SAIDI (10 + d)/9),
+/// on day 10 the breaker is out 600 minutes for all 9 (daily SAIDI 600). ln(SAIDI) of the
+/// eleven days: α = 0.99661, β = 1.80263, T_MED = exp(α + 2.5 β) = 245.48 min: day 10 is
+/// the one MED. All days: SAIDI = 145/9 + 600 = 616.11 min; without the MED: 145/9 =
+/// 16.11 min.
+#[test]
+fn a_storm_day_above_t_med_is_a_major_event_day_and_is_excluded() {
+    let net = network();
+    let mut outages = Vec::new();
+    for d in 0..11 {
+        let start = t("2026-07-01T08:00:00Z") + chrono::Duration::days(d);
+        let minutes = if d == 10 { 600 } else { 10 + d };
+        let (kind, device) = if d == 10 {
+            ("device", "BRK")
+        } else {
+            ("service", "c1")
+        };
+        let mut o = outage(
+            &format!("OUT-{d}"),
+            kind,
+            device,
+            "restored",
+            "08:00",
+            "09:00",
+            1,
+        );
+        o.started_at = start;
+        o.restored_at = Some(start + chrono::Duration::minutes(minutes));
+        o.arrive_by = start + chrono::Duration::minutes(45);
+        o.restore_by = start + chrono::Duration::hours(12);
+        outages.push(o);
+    }
+    let records = Records {
+        outages,
+        orders: vec![],
+        as_of: t("2026-07-12T00:00:00Z"),
+        log_start: t("2026-07-01T00:00:00Z"),
+    };
+    let units = Units::new(&net);
+    let q = Query::parse(
+        &QueryText {
+            from: Some("2026-07-01".into()),
+            to: Some("2026-07-11".into()),
+            ..QueryText::default()
+        },
+        &net,
+        records.as_of,
+    )
+    .unwrap();
+    let r = reports::build(&net, &units, &records, &q).reliability;
+    assert_eq!(r.med.history_days, 11);
+    assert_eq!(r.med.history_days_with_interruptions, 11);
+    let t_med = r.med.t_med_min.expect("a threshold");
+    assert!((t_med - 245.476).abs() < 0.01, "T_MED {t_med}");
+    let meds: Vec<String> = r
+        .med
+        .major_event_days
+        .iter()
+        .map(|d| d.date.to_string())
+        .collect();
+    assert_eq!(meds, vec!["2026-07-11"]);
+    assert!((r.all_days.saidi_min - (145.0 / 9.0 + 600.0)).abs() < 1e-9);
+    assert!((r.excluding_med.saidi_min - 145.0 / 9.0).abs() < 1e-9);
+    assert_eq!(r.excluding_med.customer_interruptions, 10);
+    assert_eq!(r.daily.len(), 11);
+    assert!(r.daily[10].major_event_day && !r.daily[9].major_event_day);
+}
+
+#[test]
+fn bad_parameters_name_the_parameter() {
+    let net = network();
+    let now = t("2026-07-15T06:00:00Z");
+    let parse = |from: &str, to: &str, zone: &str, feeder: &str, off: &str| {
+        Query::parse(
+            &QueryText {
+                from: Some(from.into()),
+                to: Some(to.into()),
+                zone: Some(zone.into()),
+                feeder: Some(feeder.into()),
+                utc_offset: Some(off.into()),
+            },
+            &net,
+            now,
+        )
+        .unwrap_err()
+        .parameter
+    };
+    assert_eq!(parse("yesterday", "", "", "", ""), "from");
+    assert_eq!(parse("2026-07-14", "2026-07-13", "", "", ""), "to");
+    assert_eq!(parse("", "", "downtown", "", ""), "zone");
+    assert_eq!(parse("", "", "", "NO-SUCH-FEEDER", ""), "feeder");
+    assert_eq!(parse("", "", "", "", "8"), "utc_offset");
+    // A local day: 2026-07-14 at +08:00 starts at 2026-07-13T16:00Z.
+    let q = Query::parse(
+        &QueryText {
+            from: Some("2026-07-14".into()),
+            utc_offset: Some("+08:00".into()),
+            ..QueryText::default()
+        },
+        &net,
+        now,
+    )
+    .unwrap();
+    assert_eq!(q.from, t("2026-07-13T16:00:00Z"));
+}
