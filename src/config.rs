@@ -43,6 +43,9 @@ pub struct ServeSettings {
     #[arg(long, env = "FAULTLINE_SNAPSHOT_EVERY", default_value_t = 100_000,
           value_parser = clap::value_parser!(i64).range(0..))]
     pub snapshot_every: i64,
+    /// …and at least this many seconds between two snapshots.
+    #[arg(long, env = "FAULTLINE_SNAPSHOT_MIN_INTERVAL_S", default_value_t = 60)]
+    pub snapshot_min_interval_s: u64,
     /// Service targets, travel and dispatch timers.
     #[command(flatten)]
     pub engine: EngineSettings,

@@ -64,6 +64,9 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         tokens: None,
         workers: None,
         snapshot_every: crate::live::LiveOptions::default().snapshot_every,
+        snapshot_min_interval_s: crate::live::LiveOptions::default()
+            .snapshot_min_interval
+            .as_secs(),
         engine: crate::config::EngineSettings::default(),
     };
     println!("faultline demo: the real BDGD network (Mux Energia, Brazil, 13,340 customers)");

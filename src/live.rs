@@ -47,12 +47,17 @@ pub const TICK_EVERY: Duration = Duration::from_secs(5);
 pub struct LiveOptions {
     /// Events applied between two snapshots (0: never take one).
     pub snapshot_every: i64,
+    /// And at least this long between two: a snapshot holds the engine while it is
+    /// written out (~0.2 s per 50 MB of state), so a storm's flood of events does not
+    /// take one every few seconds.
+    pub snapshot_min_interval: Duration,
 }
 
 impl Default for LiveOptions {
     fn default() -> Self {
         Self {
             snapshot_every: 100_000,
+            snapshot_min_interval: Duration::from_secs(60),
         }
     }
 }
@@ -65,8 +70,10 @@ pub struct Live {
     /// The seq of the last event applied.
     applied: Arc<watch::Sender<i64>>,
     options: LiveOptions,
-    /// The seq the newest snapshot was taken after.
-    snapshot_at: Arc<std::sync::atomic::AtomicI64>,
+    /// The seq the newest snapshot was taken after, and when.
+    snapshot_at: Arc<Mutex<(i64, std::time::Instant)>>,
+    /// A snapshot is on its way to the store (the next waits for it).
+    saving: Arc<std::sync::atomic::AtomicBool>,
 }
 
 fn stored(o: &Output) -> StoredOutput {
@@ -133,7 +140,8 @@ impl Live {
             messages,
             applied: Arc::new(watch::channel(applied).0),
             options,
-            snapshot_at: Arc::new(std::sync::atomic::AtomicI64::new(snapshot_at)),
+            snapshot_at: Arc::new(Mutex::new((snapshot_at, std::time::Instant::now()))),
+            saving: Arc::new(std::sync::atomic::AtomicBool::new(false)),
         };
         let follower = live.clone();
         let mut commits = store.commits();
@@ -161,8 +169,7 @@ impl Live {
             // Parsing and applying are CPU work: off the runtime thread, which the event
             // writer shares (a storm's batches would otherwise wait behind the engine).
             let engine = self.engine.clone();
-            let due = self.options.snapshot_every > 0
-                && last - self.snapshot_at.load(Ordering::Relaxed) >= self.options.snapshot_every;
+            let due = self.snapshot_due(last);
             type Applied = (Vec<StoredOutput>, Option<(String, String)>);
             let (outputs, snapshot) =
                 tokio::task::spawn_blocking(move || -> anyhow::Result<Applied> {
@@ -188,8 +195,15 @@ impl Live {
                 .await??;
             store.append_outputs(&outputs).await?;
             if let Some((fingerprint, body)) = snapshot {
-                keep_snapshot(store, last, &fingerprint, &body).await;
-                self.snapshot_at.store(last, Ordering::Relaxed);
+                // Written in the background: the engine goes on with the log meanwhile.
+                *self.snapshot_at.lock().unwrap_or_else(|p| p.into_inner()) =
+                    (last, std::time::Instant::now());
+                self.saving.store(true, Ordering::Release);
+                let (store, saving) = (store.clone(), self.saving.clone());
+                tokio::spawn(async move {
+                    keep_snapshot(&store, last, &fingerprint, &body).await;
+                    saving.store(false, Ordering::Release);
+                });
             }
             for o in outputs {
                 let _ = self.messages.send(Arc::new(o));
@@ -197,6 +211,15 @@ impl Live {
             applied = last;
             self.applied.send_replace(applied);
         }
+    }
+
+    /// Whether a snapshot should be taken once the events up to `last` are applied.
+    fn snapshot_due(&self, last: i64) -> bool {
+        let (at, when) = *self.snapshot_at.lock().unwrap_or_else(|p| p.into_inner());
+        self.options.snapshot_every > 0
+            && last - at >= self.options.snapshot_every
+            && when.elapsed() >= self.options.snapshot_min_interval
+            && !self.saving.load(Ordering::Acquire)
     }
 
     /// Read the engine's state (briefly: the follow loop waits meanwhile).

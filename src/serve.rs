@@ -83,6 +83,7 @@ pub async fn run(settings: ServeSettings) -> anyhow::Result<()> {
         shutdown.clone(),
         LiveOptions {
             snapshot_every: settings.snapshot_every,
+            snapshot_min_interval: Duration::from_secs(settings.snapshot_min_interval_s),
         },
     )
     .await?;

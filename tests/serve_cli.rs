@@ -279,6 +279,8 @@ fn a_restart_resumes_from_the_engine_snapshot_and_ends_in_the_same_state() {
                 &db,
                 "--snapshot-every",
                 "5",
+                "--snapshot-min-interval-s",
+                "0",
             ])
             .args(["--bind", &format!("127.0.0.1:{port}")])
             .env("FAULTLINE_ADMIN_TOKEN", "t")
