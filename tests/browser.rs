@@ -656,6 +656,51 @@ async fn the_lookup_page_tells_an_agent_whether_a_caller_is_in_a_known_outage() 
         Duration::from_secs(5),
     )
     .await;
+    // Planned work announced for later today: the agent reads its window to the caller
+    // (told two hours ahead, so the notice is late).
+    let at = |h: i64| faultline::events::format_time(Utc::now() + chrono::Duration::hours(h));
+    server
+        .post(&[
+            json!({"type":"planned_outage","at":now(),"id":"PO-2","device":"line.sw2",
+            "start":at(2),"end":at(5),"kind":"planned","reason":"pole replacement"}),
+        ])
+        .await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let inside = loop {
+        let mut resp = awc::Client::default()
+            .get(format!("{}/api/v1/notices/PO-2/customers", server.base()))
+            .insert_header(("Authorization", format!("Bearer {ADMIN}")))
+            .send()
+            .await
+            .unwrap();
+        if resp.status() == 200 {
+            let body: Value = serde_json::from_slice(&resp.body().await.unwrap()).unwrap();
+            let first = &body["customers"][0];
+            break first["id"].as_str().or(first.as_str()).unwrap().to_owned();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the notice never showed"
+        );
+        actix_web::rt::time::sleep(Duration::from_millis(20)).await;
+    };
+    page.eval(&format!(
+        "document.querySelector('#q').value = '{inside}'; document.querySelector('#go').click(); true"
+    ))
+    .await;
+    page.wait_until(
+        "document.querySelector('#result').textContent.includes('Planned work PO-2')",
+        Duration::from_secs(5),
+    )
+    .await;
+    let text = page
+        .eval("document.querySelector('#result').textContent")
+        .await;
+    assert!(
+        text.as_str().unwrap().contains("pole replacement")
+            && text.as_str().unwrap().contains("notice given late"),
+        "{text}"
+    );
     page.screenshot(&screenshots().join("lookup-1280x800.png"))
         .await;
 }

@@ -12,6 +12,9 @@ const W = {
     etr: "Power expected back", restore_by: "Restore target", status: "Status",
     customer: "Customer", feeder: "Feeder", error: "Could not look up",
     not_found: "No customer with that id or account",
+    planned_now: "Power is off for planned work", planned: "Planned work",
+    window: "Power off", reason: "Work", notice_late: "notice given late",
+    work_device: "Device opened for the work",
   },
   "zh-CN": {
     title: "客户查询 — 是否有已知停电？", go: "查询",
@@ -22,11 +25,19 @@ const W = {
     etr: "预计复电", restore_by: "复电时限", status: "状态",
     customer: "客户", feeder: "馈线", error: "查询失败",
     not_found: "没有该编号或户号的客户",
+    planned_now: "计划停电中（非故障）", planned: "停电预告",
+    window: "停电时段", reason: "工作内容", notice_late: "通知迟于规定",
+    work_device: "检修设备",
   },
 };
 const w = (k) => (W[FL.lang] || W.en)[k];
 const $ = (id) => document.getElementById(id);
 const time = (t) => (t ? FL.shortTime.format(new Date(t)) : "—");
+// Planned work may be days ahead: its window carries the date.
+const dateTime = new Intl.DateTimeFormat(FL.lang, {
+  month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hour12: false,
+});
+const when = (t) => (t ? dateTime.format(new Date(t)) : "—");
 
 $("title").textContent = w("title");
 $("go").textContent = w("go");
@@ -76,8 +87,9 @@ async function ask(text) {
     return;
   }
   const o = body.outage;
-  state.className = `state ${o ? "out" : "ok"}`;
-  state.textContent = o ? w("out") : w("none");
+  const plannedNow = body.status === "planned_work";
+  state.className = `state ${o ? "out" : plannedNow ? "planned" : "ok"}`;
+  state.textContent = o ? w("out") : plannedNow ? w("planned_now") : w("none");
   const dl = document.createElement("dl");
   row(dl, w("customer"), `${body.customer}${body.account ? ` (${body.account})` : ""}`);
   if (body.feeder) row(dl, w("feeder"), body.feeder);
@@ -92,6 +104,16 @@ async function ask(text) {
     row(dl, w("restore_by"), time(o.restore_by));
   }
   result.append(dl);
+  // Planned work under way or announced: the agent reads the window to the caller.
+  for (const n of body.planned || []) {
+    const h = document.createElement("h3");
+    h.textContent = `${w("planned")} ${n.id} · ${n.status}${n.late ? ` · ${w("notice_late")}` : ""}`;
+    const pl = document.createElement("dl");
+    row(pl, w("window"), `${when(n.start)} – ${when(n.end)}`);
+    if (n.reason) row(pl, w("reason"), n.reason);
+    row(pl, w("work_device"), n.device);
+    result.append(h, pl);
+  }
 }
 
 $("ask").addEventListener("submit", (e) => {

@@ -6,6 +6,7 @@ use serde::Deserialize;
 
 use super::auth::Caller;
 use super::{ApiError, AppState};
+use crate::engine::NoticeStatus;
 
 #[derive(Deserialize)]
 pub(super) struct StatusQuery {
@@ -16,7 +17,9 @@ pub(super) struct StatusQuery {
 }
 
 /// The customer, and the outage it is in (with its crew, ETA and estimated restoration)
-/// or `null`.
+/// or `null`; and the planned work (notices scheduled or under way) that darkens it.
+/// `status` is `out`, `planned_work` (dark by plan now, no fault known) or
+/// `no_known_outage`.
 pub(super) async fn get_status(
     caller: Caller,
     state: web::Data<AppState>,
@@ -48,22 +51,29 @@ pub(super) async fn get_status(
         }
     };
     let sp = net.customer(found);
-    let outage = state
-        .live
-        .with_engine(|e| e.outage_of_customer(found).map(|o| o.to_json()));
+    let (outage, planned, planned_now) = state.live.with_engine(|e| {
+        let notices: Vec<_> = e.planned().covering(found).collect();
+        (
+            e.outage_of_customer(found).map(|o| o.to_json()),
+            notices.iter().map(|n| n.to_json()).collect::<Vec<_>>(),
+            notices.iter().any(|n| n.status == NoticeStatus::Active),
+        )
+    });
+    let status = match (&outage, planned_now) {
+        (Some(_), _) => "out",
+        (None, true) => "planned_work",
+        (None, false) => "no_known_outage",
+    };
     let body = format!(
-        r#"{{"customer":{},"account":{},"lon":{},"lat":{},"feeder":{},"status":"{}","outage":{}}}"#,
+        r#"{{"customer":{},"account":{},"lon":{},"lat":{},"feeder":{},"status":"{}","outage":{},"planned":[{}]}}"#,
         serde_json::to_string(&sp.id).unwrap_or_default(),
         serde_json::to_string(&sp.account).unwrap_or_default(),
         sp.lon,
         sp.lat,
         serde_json::to_string(&net.feeder_of_customer(found)).unwrap_or_default(),
-        if outage.is_some() {
-            "out"
-        } else {
-            "no_known_outage"
-        },
+        status,
         outage.as_deref().unwrap_or("null"),
+        planned.join(","),
     );
     Ok(HttpResponse::Ok()
         .content_type("application/json")

@@ -241,6 +241,13 @@ impl PlannedBook {
         self.notices.values()
     }
 
+    /// Current notices (scheduled or active) whose work darkens service point `c`.
+    pub fn covering(&self, c: CustomerIdx) -> impl Iterator<Item = &Notice> {
+        self.notices
+            .values()
+            .filter(move |n| n.is_current() && n.darkened.points.binary_search(&c).is_ok())
+    }
+
     /// One notice.
     pub fn get(&self, id: &str) -> Option<&Notice> {
         self.notices.get(id)

@@ -334,3 +334,46 @@ async fn roles_read_notices_and_callbacks_as_they_may() {
     let pending = app.get_json("/api/v1/callbacks").await;
     assert_eq!(pending.as_array().unwrap().len(), 1);
 }
+
+#[actix_web::test]
+async fn the_status_lookup_names_planned_work_before_and_during_its_window() {
+    let app = spawn_app().await;
+    let (status, _) = app
+        .post_json(planned(
+            "PO-1",
+            "2026-07-10T08:00:00Z",
+            "2026-07-10T12:00:00Z",
+        ))
+        .await;
+    assert_eq!(status, 202);
+    app.wait_for("/api/v1/notices", |v| v.to_string().contains("PO-1"))
+        .await;
+    let customers = app.get_json("/api/v1/notices/PO-1/customers").await;
+    let inside = customers["customers"][0]["id"]
+        .as_str()
+        .or_else(|| customers["customers"][0].as_str())
+        .expect("a customer id")
+        .to_owned();
+    // Announced, not begun: no outage, but the agent sees the work to come.
+    let before = app
+        .get_json(&format!("/api/v1/status?customer={inside}"))
+        .await;
+    assert_eq!(before["status"], "no_known_outage", "{before}");
+    assert_eq!(before["planned"][0]["id"], "PO-1", "{before}");
+    assert_eq!(before["planned"][0]["status"], "scheduled");
+    // A customer the work does not touch hears nothing of it.
+    let outside = app.get_json("/api/v1/status?customer=load.s1a").await;
+    assert_eq!(outside["planned"], json!([]), "{outside}");
+    // The window begins: the customer is dark by plan, not by a fault.
+    let (status, _) = app
+        .post_json(json!({"type":"tick","at":"2026-07-10T08:01:00Z"}))
+        .await;
+    assert_eq!(status, 202);
+    let during = app
+        .wait_for(&format!("/api/v1/status?customer={inside}"), |v| {
+            v["status"] == "planned_work"
+        })
+        .await;
+    assert_eq!(during["outage"], Value::Null);
+    assert_eq!(during["planned"][0]["status"], "active");
+}
