@@ -12,6 +12,7 @@ const W = {
     etr: "Power expected back", restore_by: "Restore target", status: "Status",
     customer: "Customer", feeder: "Feeder", error: "Could not look up",
     not_found: "No customer with that id or account",
+    callbacks: "Callbacks after restoration",
   },
   "zh-CN": {
     title: "客户查询 — 是否有已知停电？", go: "查询",
@@ -22,6 +23,7 @@ const W = {
     etr: "预计复电", restore_by: "复电时限", status: "状态",
     customer: "客户", feeder: "馈线", error: "查询失败",
     not_found: "没有该编号或户号的客户",
+    callbacks: "复电回访",
   },
 };
 const w = (k) => (W[FL.lang] || W.en)[k];
@@ -29,6 +31,8 @@ const $ = (id) => document.getElementById(id);
 const time = (t) => (t ? FL.shortTime.format(new Date(t)) : "—");
 
 $("title").textContent = w("title");
+$("to-callbacks").textContent = w("callbacks");
+$("to-callbacks").href = `/callbacks?lang=${encodeURIComponent(FL.lang)}`;
 $("go").textContent = w("go");
 $("hint").textContent = w("hint");
 $("q").placeholder = w("hint");
