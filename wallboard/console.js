@@ -14,7 +14,7 @@ Object.assign(FL.words.en, {
   report_ids: "reports explained", ami_off: "last gasps", zone: "zone", history: "history",
   confirm: "Confirm", move_to: "Move to device", assign: "Assign crew", reassign: "Reassign", sent: "stored, waiting for the engine",
   done: "done", failed: "failed", sending: "sending…", choose_crew: "choose a crew…", predicted_at: "predicted", merged_into: "merged into",
-  escalation_col: "esc.", ruled_out: "ruled out", no_effect: "stored, but nothing changed (is the device or order right?)",
+  escalation_col: "esc.", ruled_out: "ruled out", callbacks_link: "Callbacks", no_effect: "stored, but nothing changed (is the device or order right?)",
 });
 Object.assign(FL.words["zh-CN"], {
   console_title: "faultline · 抢修调度", outages_title: "停电事件", orders_title: "工单", crews_title: "队伍",
@@ -27,7 +27,7 @@ Object.assign(FL.words["zh-CN"], {
   report_ids: "解释的报修", ami_off: "停电告警", zone: "区域", history: "历史",
   confirm: "确认", move_to: "改判到设备", assign: "派工", reassign: "改派", sent: "已记录，等待处理", sending: "发送中…",
   done: "完成", failed: "失败", choose_crew: "选择队伍…", predicted_at: "研判时间", merged_into: "并入",
-  escalation_col: "督办", ruled_out: "已排除", no_effect: "已记录，但没有变化（设备或工单是否正确？）",
+  escalation_col: "督办", ruled_out: "已排除", callbacks_link: "复电回访", no_effect: "已记录，但没有变化（设备或工单是否正确？）",
 });
 
 const $ = (id) => document.getElementById(id);

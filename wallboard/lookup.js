@@ -15,6 +15,7 @@ const W = {
     planned_now: "Power is off for planned work", planned: "Planned work",
     window: "Power off", reason: "Work", notice_late: "notice given late",
     work_device: "Device opened for the work",
+    callbacks: "Callbacks after restoration",
   },
   "zh-CN": {
     title: "客户查询 — 是否有已知停电？", go: "查询",
@@ -28,6 +29,7 @@ const W = {
     planned_now: "计划停电中（非故障）", planned: "停电预告",
     window: "停电时段", reason: "工作内容", notice_late: "通知迟于规定",
     work_device: "检修设备",
+    callbacks: "复电回访",
   },
 };
 const w = (k) => (W[FL.lang] || W.en)[k];
@@ -40,6 +42,8 @@ const dateTime = new Intl.DateTimeFormat(FL.lang, {
 const when = (t) => (t ? dateTime.format(new Date(t)) : "—");
 
 $("title").textContent = w("title");
+$("to-callbacks").textContent = w("callbacks");
+$("to-callbacks").href = `/callbacks?lang=${encodeURIComponent(FL.lang)}`;
 $("go").textContent = w("go");
 $("hint").textContent = w("hint");
 $("q").placeholder = w("hint");

@@ -67,6 +67,7 @@ pub fn build_server(
             .route("/console", web::get().to(pages::console))
             .route("/crew", web::get().to(pages::crew))
             .route("/lookup", web::get().to(pages::lookup))
+            .route("/callbacks", web::get().to(pages::callbacks))
             .route("/reports", web::get().to(pages::reports))
             .route("/sw.js", web::get().to(pages::root_file))
             .route("/manifest.webmanifest", web::get().to(pages::root_file))

@@ -1,5 +1,6 @@
-//! The three pages — the wallboard (`/`), the dispatcher console (`/console`) and the
-//! crew page (`/crew`) — and their scripts, styles, manifest and service worker, from
+//! The pages — the wallboard (`/`), the dispatcher console (`/console`), the crew page
+//! (`/crew`), the call center's lookup (`/lookup`) and callback list (`/callbacks`),
+//! and the report (`/reports`) — and their scripts, styles, manifest and service worker, from
 //! `wallboard/`, embedded in the binary: a control room on a closed network fetches
 //! nothing from the internet. (A debug build reads them from the source folder, so a
 //! page can be edited without a rebuild.)
@@ -34,7 +35,7 @@ fn serve(path: &str, req: &HttpRequest) -> HttpResponse {
         return HttpResponse::NotFound()
             .content_type("text/plain; charset=utf-8")
             .body(format!(
-                "no page {path:?}: the pages are /, /console and /crew"
+                "no page {path:?}: the pages are /, /console, /crew, /lookup, /callbacks and /reports"
             ));
     };
     let etag = format!(
@@ -85,6 +86,11 @@ pub(super) async fn console(req: HttpRequest) -> HttpResponse {
 /// `/lookup`: the call-center customer lookup.
 pub(super) async fn lookup(req: HttpRequest) -> HttpResponse {
     serve("lookup.html", &req)
+}
+
+/// `/callbacks`: the call-center agents' callback (回访) work list.
+pub(super) async fn callbacks(req: HttpRequest) -> HttpResponse {
+    serve("callbacks.html", &req)
 }
 
 /// `/reports`: the printable reliability and workload report.
