@@ -39,6 +39,17 @@ use crate::store::{Store, StoredOutput};
 const BATCH: i64 = 10_000;
 /// Live messages a slow reader may fall behind before it must catch up from the store.
 const BROADCAST_CAPACITY: usize = 4096;
+/// The longest pause between two tries when following the log fails.
+const RETRY_MAX: Duration = Duration::from_secs(5);
+
+/// Sleep `d`, or forever when there is nothing to wait for.
+async fn sleep_or_never(d: Option<Duration>) {
+    match d {
+        Some(d) => tokio::time::sleep(d).await,
+        None => std::future::pending().await,
+    }
+}
+
 /// A quiet log gets a `tick` after this long.
 pub const TICK_EVERY: Duration = Duration::from_secs(5);
 
@@ -74,6 +85,8 @@ pub struct Live {
     snapshot_at: Arc<Mutex<(i64, std::time::Instant)>>,
     /// A snapshot is on its way to the store (the next waits for it).
     saving: Arc<std::sync::atomic::AtomicBool>,
+    /// Messages applied but not yet stored (the store failed): stored first next time.
+    unstored: Arc<Mutex<Vec<StoredOutput>>>,
 }
 
 fn stored(o: &Output) -> StoredOutput {
@@ -142,58 +155,90 @@ impl Live {
             options,
             snapshot_at: Arc::new(Mutex::new((snapshot_at, std::time::Instant::now()))),
             saving: Arc::new(std::sync::atomic::AtomicBool::new(false)),
+            unstored: Arc::new(Mutex::new(Vec::new())),
         };
         let follower = live.clone();
         let mut commits = store.commits();
         tokio::spawn(async move {
+            // After a failure (the database restarting, a pool exhausted) the loop tries
+            // again on its own, backing off, without waiting for the next commit.
+            let mut retry: Option<Duration> = None;
             loop {
                 tokio::select! {
                     changed = commits.changed() => if changed.is_err() { break },
                     _ = shutdown.changed() => break,
+                    _ = sleep_or_never(retry) => {}
                 }
-                match follower.catch_up(&store, applied).await {
-                    Ok(a) => applied = a,
-                    Err(e) => tracing::error!(error = %e, "the engine could not follow the log"),
+                match follower.catch_up(&store).await {
+                    Ok(()) => retry = None,
+                    Err(e) => {
+                        let pause =
+                            retry.map_or(Duration::from_millis(200), |d| (d * 2).min(RETRY_MAX));
+                        tracing::error!(error = %e, retry_in_ms = pause.as_millis() as u64, "the engine could not follow the log");
+                        retry = Some(pause);
+                    }
                 }
             }
         });
         Ok(live)
     }
 
-    async fn catch_up(&self, store: &Store, mut applied: i64) -> anyhow::Result<i64> {
+    /// Apply every committed event not applied yet and store (then publish) the
+    /// messages. Progress is kept in `self` as soon as a batch is applied, so a failure
+    /// afterwards (storing the messages) never applies an event twice: the messages
+    /// wait in `unstored` and go first on the next try.
+    async fn catch_up(&self, store: &Store) -> anyhow::Result<()> {
         loop {
+            self.store_unstored(store).await?;
+            let applied = *self.applied.borrow();
             let events = store.read_since(applied, BATCH).await?;
             let Some(last) = events.last().map(|e| e.seq) else {
-                return Ok(applied);
+                return Ok(());
             };
             // Parsing and applying are CPU work: off the runtime thread, which the event
             // writer shares (a storm's batches would otherwise wait behind the engine).
             let engine = self.engine.clone();
             let due = self.snapshot_due(last);
             type Applied = (Vec<StoredOutput>, Option<(String, String)>);
-            let (outputs, snapshot) =
-                tokio::task::spawn_blocking(move || -> anyhow::Result<Applied> {
-                    let parsed: Vec<Event> = events
-                        .iter()
-                        .map(|e| parse_stored(&e.body))
-                        .collect::<Result<_, _>>()?;
-                    // A poisoned lock means a panic while applying; keep serving what is
-                    // there, but never keep such a state as a snapshot.
-                    let (mut engine, poisoned) = match engine.lock() {
-                        Ok(e) => (e, false),
-                        Err(p) => (p.into_inner(), true),
-                    };
-                    let outputs = parsed
-                        .iter()
-                        .flat_map(|e| engine.apply(e))
-                        .map(|o| stored(&o))
-                        .collect();
-                    let snapshot = (due && !poisoned)
-                        .then(|| (engine.fingerprint().to_owned(), engine.snapshot()));
-                    Ok((outputs, snapshot))
-                })
-                .await??;
-            store.append_outputs(&outputs).await?;
+            let applied_batch = tokio::task::spawn_blocking(move || -> anyhow::Result<Applied> {
+                let parsed: Vec<Event> = events
+                    .iter()
+                    .map(|e| parse_stored(&e.body))
+                    .collect::<Result<_, _>>()?;
+                // A poisoned lock means a panic while applying; keep serving what is
+                // there, but never keep such a state as a snapshot.
+                let (mut engine, poisoned) = match engine.lock() {
+                    Ok(e) => (e, false),
+                    Err(p) => (p.into_inner(), true),
+                };
+                let outputs = parsed
+                    .iter()
+                    .flat_map(|e| engine.apply(e))
+                    .map(|o| stored(&o))
+                    .collect();
+                let snapshot = (due && !poisoned)
+                    .then(|| (engine.fingerprint().to_owned(), engine.snapshot()));
+                Ok((outputs, snapshot))
+            })
+            .await;
+            let (outputs, snapshot) = match applied_batch {
+                Ok(Ok(done)) => done,
+                // A stored event this version cannot read: nothing was applied; retry
+                // (and say so) rather than skip a fact.
+                Ok(Err(e)) => return Err(e),
+                Err(panic) => {
+                    // The engine panicked part-way through the batch: applying it again
+                    // would double what was applied. Go on after it, loudly.
+                    tracing::error!(error = %panic, first = applied + 1, last, "the engine panicked applying these events; going on after them");
+                    self.applied.send_replace(last);
+                    continue;
+                }
+            };
+            self.applied.send_replace(last);
+            self.unstored
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .extend(outputs);
             if let Some((fingerprint, body)) = snapshot {
                 // Written in the background: the engine goes on with the log meanwhile.
                 *self.snapshot_at.lock().unwrap_or_else(|p| p.into_inner()) =
@@ -205,12 +250,27 @@ impl Live {
                     saving.store(false, Ordering::Release);
                 });
             }
-            for o in outputs {
-                let _ = self.messages.send(Arc::new(o));
-            }
-            applied = last;
-            self.applied.send_replace(applied);
         }
+    }
+
+    /// Store the messages produced but not stored yet, then publish them, in order.
+    async fn store_unstored(&self, store: &Store) -> anyhow::Result<()> {
+        let waiting = std::mem::take(&mut *self.unstored.lock().unwrap_or_else(|p| p.into_inner()));
+        if waiting.is_empty() {
+            return Ok(());
+        }
+        if let Err(e) = store.append_outputs(&waiting).await {
+            // Put them back in front of anything produced meanwhile (nothing is: only
+            // this loop produces).
+            let mut unstored = self.unstored.lock().unwrap_or_else(|p| p.into_inner());
+            let later = std::mem::replace(&mut *unstored, waiting);
+            unstored.extend(later);
+            return Err(e.into());
+        }
+        for o in waiting {
+            let _ = self.messages.send(Arc::new(o));
+        }
+        Ok(())
     }
 
     /// Whether a snapshot should be taken once the events up to `last` are applied.

@@ -1,0 +1,114 @@
+//! The live engine when the store fails under it: messages that could not be stored
+//! wait and are stored (in order, once) when the store is back, and no event is ever
+//! applied twice — the stored messages are exactly those of a replay of the log.
+
+use std::time::{Duration, Instant};
+
+use faultline::engine::{Engine, EngineOptions};
+use faultline::events::Event;
+use faultline::live::Live;
+use faultline::network::{LoadOptions, Network};
+use faultline::store::{Store, StoreOptions};
+use sqlx::Connection;
+
+fn ieee123() -> Network {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/gis-data/ieee123.geojson");
+    Network::from_geojson(
+        &std::fs::read_to_string(path).unwrap(),
+        &LoadOptions::default(),
+    )
+    .unwrap()
+}
+
+fn event(json: &str) -> Event {
+    Event::parse(&serde_json::from_str(json).unwrap()).unwrap()
+}
+
+fn report(i: usize, customer: &str) -> Event {
+    event(&format!(
+        r#"{{"type":"report","at":"2026-07-14T03:{i:02}:00Z","id":"R-{i}","customer":"{customer}","source":"call","problem":"wire_down"}}"#
+    ))
+}
+
+async fn wait(what: &str, mut ok: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !ok() {
+        assert!(Instant::now() < deadline, "{what} within 10 s");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[actix_web::test]
+async fn messages_wait_out_a_store_failure_and_no_event_is_applied_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("log.db");
+    let (store, _writer) = Store::open(db.to_str().unwrap(), StoreOptions::default())
+        .await
+        .unwrap();
+    let (_stop, shutdown) = tokio::sync::watch::channel(false);
+    let live = Live::start(
+        Engine::new(ieee123(), EngineOptions::default()),
+        store.clone(),
+        shutdown,
+    )
+    .await
+    .unwrap();
+    let first = vec![
+        event(r#"{"type":"scada","at":"2026-07-14T03:00:00Z","device":"line.sw2","state":"open"}"#),
+        report(1, "load.s1a"),
+        report(2, "load.s2b"),
+    ];
+    let second = vec![report(3, "load.s4c"), report(4, "load.s5c")];
+
+    // The messages' table goes away (a disk, a permission, a database restart).
+    let mut side = sqlx::SqliteConnection::connect(&format!("sqlite:{}", db.display()))
+        .await
+        .unwrap();
+    sqlx::query("ALTER TABLE outputs RENAME TO outputs_away")
+        .execute(&mut side)
+        .await
+        .unwrap();
+    let appended = store.append(&first).await.unwrap();
+    let l = live.clone();
+    wait("the first events applied", || {
+        l.applied() >= appended.last_seq
+    })
+    .await;
+    // A few tries fail meanwhile.
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    sqlx::query("ALTER TABLE outputs_away RENAME TO outputs")
+        .execute(&mut side)
+        .await
+        .unwrap();
+    let appended = store.append(&second).await.unwrap();
+
+    // What a replay of the same log says, message for message.
+    let mut replay = Engine::new(ieee123(), EngineOptions::default());
+    let expected: Vec<String> = first
+        .iter()
+        .chain(&second)
+        .flat_map(|e| replay.apply(e))
+        .map(|o| o.to_json())
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let stored: Vec<String> = store
+            .outputs_since(0, 10_000)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|o| o.body)
+            .collect();
+        if stored.len() >= expected.len() && live.applied() >= appended.last_seq {
+            assert_eq!(stored, expected, "stored messages differ from a replay");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} of {} messages stored",
+            stored.len(),
+            expected.len()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
