@@ -254,3 +254,48 @@ fn nearest_queries_find_the_closest_service_point_transformer_and_depot() {
     let (d, _) = net.nearest_depot(116.004, 39.0029).unwrap();
     assert_eq!(net.depots()[d].id, "DEP2");
 }
+
+#[test]
+fn the_fingerprint_is_the_same_for_the_same_file_and_changes_with_any_gis_edit() {
+    let base = || two_feeders().depot("DEPOT", 116.0, 39.0);
+    let same = load(&base()).unwrap().fingerprint();
+    assert_eq!(load(&base()).unwrap().fingerprint(), same);
+    let edits: Vec<(&str, NetBuilder)> = vec![
+        // A line made a fuse: the same ids, another device list.
+        (
+            "kind",
+            base()
+                .node("X", "bus", 116.0025, 39.0)
+                .edge("LX", "line", "B", "X"),
+        ),
+        (
+            "ends",
+            base()
+                .node("X", "bus", 116.0025, 39.0)
+                .edge("LX", "line", "A", "X"),
+        ),
+        ("a depot", base().depot("DEPOT-2", 116.01, 39.01)),
+        (
+            "a customer",
+            base().customer("c4", "T1", 116.0044, 39.0, false),
+        ),
+    ];
+    // The two edits of the same new edge differ from each other, too.
+    let mut seen = vec![same];
+    for (what, b) in edits {
+        let f = load(&b).unwrap().fingerprint();
+        assert!(!seen.contains(&f), "{what}: the fingerprint did not change");
+        seen.push(f);
+    }
+    let fused = load(
+        &base()
+            .node("X", "bus", 116.0025, 39.0)
+            .edge("LX", "fuse", "B", "X"),
+    )
+    .unwrap()
+    .fingerprint();
+    assert!(
+        !seen.contains(&fused),
+        "a line made a fuse: unchanged fingerprint"
+    );
+}

@@ -518,11 +518,15 @@ impl Network {
         &self.notes
     }
 
-    /// A 64-bit FNV-1a digest of the network's identity: every node, edge and service
-    /// point id in load order, with each edge's normal state and each service point's
-    /// place on the graph, size and criticality. Two loads of the same file give the same digest; an edited
-    /// file almost surely does not (engine snapshots are kept only for the same one).
+    /// A 64-bit FNV-1a digest of everything loaded that the engine can see: every node
+    /// (id, kind, place, unlisted customers), every edge (id, ends, kind, subtype, normal
+    /// state, feeder head, voltage), every service point (id, node, size, criticality,
+    /// account, place), the protective devices, zones and depots, in load order. Two
+    /// loads of the same file give the same digest; a GIS edit almost surely does not,
+    /// so an engine snapshot is kept only for the network it was taken on.
     pub fn fingerprint(&self) -> u64 {
+        use petgraph::visit::EdgeRef;
+        use std::fmt::Write;
         let mut h: u64 = 0xcbf2_9ce4_8422_2325;
         let mut eat = |bytes: &[u8]| {
             for &b in bytes.iter().chain(std::iter::once(&0xff)) {
@@ -530,18 +534,55 @@ impl Network {
                 h = h.wrapping_mul(0x0100_0000_01b3);
             }
         };
+        // Enums by their names, through one reused buffer.
+        let mut name = String::new();
+        let mut named = |eat: &mut dyn FnMut(&[u8]), v: &dyn fmt::Debug| {
+            name.clear();
+            let _ = write!(name, "{v:?}");
+            eat(name.as_bytes());
+        };
         for n in self.graph.node_weights() {
             eat(n.id.as_bytes());
+            named(&mut eat, &n.kind);
+            eat(&n.lon.to_bits().to_le_bytes());
+            eat(&n.lat.to_bits().to_le_bytes());
+            eat(&n.aggregate_customers.to_le_bytes());
         }
-        for e in self.graph.edge_weights() {
+        for r in self.graph.edge_references() {
+            let e = r.weight();
             eat(e.id.as_bytes());
+            eat(&(r.source().index() as u64).to_le_bytes());
+            eat(&(r.target().index() as u64).to_le_bytes());
+            named(&mut eat, &e.kind);
+            eat(e.subtype.as_deref().unwrap_or("").as_bytes());
             eat(&[u8::from(e.normally_open), u8::from(e.feeder_head)]);
+            eat(&e.voltage_kv.unwrap_or(f64::NAN).to_bits().to_le_bytes());
         }
         for c in &self.customers {
             eat(c.id.as_bytes());
-            eat(&c.node.index().to_le_bytes());
+            eat(&(c.node.index() as u64).to_le_bytes());
             eat(&c.customers.to_le_bytes());
             eat(&[u8::from(c.critical)]);
+            eat(c.account.as_deref().unwrap_or("").as_bytes());
+            eat(&c.lon.to_bits().to_le_bytes());
+            eat(&c.lat.to_bits().to_le_bytes());
+        }
+        for d in &self.devices {
+            eat(d.id.as_bytes());
+            named(&mut eat, &d.kind);
+        }
+        for z in &self.zones {
+            eat(z.id.as_bytes());
+            named(&mut eat, &z.kind);
+            for p in z.polygon.exterior().points() {
+                eat(&p.x().to_bits().to_le_bytes());
+                eat(&p.y().to_bits().to_le_bytes());
+            }
+        }
+        for d in &self.depots {
+            eat(d.id.as_bytes());
+            eat(&d.lon.to_bits().to_le_bytes());
+            eat(&d.lat.to_bits().to_le_bytes());
         }
         h
     }
