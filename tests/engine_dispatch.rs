@@ -190,3 +190,116 @@ fn with_scarce_crews_optimal_assignment_is_on_site_in_time_at_least_as_often_as_
         in_time[1]
     );
 }
+
+/// An order whose crews all fall away — one acknowledges too late, the next cannot
+/// restore on site — is offered again, escalated meanwhile, and the outage is restored.
+/// Before, the late acknowledgement passed the check and was then refused when applied
+/// (the acknowledgement timer fired first), so that crew stayed `no_response` for good;
+/// and with every crew able to do the job excluded, the order waited forever.
+#[test]
+fn an_order_given_up_on_site_goes_to_another_crew_and_the_outage_is_restored() {
+    use chrono::{DateTime, Utc};
+    use faultline::events::{format_time, Event};
+    use serde_json::{json, Value};
+
+    let net = bdgd();
+    let sp = &net.customers()[0];
+    let (lon, lat) = (sp.lon, sp.lat);
+    let t0 = DateTime::parse_from_rfc3339("2026-06-13T23:00:00Z")
+        .unwrap()
+        .with_timezone(&Utc);
+    let ev = |sec: i64, mut v: Value| {
+        v["at"] = json!(format_time(t0 + Duration::seconds(sec)));
+        Event::parse(&v).unwrap_or_else(|e| panic!("{v}: {e}"))
+    };
+    let crew = |id: &str, km_east: f64| {
+        json!({"type":"crew","id":id,"skills":["line"],"on_shift":true,
+               "lon":lon + km_east / 100.0,"lat":lat})
+    };
+    let act = |crew: &str, action: &str| json!({"type":"crew_action","crew":crew,"order":"WO-1","action":action});
+
+    let mut engine = Engine::new(net.clone(), EngineOptions::default());
+    let mut log: Vec<faultline::events::Event> = Vec::new();
+    let mut stream: Vec<String> = Vec::new();
+    let mut apply = |engine: &mut Engine, e: faultline::events::Event| {
+        stream.extend(engine.apply(&e).into_iter().map(|m| m.to_json()));
+        log.push(e);
+    };
+    apply(&mut engine, ev(0, crew("CREW-1", 0.5)));
+    apply(&mut engine, ev(0, crew("CREW-2", 2.0)));
+    apply(
+        &mut engine,
+        ev(
+            10,
+            json!({"type":"report","id":"R-1","lon":lon,"lat":lat,"source":"call","problem":"wire_down"}),
+        ),
+    );
+    let order = |engine: &Engine| engine.dispatch().order(1).unwrap().clone();
+    assert_eq!(order(&engine).crew(), Some("CREW-1"));
+
+    // CREW-1 answers 5 min 30 s later: too late, and told so (nothing else happened in
+    // between, so the acknowledgement timer has not fired yet when it is checked).
+    let late = ev(340, act("CREW-1", "acknowledge"));
+    let refused = engine
+        .check(&late)
+        .expect_err("a late acknowledgement is refused");
+    assert!(
+        refused.contains("not acknowledged within 5 min"),
+        "{refused}"
+    );
+    // Should it reach the log all the same, it is refused there too, and CREW-1 has
+    // been heard from: it is not left out as `no_response`.
+    apply(&mut engine, late);
+    assert_eq!(order(&engine).crew(), Some("CREW-2"));
+    let c1 = engine.dispatch().crew("CREW-1").unwrap();
+    assert_eq!(engine.dispatch().crew_status(c1), "available");
+
+    // CREW-2 gets there and cannot restore it.
+    for (sec, action) in [
+        (400, "acknowledge"),
+        (430, "en_route"),
+        (1200, "on_site"),
+        (3600, "cannot_restore"),
+    ] {
+        let e = ev(sec, act("CREW-2", action));
+        engine.check(&e).unwrap();
+        apply(&mut engine, e);
+    }
+    // Every crew able to do it has fallen away once: it goes round again, to the crew
+    // that did not just give it back, escalated so that a dispatcher sees it.
+    let o = order(&engine);
+    assert_eq!(o.state(), OrderState::Assigned, "{:?}", o.life.history());
+    assert_eq!(o.crew(), Some("CREW-1"));
+    assert!(o.escalation >= 3, "level {}", o.escalation);
+    assert!(
+        o.escalation_reason.contains("CREW-2 could not restore it"),
+        "{}",
+        o.escalation_reason
+    );
+
+    // CREW-1 acts on it and restores it.
+    for (sec, action) in [
+        (3660, "acknowledge"),
+        (3690, "en_route"),
+        (4800, "on_site"),
+        (7200, "restored"),
+    ] {
+        let e = ev(sec, act("CREW-1", action));
+        engine.check(&e).unwrap();
+        apply(&mut engine, e);
+    }
+    stream.extend(engine.flush().into_iter().map(|m| m.to_json()));
+    let o = order(&engine);
+    assert_eq!(o.state(), OrderState::Closed, "{:?}", o.life.history());
+    assert!(is_valid_path(o.life.history()));
+    assert_eq!(engine.active_outages().count(), 0);
+
+    // The same log replays to the same stream.
+    let mut again = Engine::new(net, EngineOptions::default());
+    let mut replayed: Vec<String> = Vec::new();
+    for e in &log {
+        replayed.extend(again.apply(e).into_iter().map(|m| m.to_json()));
+    }
+    replayed.extend(again.flush().into_iter().map(|m| m.to_json()));
+    assert!(replayed == stream, "the replay differs from the run");
+}

@@ -21,7 +21,12 @@
 //!   moves it.
 //! - An assignment not acknowledged within [`DispatchOptions::ack_timeout_min`] goes back
 //!   to waiting (history: `declined`, by faultline, "no acknowledgement"), and the crew is
-//!   marked `no_response` and left out until it is heard from again.
+//!   marked `no_response` and left out until it is heard from again (any position or
+//!   action, even one refused as too late).
+//! - A crew that declines an order, lets it time out or cannot restore it is not offered
+//!   that order again; once every crew able to do it has, the order goes round again
+//!   (all but the latest of them), so no order is left waiting for good. An order a crew
+//!   could not restore is escalated to level 3 until a crew is on site again.
 //! - Each order carries `eta`, `arrive_by`, `restore_by`, `etr` and an escalation level
 //!   from 0 to 4 (see [`escalation`]), re-evaluated on every change and by timers at the
 //!   level boundaries.
@@ -262,7 +267,8 @@ pub struct Order {
     pub escalation_reason: String,
     /// A dispatcher chose the crew: the optimiser leaves it alone.
     pub pinned: bool,
-    /// Crews that declined it or let it time out: not offered it again.
+    /// Crews that declined it, let it time out or could not restore it: not offered it
+    /// again, until every crew able to do it is among them (see [`Dispatch::solve`]).
     pub declined_by: Vec<String>,
     ack_due: Option<DateTime<Utc>>,
 }
@@ -840,12 +846,16 @@ impl Dispatch {
         Ok(())
     }
 
-    /// Check a crew's action against the state now: what it would do, or why not.
+    /// Check a crew's action, made at `at`, against the state then: what it would do,
+    /// or why not. An assignment whose acknowledgement is due by `at` has gone back to
+    /// waiting by then (its timer fires before the action is applied), so the action is
+    /// checked as the engine will apply it, not as the state stood a moment earlier.
     pub fn check_action(
         &self,
         crew: &str,
         order: &str,
         action: CrewActionKind,
+        at: DateTime<Utc>,
     ) -> Result<ActionEffect, Refused> {
         if !self.crews.contains_key(crew) {
             return Err(Refused(format!(
@@ -872,6 +882,12 @@ impl Dispatch {
         if done_before {
             return Ok(ActionEffect::AlreadyDone);
         }
+        if o.crew() == Some(crew) && self.ack_expired(o, at) {
+            return Err(Refused(format!(
+                "order {order} was not acknowledged within {} min: it went back to waiting",
+                self.options.ack_timeout_min
+            )));
+        }
         if o.crew() != Some(crew) {
             return Err(Refused(match o.crew() {
                 Some(other) => format!("order {order} is {other}'s, not {crew}'s"),
@@ -891,7 +907,16 @@ impl Dispatch {
         Ok(ActionEffect::Go(to))
     }
 
+    /// Has order `o`'s assignment gone unacknowledged past its deadline by `at` (its
+    /// timer has fired, or will fire before anything at `at` is applied)?
+    fn ack_expired(&self, o: &Order, at: DateTime<Utc>) -> bool {
+        o.state() == OrderState::Assigned && !o.pinned && o.ack_due.is_some_and(|d| d <= at)
+    }
+
     /// Apply a crew's action. On `restored`, returns the outage the crew says is back.
+    ///
+    /// A refused action still tells that the crew is there: a crew marked `no_response`
+    /// is offered work again.
     pub fn crew_action(
         &mut self,
         crew: &str,
@@ -900,7 +925,11 @@ impl Dispatch {
         note: Option<&str>,
         clock: DateTime<Utc>,
     ) -> Result<Option<u64>, Refused> {
-        let ActionEffect::Go(to) = self.check_action(crew, order, action)? else {
+        let effect = self.check_action(crew, order, action, clock);
+        if effect.is_err() {
+            self.heard_from(crew);
+        }
+        let ActionEffect::Go(to) = effect? else {
             return Ok(None);
         };
         let n = parse_order_name(order).unwrap_or_default();
@@ -942,6 +971,15 @@ impl Dispatch {
         self.reescalate(n, clock);
         self.touch(n);
         Ok(None)
+    }
+
+    /// A crew marked `no_response` was heard from: it is offered work again.
+    fn heard_from(&mut self, crew: &str) {
+        if let Some(c) = self.crews.get_mut(crew).filter(|c| !c.responsive) {
+            c.responsive = true;
+            self.changed_crews.insert(crew.to_owned());
+            self.needs_solve = true;
+        }
     }
 
     /// Check a dispatcher's assignment against the state now.
@@ -1262,7 +1300,8 @@ impl Dispatch {
         })
     }
 
-    /// Solve the assignment again if anything it depends on changed.
+    /// Solve the assignment again if anything it depends on changed (first lifting the
+    /// exclusions of orders no crew is left to take).
     pub fn solve(&mut self, clock: DateTime<Utc>) {
         if !self.needs_solve {
             return;
@@ -1271,6 +1310,7 @@ impl Dispatch {
         if self.waiting.is_empty() {
             return;
         }
+        self.lift_exhausted_exclusions();
         let free: Vec<&Crew> = self
             .crews
             .values()
@@ -1329,6 +1369,39 @@ impl Dispatch {
         }
     }
 
+    /// A waiting order that every crew on shift able to do it has declined, let time
+    /// out or given up on would never be offered again: its exclusions are lifted, all
+    /// but the latest crew's (the one that just gave it back), so it goes round again.
+    /// Where that crew is the only one able to do it, the order waits for a dispatcher
+    /// (or another crew coming on shift), its escalation rising with the clock.
+    fn lift_exhausted_exclusions(&mut self) {
+        for n in &self.waiting {
+            let Some(o) = self.orders.get(n) else {
+                continue;
+            };
+            let Some(latest) = o.declined_by.last() else {
+                continue;
+            };
+            let skill = o.job.skill();
+            let mut able = self
+                .crews
+                .values()
+                .filter(|c| c.on_shift && c.can(skill))
+                .peekable();
+            let exhausted = able.peek().is_some() && able.all(|c| o.declined_by.contains(&c.id));
+            let another = self
+                .crews
+                .values()
+                .any(|c| c.on_shift && c.can(skill) && &c.id != latest);
+            if exhausted && another {
+                let latest = latest.clone();
+                if let Some(o) = self.orders.get_mut(n) {
+                    o.declined_by = vec![latest];
+                }
+            }
+        }
+    }
+
     /// Price every waiting order against every free crew, as [`Self::solve`] does
     /// (for benchmarks and tests: the solve without the solver).
     pub fn price_all(&self, clock: DateTime<Utc>) -> CostMatrix {
@@ -1384,7 +1457,8 @@ fn action_verb(a: CrewActionKind) -> &'static str {
 /// window runs from when the outage was first known. Levels, like a four-level early
 /// warning:
 /// - 4: the target is missed;
-/// - 3: the crew's ETA (or ETR on site) is past the target, or ≤ 10 % of the window is left;
+/// - 3: the crew's ETA (or ETR on site) is past the target, a crew on site could not
+///   restore it and no crew has been on site since, or ≤ 10 % of the window is left;
 /// - 2: ≤ 25 % left, or no crew yet with ≤ 50 % left;
 /// - 1: ≤ 50 % left;
 /// - 0: on track (and for orders restored, closed or cancelled).
@@ -1417,6 +1491,17 @@ pub fn escalation(o: &Order, clock: DateTime<Utc>) -> (u8, String, Option<DateTi
                 hhmm(target)
             ),
         )
+    } else if let Some(gave_up) = given_up_since_on_site(o) {
+        // A crew on site could not restore it: it needs another crew (another skill,
+        // more equipment), and a dispatcher should see that before the clock says so.
+        (
+            3,
+            format!(
+                "{} could not restore it at {}: another crew is needed",
+                gave_up.by,
+                hhmm(gave_up.at)
+            ),
+        )
     } else if share_left <= 0.10 {
         (3, format!("{} min left to the {what} target", left / 60))
     } else if share_left <= 0.25 {
@@ -1437,6 +1522,16 @@ pub fn escalation(o: &Order, clock: DateTime<Utc>) -> (u8, String, Option<DateTi
         .chain([target + Duration::seconds(1)])
         .find(|t| *t > clock);
     (level, reason, next)
+}
+
+/// The latest `cannot_restore` of order `o`, if no crew has been on site since.
+fn given_up_since_on_site(o: &Order) -> Option<&Step> {
+    o.life
+        .history()
+        .iter()
+        .rev()
+        .take_while(|s| s.state != OrderState::OnSite)
+        .find(|s| s.state == OrderState::CannotRestore)
 }
 
 impl Dispatch {

@@ -336,7 +336,13 @@ impl Engine {
         match &event.kind {
             EventKind::CrewAction(a) => self
                 .dispatch
-                .check_action(&a.crew, &a.order, a.action)
+                .check_action(
+                    &a.crew,
+                    &a.order,
+                    a.action,
+                    // The clock the engine would apply it at (timers due by then fire first).
+                    self.clock.map_or(event.at, |c| c.max(event.at)),
+                )
                 .map(|_| ())
                 .map_err(|e| e.0),
             EventKind::CrewPosition(p) => self.dispatch.check_position(&p.crew).map_err(|e| e.0),
