@@ -110,6 +110,9 @@ async fn healthz(state: web::Data<AppState>) -> HttpResponse {
             "backend": state.store.backend(),
             "leader": *state.store.leadership().borrow(),
             "applied_seq": state.live.applied(),
+            // Events committed to the log that this instance's engine has not applied
+            // yet: a replica that stays behind should not take readers.
+            "lag": (*state.store.commits().borrow() - state.live.applied()).max(0),
         })),
         Err(e) => {
             tracing::warn!(error = %e, "health check: the store does not answer");

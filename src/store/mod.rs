@@ -313,7 +313,8 @@ impl Store {
     }
 
     /// Keep the engine's state after event `seq` ([`crate::engine::Engine::snapshot`]),
-    /// taken under `fingerprint`; older snapshots are dropped. Several instances on one
+    /// taken under `fingerprint`; older snapshots under the same fingerprint are dropped
+    /// (another version's, in a rolling upgrade, stay for it). Several instances on one
     /// log take the same snapshot at the same seq: the first one stored stays.
     pub async fn save_snapshot(
         &self,
@@ -325,7 +326,7 @@ impl Store {
         on_pool!(&self.backend, writers, pool => {
             sqlx::query(
                 "INSERT INTO snapshots (seq, fingerprint, taken_at, body) VALUES ($1, $2, $3, $4) \
-                 ON CONFLICT (seq) DO NOTHING",
+                 ON CONFLICT (fingerprint, seq) DO NOTHING",
             )
             .bind(seq)
             .bind(fingerprint)
@@ -333,7 +334,8 @@ impl Store {
             .bind(body)
             .execute(pool)
             .await?;
-            sqlx::query("DELETE FROM snapshots WHERE seq < $1")
+            sqlx::query("DELETE FROM snapshots WHERE fingerprint = $1 AND seq < $2")
+                .bind(fingerprint)
                 .bind(seq)
                 .execute(pool)
                 .await?;

@@ -39,6 +39,8 @@ use super::{plan, AppendRequest, Appended, LogState, StoreError, StoredOutput};
 const POLL_EVERY: Duration = Duration::from_millis(1000);
 /// How often a non-leader tries the leadership lock, and the leader checks its hold.
 const LEADER_CHECK_EVERY: Duration = Duration::from_millis(500);
+/// A leadership check that takes longer than this counts as a lost connection.
+const LEADER_CHECK_TIMEOUT: Duration = Duration::from_secs(3);
 
 #[derive(Clone)]
 pub(crate) struct PgLog {
@@ -67,7 +69,17 @@ impl PgLog {
     pub(crate) async fn open(url: &str) -> Result<(PgLog, PgWriter), StoreError> {
         let options = PgConnectOptions::from_str(url)?
             .application_name("faultline")
-            .log_statements(tracing::log::LevelFilter::Trace);
+            .log_statements(tracing::log::LevelFilter::Trace)
+            // The server notices a vanished instance within ~25 s (not TCP's 2 hours) and
+            // drops its locks; a transaction left idle (a frozen instance holding the
+            // append lock) is ended after 30 s, so the others' appends go on.
+            .options([
+                ("tcp_keepalives_idle", "10"),
+                ("tcp_keepalives_interval", "5"),
+                ("tcp_keepalives_count", "3"),
+                ("tcp_user_timeout", "25000"),
+                ("idle_in_transaction_session_timeout", "30000"),
+            ]);
         let mut conn = PgConnection::connect_with(&options).await?;
         // sqlx's migrator takes its own advisory lock: instances starting together are fine.
         sqlx::migrate!("migrations/postgres").run(&mut conn).await?;
@@ -92,8 +104,13 @@ impl PgLog {
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options.clone())
             .await?;
+        // Appends never wait behind reads, snapshots or the listener for a connection.
         let writer = PgWriter {
-            pool: pool.clone(),
+            pool: PgPoolOptions::new()
+                .max_connections(1)
+                .acquire_timeout(Duration::from_secs(30))
+                .connect_with(options.clone())
+                .await?,
             names: names.clone(),
         };
         Ok((
@@ -175,8 +192,11 @@ impl PgLog {
                     }
                 };
                 if let Err(e) = listener.listen(&channel).await {
-                    tracing::warn!(error = %e, "LISTEN failed; retrying");
-                    continue;
+                    tracing::warn!(error = %e, "LISTEN failed; polling only, retrying");
+                    tokio::select! {
+                        _ = committed.closed() => return,
+                        _ = tokio::time::sleep(Duration::from_secs(1)) => continue,
+                    }
                 }
                 loop {
                     tokio::select! {
@@ -225,15 +245,26 @@ impl PgLog {
                     },
                 };
                 let held = *leader.borrow();
-                let outcome = if held {
-                    // Still connected means still holding the session lock.
-                    sqlx::query("SELECT 1").execute(&mut *c).await.map(|_| true)
-                } else {
-                    sqlx::query_as::<_, (bool,)>("SELECT pg_try_advisory_lock($1)")
-                        .bind(key)
-                        .fetch_one(&mut *c)
-                        .await
-                        .map(|(got,)| got)
+                let check = async {
+                    if held {
+                        // Still connected means still holding the session lock.
+                        sqlx::query("SELECT 1").execute(&mut *c).await.map(|_| true)
+                    } else {
+                        sqlx::query_as::<_, (bool,)>("SELECT pg_try_advisory_lock($1)")
+                            .bind(key)
+                            .fetch_one(&mut *c)
+                            .await
+                            .map(|(got,)| got)
+                    }
+                };
+                // A check that hangs is a lost connection: stop leading at once (the
+                // server drops the lock when it notices, within its keepalive).
+                let outcome = match tokio::time::timeout(LEADER_CHECK_TIMEOUT, check).await {
+                    Ok(r) => r,
+                    Err(_) => Err(sqlx::Error::Io(std::io::Error::new(
+                        std::io::ErrorKind::TimedOut,
+                        "the leadership check did not answer in time",
+                    ))),
                 };
                 match outcome {
                     Ok(now) => {
@@ -299,6 +330,11 @@ impl PgWriter {
         state: &mut LogState,
     ) -> Result<Vec<Appended>, StoreError> {
         let mut tx = self.pool.begin().await?;
+        // MAX(seq) must be read after the lock is held: a snapshot taken at BEGIN (the
+        // database's default could be REPEATABLE READ) would miss the last group.
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
+            .execute(&mut *tx)
+            .await?;
         sqlx::query("SELECT pg_advisory_xact_lock($1)")
             .bind(self.names.append_lock)
             .execute(&mut *tx)
