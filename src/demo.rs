@@ -382,6 +382,9 @@ fn page_tokens(
     ];
     println!("  wallboard:   http://{bind}/?token={wallboard}&lang=en   (中文: &lang=zh-CN)");
     println!("  console:     http://{bind}/console?token={dispatcher}");
+    println!("  lookup:      http://{bind}/lookup?token={dispatcher}      (call center: is this caller in an outage?)");
+    println!("  callbacks:   http://{bind}/callbacks?token={dispatcher}   (call center: 回访 after restoration)");
+    println!("  reports:     http://{bind}/reports?token={dispatcher}     (SAIDI/SAIFI, targets, workload)");
     for crew in &crews {
         let token = Tokens::generate();
         lines.push(serde_json::json!({"token": token, "role": "crew", "crew": crew}));
