@@ -372,7 +372,10 @@ pub fn spawn_ticker(store: Store, mut shutdown: watch::Receiver<bool>) {
                     if !*leader.borrow() {
                         continue;
                     }
-                    let tick = Event { at: Utc::now(), kind: EventKind::Tick };
+                    // On a shared log the database's clock, not this machine's: a leader
+                    // whose clock runs fast would move every replica's engine ahead.
+                    let at = store.clock().await.unwrap_or_else(|_| Utc::now());
+                    let tick = Event { at, kind: EventKind::Tick };
                     if let Err(e) = store.append(&[tick]).await {
                         tracing::warn!(error = %e, "could not append a tick");
                     }

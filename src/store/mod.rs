@@ -359,6 +359,24 @@ impl Store {
         }))
     }
 
+    /// The time now by the log's clock: the PostgreSQL server's, shared by every
+    /// instance; this machine's for the embedded SQLite log.
+    pub async fn clock(&self) -> Result<chrono::DateTime<chrono::Utc>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(_) => Ok(chrono::Utc::now()),
+            Backend::Postgres(b) => {
+                let (micros,): (i64,) = sqlx::query_as(
+                    "SELECT (extract(epoch FROM clock_timestamp()) * 1000000)::bigint",
+                )
+                .fetch_one(b.readers())
+                .await?;
+                chrono::DateTime::from_timestamp_micros(micros).ok_or_else(|| {
+                    StoreError::Unsupported(format!("the database's clock says {micros} µs"))
+                })
+            }
+        }
+    }
+
     /// Whether the database answers.
     pub async fn ping(&self) -> Result<(), StoreError> {
         on_pool!(&self.backend, readers, pool => {
