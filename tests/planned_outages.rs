@@ -395,3 +395,25 @@ fn replaying_the_same_log_gives_the_same_messages() {
     assert!(first.contains("notice.created"));
     assert_eq!(first, run());
 }
+
+#[test]
+fn the_start_and_the_end_of_the_work_are_new_revisions_for_the_feed() {
+    let mut engine = Engine::new(ieee123(&[]), EngineOptions::default());
+    apply_all(
+        &mut engine,
+        &[ev(0, planned("PO-1", "line.sw3", 60, 2, "urgent"))],
+    );
+    let notice = |e: &Engine| e.planned().get("PO-1").unwrap().clone();
+    assert_eq!(notice(&engine).revision, 1);
+    apply_all(&mut engine, &[ev(61, json!({"type":"tick"}))]);
+    let started = notice(&engine);
+    assert_eq!(started.status, faultline::engine::NoticeStatus::Active);
+    assert_eq!(started.revision, 2, "the start is news for a feed reader");
+    assert_eq!(started.updated_at, t0() + Duration::minutes(60));
+    assert_eq!(started.previous_at, Some(t0()));
+    apply_all(&mut engine, &[ev(181, json!({"type":"tick"}))]);
+    let ended = notice(&engine);
+    assert_eq!(ended.status, faultline::engine::NoticeStatus::Completed);
+    assert_eq!(ended.revision, 3);
+    assert_eq!(ended.updated_at, t0() + Duration::minutes(180));
+}

@@ -162,7 +162,10 @@ async fn concurrent_appends_from_several_stores_stay_gap_free_and_in_order() {
     assert_eq!(leaders, 1, "one leader among three stores");
     // Ticks go by the database's clock (here on the same machine as this one).
     let drift = stores[1].0.clock().await.unwrap() - Utc::now();
-    assert!(drift.num_seconds().abs() < 5, "the log's clock is off by {drift}");
+    assert!(
+        drift.num_seconds().abs() < 5,
+        "the log's clock is off by {drift}"
+    );
 }
 
 struct Instance {

@@ -94,7 +94,8 @@ pub struct Notice {
     pub late: bool,
     /// Why it is late, in words.
     pub late_reason: Option<String>,
-    /// 1 when published, +1 with every change or the cancellation.
+    /// 1 when published, +1 with every change, the cancellation, the start and the end
+    /// of the work (each is a new entry for a feed's readers).
     pub revision: u32,
     /// The previous revision's time, for a feed's references.
     pub previous_at: Option<DateTime<Utc>>,
@@ -113,6 +114,13 @@ pub struct Notice {
 }
 
 impl Notice {
+    /// A new revision at `at` (the feed tells its readers the notice changed).
+    fn revise(&mut self, at: DateTime<Utc>) {
+        self.previous_at = Some(self.updated_at);
+        self.updated_at = at;
+        self.revision += 1;
+    }
+
     /// Scheduled or active.
     pub fn is_current(&self) -> bool {
         matches!(self.status, NoticeStatus::Scheduled | NoticeStatus::Active)
@@ -314,9 +322,7 @@ impl PlannedBook {
                 n.end = p.end;
                 n.kind = p.kind;
                 n.reason = p.reason.clone();
-                n.previous_at = Some(n.updated_at);
-                n.updated_at = clock;
-                n.revision += 1;
+                n.revise(clock);
             }
             None => {
                 let critical_ids = darkened
@@ -412,9 +418,7 @@ impl PlannedBook {
         self.dirty.remove(id);
         n.status = NoticeStatus::Cancelled;
         n.cancel_reason = reason.map(str::to_owned);
-        n.previous_at = Some(n.updated_at);
-        n.updated_at = clock;
-        n.revision += 1;
+        n.revise(clock);
         let dark = std::mem::take(&mut n.dark_meters).into_iter().collect();
         Some((n, dark))
     }
@@ -434,6 +438,7 @@ impl PlannedBook {
             };
             if n.status == NoticeStatus::Scheduled && due == n.start && due < n.end {
                 n.status = NoticeStatus::Active;
+                n.revise(due);
                 self.active.insert(id.clone());
                 return Some(Fired {
                     id,
@@ -443,6 +448,7 @@ impl PlannedBook {
             }
             if n.is_current() && due == n.end {
                 n.status = NoticeStatus::Completed;
+                n.revise(due);
                 self.active.remove(&id);
                 self.dirty.remove(&id);
                 let dark_meters = std::mem::take(&mut n.dark_meters).into_iter().collect();
