@@ -4,8 +4,11 @@ mod common;
 
 use chrono::{DateTime, Utc};
 use common::NetBuilder;
+use faultline::engine::NoticeStatus;
 use faultline::network::{LoadOptions, Network};
-use faultline::reports::{self, OrderRecord, OutageRecord, Query, QueryText, Records, Units};
+use faultline::reports::{
+    self, OrderRecord, OutageRecord, PlannedRecord, Query, QueryText, Records, Units,
+};
 use serde_json::json;
 
 /// One feeder, nine customers:
@@ -67,6 +70,29 @@ fn outage(
     .expect("an outage object")
 }
 
+/// A planned-outage notice as the engine holds it: its customers dark from `from` to
+/// `end` ("HH:MM" on 2026-07-14, UTC), the service points from the device's reach.
+fn notice(
+    net: &Network,
+    id: &str,
+    device: &str,
+    status: NoticeStatus,
+    from: &str,
+    end: &str,
+) -> PlannedRecord {
+    let at = |hm: &str| t(&format!("2026-07-14T{hm}:00Z"));
+    let darkened = net.darkened_by(device).expect("a device of the fixture");
+    PlannedRecord {
+        id: id.into(),
+        device: device.into(),
+        status,
+        from: at(from),
+        end: at(end),
+        points: darkened.points,
+        customers: darkened.customers,
+    }
+}
+
 fn order(id: &str, outage: &str, steps: &[(&str, &str, &str, Option<&str>)]) -> OrderRecord {
     let at = |hm: &str| format!("2026-07-14T{hm}:00Z");
     let on_site = steps.iter().find(|s| s.0 == "on_site").map(|s| at(s.1));
@@ -100,9 +126,17 @@ fn close(a: f64, b: f64) -> bool {
 /// | OUT-2 | fuse F1, nested in OUT-1 | 10:30–12:00 | c3, c4×3 |
 /// | OUT-3 | c3 alone (follow-up: still out at the callback) | 11:50–12:30 | c3 |
 /// | OUT-4 | fuse F2, momentary | 14:00–14:03 | c5, T×2 |
-/// | OUT-5 | F2, **planned** | 16:00–18:00 | c5, T×2 (not in the indices) |
 /// | OUT-6 | BRK, **cancelled** (merged) | 10:00–10:05 | nobody |
 /// | OUT-7 | c1 alone | 20:00–20:30 | c1 |
+///
+/// Planned work (notices, not in the indices):
+///
+/// | notice | device | window | customers |
+/// |---|---|---|---|
+/// | PO-1 | fuse F2, completed | 16:00–18:00 | c5, T×2 |
+/// | PO-2 | line L3, urgent, completed; published at 13:20 for a 13:00 start | dark 13:20–13:50 | T×2 (not listed one by one) |
+/// | PO-3 | breaker BRK, **cancelled** | 08:00–09:00 | nobody |
+/// | PO-4 | fuse F1, still scheduled | 22:00–23:00 | nobody yet |
 ///
 /// Union per customer (sustained ≥ 5 min):
 /// - c1: 10:00–11:00 and 20:00–20:30 → 90 min, 2 interruptions
@@ -115,8 +149,10 @@ fn close(a: f64, b: f64) -> bool {
 /// Customer-minutes 840, customer interruptions 10, customers interrupted 9,
 /// momentary 3. SAIDI = 840/9 = 93.333 min, SAIFI = 10/9 = 1.1111, CAIDI = 840/10 =
 /// 84 min, CAIFI = 10/9 = 1.1111, MAIFI = 3/9 = 0.3333, ASAI = 1 − 840/(9 × 1440) =
-/// 0.935185. Planned: 3 × 120 = 360 customer-minutes, 3 interruptions. (Adding the
-/// outages up without the union would give 970 customer-minutes.)
+/// 0.935185. (Adding the outages up without the union would give 970 customer-minutes.)
+///
+/// Planned: PO-1 3 × 120 = 360 and PO-2 2 × 30 = 60 → 420 customer-minutes, 5
+/// interruptions, 2 planned outages; planned SAIDI = 420/9 = 46.667 min, SAIFI = 5/9.
 #[test]
 fn ieee_1366_indices_match_the_hand_calculation_with_nested_and_follow_up_outages() {
     let net = network();
@@ -126,9 +162,42 @@ fn ieee_1366_indices_match_the_hand_calculation_with_nested_and_follow_up_outage
             outage("OUT-2", "device", "F1", "restored", "10:30", "12:00", 3),
             outage("OUT-3", "service", "c3", "restored", "11:50", "12:30", 1),
             outage("OUT-4", "device", "F2", "restored", "14:00", "14:03", 0),
-            outage("OUT-5", "planned", "F2", "restored", "16:00", "18:00", 0),
             outage("OUT-6", "device", "BRK", "cancelled", "10:00", "10:05", 0),
             outage("OUT-7", "service", "c1", "restored", "20:00", "20:30", 2),
+        ],
+        planned: vec![
+            notice(
+                &net,
+                "PO-1",
+                "F2",
+                NoticeStatus::Completed,
+                "16:00",
+                "18:00",
+            ),
+            notice(
+                &net,
+                "PO-2",
+                "L3",
+                NoticeStatus::Completed,
+                "13:20",
+                "13:50",
+            ),
+            notice(
+                &net,
+                "PO-3",
+                "BRK",
+                NoticeStatus::Cancelled,
+                "08:00",
+                "09:00",
+            ),
+            notice(
+                &net,
+                "PO-4",
+                "F1",
+                NoticeStatus::Scheduled,
+                "22:00",
+                "23:00",
+            ),
         ],
         orders: vec![],
         as_of: t("2026-07-15T06:00:00Z"),
@@ -149,13 +218,13 @@ fn ieee_1366_indices_match_the_hand_calculation_with_nested_and_follow_up_outage
     assert!(close(a.caifi.unwrap(), 10.0 / 9.0));
     assert!(close(a.maifi, 3.0 / 9.0));
     assert!((a.asai.unwrap() - 0.935185).abs() < 1e-6);
-    assert_eq!(
-        r.outages, 5,
-        "OUT-1,2,3,4,7: not the planned, not the cancelled"
-    );
-    assert!(close(r.planned.customer_minutes, 360.0));
-    assert_eq!(r.planned.customer_interruptions, 3);
-    assert_eq!(r.planned.outages, 1);
+    assert_eq!(r.outages, 5, "OUT-1,2,3,4,7: not the cancelled");
+    let p = &r.planned;
+    assert!(close(p.customer_minutes, 420.0), "{p:?}");
+    assert_eq!(p.customer_interruptions, 5);
+    assert_eq!((p.outages, p.ongoing), (2, 0), "PO-1 and PO-2");
+    assert!(close(p.saidi_min, 420.0 / 9.0));
+    assert!(close(p.saifi, 5.0 / 9.0));
     // One day of history: no MED threshold, and the report says why.
     assert_eq!(r.med.t_med_min, None);
     assert_eq!(r.med.history_days, 1);
@@ -167,6 +236,7 @@ fn ieee_1366_indices_match_the_hand_calculation_with_nested_and_follow_up_outage
     q2.feeder = Some("BRK".into());
     let r2 = reports::build(&net, &units, &records, &q2).reliability;
     assert_eq!(r2.all_days, r.all_days);
+    assert_eq!(r2.planned, r.planned);
     let q3 = day_query(&net, "2026-07-14T00:00:00Z", "2026-07-14T09:59:00Z");
     let r3 = reports::build(&net, &units, &records, &q3).reliability;
     assert_eq!(r3.all_days.customer_interruptions, 0);
@@ -194,6 +264,7 @@ fn target_compliance_workload_and_calls_match_the_hand_calculation() {
             outage("OUT-5", "planned", "F2", "restored", "16:00", "18:00", 0),
             outage("OUT-7", "service", "c1", "restored", "20:00", "20:30", 2),
         ],
+        planned: vec![],
         orders: vec![
             order(
                 "WO-1",
@@ -292,6 +363,7 @@ fn a_storm_day_above_t_med_is_a_major_event_day_and_is_excluded() {
     }
     let records = Records {
         outages,
+        planned: vec![],
         orders: vec![],
         as_of: t("2026-07-12T00:00:00Z"),
         log_start: t("2026-07-01T00:00:00Z"),

@@ -18,6 +18,12 @@
 //!    exceeds T_MED is a Major Event Day, and the "excluding MED" indices drop every
 //!    interruption that began on one.
 //!
+//! 6. Planned work is counted the same way, apart: each active or completed
+//!    planned-outage notice gives the units it darkens (its service points, and the
+//!    customers not listed one by one at the nodes its device darkens) an interval
+//!    from when they went dark by plan to the window's end (up to `as_of` while the
+//!    work goes on). A cancelled or still scheduled notice darkened nobody.
+//!
 //! # Runtime
 //! O(I log I) for I (unit, outage) pairs, plus one walk of each outage's subtree. A
 //! simulated year on the bundled BDGD network takes a fraction of the replay of the
@@ -26,7 +32,8 @@
 use chrono::{DateTime, Duration, NaiveDate};
 use serde::Serialize;
 
-use super::{zone_name, Query, Records};
+use super::{zone_name, PlannedRecord, Query, Records};
+use crate::engine::NoticeStatus;
 use crate::network::{Network, ZoneKind};
 
 /// An interruption shorter than this is momentary (IEEE 1366: 5 minutes).
@@ -48,6 +55,8 @@ pub struct Units {
     of_point: Vec<u32>,
     /// Units hanging on each node: `start..end`.
     node_range: Vec<(u32, u32)>,
+    /// The unit of each node's customers not listed one by one (`u32::MAX`: none).
+    unlisted_of_node: Vec<u32>,
 }
 
 impl Units {
@@ -60,6 +69,7 @@ impl Units {
             zone: Vec::with_capacity(net.customers.len()),
             of_point: vec![u32::MAX; net.customers.len()],
             node_range: Vec::with_capacity(net.graph.node_count()),
+            unlisted_of_node: Vec::with_capacity(net.graph.node_count()),
         };
         let feeder_no = |f: Option<&str>, feeders: &[String]| {
             f.and_then(|f| feeders.iter().position(|x| x == f))
@@ -83,6 +93,11 @@ impl Units {
                 });
             }
             let unlisted = net.node_load[n.index()].0.saturating_sub(listed);
+            u.unlisted_of_node.push(if unlisted > 0 {
+                u.weight.len() as u32
+            } else {
+                u32::MAX
+            });
             if unlisted > 0 {
                 let node = &net.graph[n];
                 u.weight.push(u32::try_from(unlisted).unwrap_or(u32::MAX));
@@ -137,6 +152,29 @@ impl Units {
             }
             None => false,
         }
+    }
+}
+
+impl Units {
+    /// The units a planned-outage notice darkens: its service points, and the
+    /// customers not listed one by one at the nodes its device darkens.
+    fn of_notice(&self, net: &Network, p: &PlannedRecord, out: &mut Vec<u32>) {
+        out.clear();
+        out.extend(
+            p.points
+                .iter()
+                .filter_map(|c| self.of_point.get(c.index()))
+                .filter(|u| **u != u32::MAX),
+        );
+        for n in net.nodes_darkened_by(&p.device).unwrap_or_default() {
+            if let Some(&u) = self.unlisted_of_node.get(n.index()) {
+                if u != u32::MAX {
+                    out.push(u);
+                }
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
     }
 }
 
@@ -207,17 +245,22 @@ pub struct Med {
     pub note: String,
 }
 
-/// Planned outages, apart from the unplanned indices.
+/// Planned outages, apart from the unplanned indices: the active and completed
+/// planned-outage notices (and any outage object marked planned).
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct Planned {
-    /// Planned outages that began in the period.
+    /// Planned outages that began in the period and darkened someone in the region.
     pub outages: usize,
+    /// Of those, still under way at `as_of` (counted up to `as_of`).
+    pub ongoing: usize,
     /// Their customer-minutes (union per customer, among planned outages).
     pub customer_minutes: f64,
     /// Their customer interruptions.
     pub customer_interruptions: u64,
     /// Customer-minutes ÷ customers served.
     pub saidi_min: f64,
+    /// Customer interruptions ÷ customers served.
+    pub saifi: f64,
 }
 
 /// The reliability section of a report.
@@ -308,7 +351,8 @@ pub fn compute(net: &Network, units: &Units, records: &Records, q: &Query) -> Re
     let mut unplanned: Vec<(u32, i64, i64)> = Vec::new();
     let mut planned: Vec<(u32, i64, i64)> = Vec::new();
     let mut scratch = Vec::new();
-    let (mut outages, mut ongoing, mut unresolved, mut planned_outages) = (0, 0, 0, 0);
+    let (mut outages, mut ongoing, mut unresolved) = (0, 0, 0);
+    let (mut planned_outages, mut planned_ongoing) = (0, 0);
     for o in &records.outages {
         let start = o.started_at.timestamp();
         if o.is_cancelled() || start >= to {
@@ -340,10 +384,32 @@ pub fn compute(net: &Network, units: &Units, records: &Records, q: &Query) -> Re
         if sink.len() > before && start >= from {
             if o.is_planned() {
                 planned_outages += 1;
+                planned_ongoing += usize::from(o.is_active());
             } else {
                 outages += 1;
                 ongoing += usize::from(o.is_active());
             }
+        }
+    }
+    // Planned work: the active and completed notices, from when their customers went
+    // dark to the window's end (up to as_of while the work goes on).
+    for p in records.planned.iter().filter(|p| p.darkened_anyone()) {
+        let start = p.from.timestamp();
+        let end = p.end.timestamp().min(as_of);
+        if start >= to || end <= start {
+            continue;
+        }
+        units.of_notice(net, p, &mut scratch);
+        let before = planned.len();
+        planned.extend(
+            scratch
+                .iter()
+                .filter(|u| units.in_region(**u, q, feeder))
+                .map(|u| (*u, start, end)),
+        );
+        if planned.len() > before && start >= from {
+            planned_outages += 1;
+            planned_ongoing += usize::from(p.status == NoticeStatus::Active);
         }
     }
     let spells = merge(unplanned);
@@ -467,6 +533,7 @@ pub fn compute(net: &Network, units: &Units, records: &Records, q: &Query) -> Re
     let planned_spells = merge(planned);
     let mut p = Planned {
         outages: planned_outages,
+        ongoing: planned_ongoing,
         ..Planned::default()
     };
     for s in planned_spells
@@ -478,6 +545,7 @@ pub fn compute(net: &Network, units: &Units, records: &Records, q: &Query) -> Re
         p.customer_interruptions += w;
     }
     p.saidi_min = per(p.customer_minutes);
+    p.saifi = per(p.customer_interruptions as f64);
 
     Reliability {
         customers_served: served,
