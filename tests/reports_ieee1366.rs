@@ -124,10 +124,11 @@ fn close(a: f64, b: f64) -> bool {
 /// |---|---|---|---|
 /// | OUT-1 | breaker BRK | 10:00–11:00 | all 9 |
 /// | OUT-2 | fuse F1, nested in OUT-1 | 10:30–12:00 | c3, c4×3 |
-/// | OUT-3 | c3 alone (follow-up: still out at the callback) | 11:50–12:30 | c3 |
+/// | OUT-3 | c3 alone, follows OUT-2 (found by a callback, already out since 11:50) | 11:50–12:30 | c3 |
 /// | OUT-4 | fuse F2, momentary | 14:00–14:03 | c5, T×2 |
 /// | OUT-6 | BRK, **cancelled** (merged) | 10:00–10:05 | nobody |
 /// | OUT-7 | c1 alone | 20:00–20:30 | c1 |
+/// | OUT-8 | c2 alone, follows OUT-1 (c2 said "still out" at the 11:40 callback) | 11:40–12:10 | c2 |
 ///
 /// Planned work (notices, not in the indices):
 ///
@@ -140,23 +141,24 @@ fn close(a: f64, b: f64) -> bool {
 ///
 /// Union per customer (sustained ≥ 5 min):
 /// - c1: 10:00–11:00 and 20:00–20:30 → 90 min, 2 interruptions
-/// - c2: 10:00–11:00 → 60 min, 1
+/// - c2: 10:00–11:00, still dark from OUT-1's restoration to the follow-up OUT-8,
+///   11:40–12:10 → 10:00–12:10 → 130 min, 1 (not 60 + 30 min and 2 interruptions)
 /// - c3: 10:00–12:00 ∪ 11:50–12:30 → 10:00–12:30 → 150 min, 1 (not 60 + 90 + 40)
 /// - c4 (3 customers): 10:00–12:00 → 3 × 120 = 360 min, 3 (not 3 × (60 + 90))
 /// - c5: 10:00–11:00 → 60 min, 1; 14:00–14:03 is momentary
 /// - T (2 customers): 2 × 60 = 120 min, 2; 2 momentary
 ///
-/// Customer-minutes 840, customer interruptions 10, customers interrupted 9,
-/// momentary 3. SAIDI = 840/9 = 93.333 min, SAIFI = 10/9 = 1.1111, CAIDI = 840/10 =
-/// 84 min, CAIFI = 10/9 = 1.1111, MAIFI = 3/9 = 0.3333, ASAI = 1 − 840/(9 × 1440) =
-/// 0.935185. (Adding the outages up without the union would give 970 customer-minutes.)
+/// Customer-minutes 910, customer interruptions 10, customers interrupted 9,
+/// momentary 3. SAIDI = 910/9 = 101.111 min, SAIFI = 10/9 = 1.1111, CAIDI = 910/10 =
+/// 91 min, CAIFI = 10/9 = 1.1111, MAIFI = 3/9 = 0.3333, ASAI = 1 − 910/(9 × 1440) =
+/// 0.929784. (Adding the outages up without the union would give 1000 customer-minutes.)
 ///
 /// Planned: PO-1 3 × 120 = 360 and PO-2 2 × 30 = 60 → 420 customer-minutes, 5
 /// interruptions, 2 planned outages; planned SAIDI = 420/9 = 46.667 min, SAIFI = 5/9.
 #[test]
 fn ieee_1366_indices_match_the_hand_calculation_with_nested_and_follow_up_outages() {
     let net = network();
-    let records = Records {
+    let mut records = Records {
         outages: vec![
             outage("OUT-1", "device", "BRK", "restored", "10:00", "11:00", 12),
             outage("OUT-2", "device", "F1", "restored", "10:30", "12:00", 3),
@@ -164,6 +166,7 @@ fn ieee_1366_indices_match_the_hand_calculation_with_nested_and_follow_up_outage
             outage("OUT-4", "device", "F2", "restored", "14:00", "14:03", 0),
             outage("OUT-6", "device", "BRK", "cancelled", "10:00", "10:05", 0),
             outage("OUT-7", "service", "c1", "restored", "20:00", "20:30", 2),
+            outage("OUT-8", "service", "c2", "restored", "11:40", "12:10", 1),
         ],
         planned: vec![
             notice(
@@ -203,22 +206,24 @@ fn ieee_1366_indices_match_the_hand_calculation_with_nested_and_follow_up_outage
         as_of: t("2026-07-15T06:00:00Z"),
         log_start: t("2026-07-14T09:00:00Z"),
     };
+    records.outages[2].follows = Some("OUT-2".into());
+    records.outages[6].follows = Some("OUT-1".into());
     let units = Units::new(&net);
     let q = day_query(&net, "2026-07-14", "2026-07-14");
     let r = reports::build(&net, &units, &records, &q).reliability;
     assert_eq!(r.customers_served, 9);
     let a = &r.all_days;
-    assert!(close(a.customer_minutes, 840.0), "{a:?}");
+    assert!(close(a.customer_minutes, 910.0), "{a:?}");
     assert_eq!(a.customer_interruptions, 10);
     assert_eq!(a.customers_interrupted, 9);
     assert_eq!(a.momentary_interruptions, 3);
-    assert!(close(a.saidi_min, 840.0 / 9.0), "SAIDI {}", a.saidi_min);
+    assert!(close(a.saidi_min, 910.0 / 9.0), "SAIDI {}", a.saidi_min);
     assert!(close(a.saifi, 10.0 / 9.0));
-    assert!(close(a.caidi_min.unwrap(), 84.0));
+    assert!(close(a.caidi_min.unwrap(), 91.0));
     assert!(close(a.caifi.unwrap(), 10.0 / 9.0));
     assert!(close(a.maifi, 3.0 / 9.0));
-    assert!((a.asai.unwrap() - 0.935185).abs() < 1e-6);
-    assert_eq!(r.outages, 5, "OUT-1,2,3,4,7: not the cancelled");
+    assert!((a.asai.unwrap() - 0.929784).abs() < 1e-6);
+    assert_eq!(r.outages, 6, "OUT-1,2,3,4,7,8: not the cancelled");
     let p = &r.planned;
     assert!(close(p.customer_minutes, 420.0), "{p:?}");
     assert_eq!(p.customer_interruptions, 5);

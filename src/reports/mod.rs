@@ -21,7 +21,9 @@
 //! - A customer is interrupted over the *union* of the intervals of every unplanned
 //!   outage whose device is above it (a fuse out inside a breaker outage, a follow-up
 //!   outage for a customer still out after a callback): overlapping minutes count once,
-//!   and one continuous dark spell is one interruption.
+//!   and one continuous dark spell is one interruption. A follow-up outage (`follows`)
+//!   bridges the gap: its customers that were in the outage it follows are dark from
+//!   that outage's restoration to the follow-up's start too.
 //! - Planned outages never enter the unplanned indices; they are reported apart. They
 //!   are the active and completed planned-outage notices (their customers dark from
 //!   the window's start, or from when the notice took effect if later, to its end or
@@ -261,6 +263,10 @@ pub struct OutageRecord {
     /// Planned work, where the object says so.
     #[serde(default)]
     pub planned: Option<bool>,
+    /// For an outage opened (or found) by a callback's "still out": the restored outage
+    /// it follows. Its customers that were also in that outage never got power back.
+    #[serde(default)]
+    pub follows: Option<String>,
 }
 
 impl OutageRecord {
@@ -472,6 +478,7 @@ pub fn build(net: &Network, units: &Units, records: &Records, q: &Query) -> Repo
             "an interruption belongs to the period (and the day) in which it began; one still going counts up to as_of".into(),
             "customers of an outage: the service points below its device in the network's normal state (a single-customer or meter outage: that point); customers served: every customer of the network in the region".into(),
             "a customer inside several overlapping outages (nested devices, follow-ups) is interrupted over the union of their intervals: overlapping minutes count once".into(),
+            "a follow-up outage (a customer said \"still out\" when called back): its customers that were in the outage it follows stayed dark from that outage's restoration to the follow-up's start, so it is one interruption with all its minutes".into(),
             "sustained = 5 minutes or longer (SAIDI, SAIFI, CAIDI, CAIFI); momentary = shorter (MAIFI)".into(),
             "planned outages (the active and completed planned-outage notices: their customers from the window's start, or from when the notice took effect if later, to its end, or up to as_of while the work goes on; cancelled notices are not counted) are excluded from every unplanned index and from target compliance; they are reported apart".into(),
             "cancelled outages (merged into another, or withdrawn) are not outages; their calls count on the outage that took them over".into(),

@@ -6,6 +6,9 @@
 //!    by one. [`Units`] is built once per network.
 //! 2. Each unplanned outage that began before the period's end gives each unit below its
 //!    device an interval `[started_at, restored_at)` (up to `as_of` while it lasts).
+//!    A follow-up outage (`follows`: a customer said "still out" when called back) also
+//!    gives each of its units that was in the outage it follows the interval from that
+//!    outage's restoration to the follow-up's start: they never got power back.
 //! 3. Per unit the intervals are sorted and merged: overlapping or touching intervals
 //!    (a fuse out inside a breaker outage, a follow-up outage after a callback) become
 //!    one interruption, so no minute is counted twice.
@@ -351,6 +354,9 @@ pub fn compute(net: &Network, units: &Units, records: &Records, q: &Query) -> Re
     let mut unplanned: Vec<(u32, i64, i64)> = Vec::new();
     let mut planned: Vec<(u32, i64, i64)> = Vec::new();
     let mut scratch = Vec::new();
+    let mut first_units = Vec::new();
+    let by_id: std::collections::BTreeMap<&str, &super::OutageRecord> =
+        records.outages.iter().map(|o| (o.id.as_str(), o)).collect();
     let (mut outages, mut ongoing, mut unresolved) = (0, 0, 0);
     let (mut planned_outages, mut planned_ongoing) = (0, 0);
     for o in &records.outages {
@@ -369,6 +375,29 @@ pub fn compute(net: &Network, units: &Units, records: &Records, q: &Query) -> Re
             _ => as_of,
         }
         .max(start);
+        // A follow-up: its customers that were in the outage it follows never got
+        // power back, from that outage's restoration to this one's start.
+        let first = o.follows.as_deref().and_then(|f| by_id.get(f));
+        if let Some(first) = first.filter(|f| !f.is_cancelled() && !f.is_active()) {
+            let restored = first.restored_at.map(|r| r.timestamp());
+            if let Some(restored) = restored.filter(|r| *r < start) {
+                if units.of_outage(net, &first.kind, &first.device, &mut first_units) {
+                    first_units.sort_unstable();
+                    let sink = if o.is_planned() {
+                        &mut planned
+                    } else {
+                        &mut unplanned
+                    };
+                    sink.extend(
+                        scratch
+                            .iter()
+                            .filter(|u| first_units.binary_search(u).is_ok())
+                            .filter(|u| units.in_region(**u, q, feeder))
+                            .map(|u| (*u, restored, start)),
+                    );
+                }
+            }
+        }
         let sink = if o.is_planned() {
             &mut planned
         } else {
