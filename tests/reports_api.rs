@@ -132,3 +132,51 @@ async fn dispatchers_and_wallboards_read_reports_crews_and_strangers_do_not() {
     assert!(content_type.starts_with("text/html"));
     assert!(body.contains("reports.js"));
 }
+
+/// Planned work on line.sw2 (its customers: n, from the notice):
+/// - PO-1, scheduled at 01:00 for 01:30–02:00: completed, dark 30 min;
+/// - PO-2, urgent work published at 02:10 for a window that began at 02:00 and ends
+///   02:40: dark from 02:10 (when the notice took effect), 30 min;
+/// - PO-3, scheduled for 05:00–06:00 and cancelled at 02:50: nobody dark.
+///
+/// Planned: 2 outages, n × 60 customer-minutes, 2n interruptions; nothing unplanned.
+#[actix_web::test]
+async fn planned_work_from_the_notices_is_in_the_planned_section() {
+    let app = spawn_app().await;
+    let planned = |at: &str, id: &str, start: &str, end: &str, kind: &str| {
+        json!({"type":"planned_outage","at":format!("2026-07-14T{at}:00Z"),"id":id,
+            "device":"line.sw2","start":format!("2026-07-14T{start}:00Z"),
+            "end":format!("2026-07-14T{end}:00Z"),"kind":kind})
+    };
+    for event in [
+        planned("01:00", "PO-1", "01:30", "02:00", "planned"),
+        planned("01:00", "PO-3", "05:00", "06:00", "planned"),
+        json!({"type":"tick","at":"2026-07-14T01:45:00Z"}),
+        planned("02:10", "PO-2", "02:00", "02:40", "urgent"),
+        json!({"type":"planned_outage_cancel","at":"2026-07-14T02:50:00Z","id":"PO-3"}),
+        json!({"type":"tick","at":"2026-07-14T03:00:00Z"}),
+    ] {
+        let (status, body) = app.post_json(event).await;
+        assert_eq!(status, 202, "{body}");
+    }
+    let notices = app
+        .wait_for("/api/v1/notices?status=all", |v| {
+            v.as_array().is_some_and(|a| {
+                a.len() == 3
+                    && a.iter()
+                        .all(|n| n["status"] != "scheduled" && n["status"] != "active")
+            })
+        })
+        .await;
+    let n = notices[0]["customers"].as_f64().unwrap();
+    assert!(n > 0.0);
+    let r = app
+        .get_json("/api/v1/reports?from=2026-07-14&to=2026-07-14")
+        .await;
+    let p = &r["reliability"]["planned"];
+    assert_eq!(p["outages"], 2, "{p}");
+    assert_eq!(p["customer_minutes"].as_f64(), Some(n * 60.0), "{p}");
+    assert_eq!(p["customer_interruptions"].as_f64(), Some(n * 2.0), "{p}");
+    assert_eq!(r["reliability"]["outages"], 0);
+    assert_eq!(r["reliability"]["all_days"]["customer_minutes"], 0.0);
+}

@@ -87,3 +87,37 @@ fn a_bad_flag_value_is_refused_naming_the_flag() {
         assert!(err.contains(&format!("{flag}:")), "{flag}: {err}");
     }
 }
+
+/// Planned work on line.sw2 (n customers below it), 05:00–06:00, completed: the
+/// offline report counts it in the planned section, n × 60 customer-minutes, apart from
+/// the unplanned figures (line.sw1's hour, 5,460 customer-minutes).
+#[test]
+fn the_offline_report_counts_planned_work_from_the_notices() {
+    let dir = tempfile::tempdir().unwrap();
+    let events = events_file(dir.path());
+    let mut log = std::fs::read_to_string(&events).unwrap();
+    log.push_str(concat!(
+        r#"{"type":"planned_outage","at":"2026-07-14T04:30:00Z","id":"PO-1","device":"line.sw2","start":"2026-07-14T05:00:00Z","end":"2026-07-14T06:00:00Z","kind":"urgent"}"#,
+        "\n",
+        r#"{"type":"tick","at":"2026-07-14T06:30:00Z"}"#,
+        "\n"
+    ));
+    std::fs::write(&events, log).unwrap();
+    let net = faultline::network::Network::from_geojson(
+        &std::fs::read_to_string(IEEE123).unwrap(),
+        &faultline::network::LoadOptions::default(),
+    )
+    .unwrap();
+    let n = net.darkened_by("line.sw2").unwrap().customers as f64;
+    let out = report(&["--network", IEEE123, "--events", events.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let r = &json["reliability"];
+    assert_eq!(r["planned"]["outages"], 1, "{}", r["planned"]);
+    assert_eq!(r["planned"]["customer_minutes"].as_f64(), Some(n * 60.0));
+    assert_eq!(r["all_days"]["customer_minutes"], 5460.0);
+}

@@ -126,6 +126,15 @@ impl Notice {
         matches!(self.status, NoticeStatus::Scheduled | NoticeStatus::Active)
     }
 
+    /// When its customers went dark by plan: the window's start, or, for work
+    /// published (or moved earlier) after its start had passed, the moment the notice
+    /// took effect. A scheduled notice's start is always ahead of the engine's clock (it
+    /// becomes active before any later event is applied) and an active one's start no
+    /// longer changes, so that moment is `noticed_at`.
+    pub fn dark_from(&self) -> DateTime<Utc> {
+        self.start.max(self.noticed_at)
+    }
+
     /// Whether the work darkens this service point.
     pub fn covers(&self, c: CustomerIdx) -> bool {
         self.darkened.points.binary_search(&c).is_ok()

@@ -770,7 +770,22 @@ impl Network {
     /// [`DeviceView::customers_below`] counts them (with customers not listed one by
     /// one). `None` when no edge or device has this id.
     pub fn darkened_by(&self, id: &str) -> Option<Darkened> {
-        let nodes = if let Some(d) = self.device_by_id(id) {
+        let nodes = self.nodes_darkened_by(id)?;
+        let mut out = Darkened::default();
+        for n in nodes {
+            out.points.extend_from_slice(&self.customers_at[n.index()]);
+            let (customers, critical) = self.node_load[n.index()];
+            out.customers += customers;
+            out.critical += critical;
+        }
+        out.points.sort();
+        Some(out)
+    }
+
+    /// The nodes opening this edge (or Point device) darkens in the current state, as
+    /// [`Network::darkened_by`] walks them. `None` when no edge or device has this id.
+    pub fn nodes_darkened_by(&self, id: &str) -> Option<Vec<NodeIndex>> {
+        Some(if let Some(d) = self.device_by_id(id) {
             self.nodes_below(d.idx())
         } else {
             let e = *self.edge_by_id.get(id)?;
@@ -782,16 +797,7 @@ impl Network {
                 i += 1;
             }
             nodes
-        };
-        let mut out = Darkened::default();
-        for n in nodes {
-            out.points.extend_from_slice(&self.customers_at[n.index()]);
-            let (customers, critical) = self.node_load[n.index()];
-            out.customers += customers;
-            out.critical += critical;
-        }
-        out.points.sort();
-        Some(out)
+        })
     }
 
     /// Every fed line and cable segment, in file order, with the device above it.

@@ -5,7 +5,8 @@
 //!   region (a service-target `zone` and/or a `feeder`), parsed at the edge with errors
 //!   that name the parameter.
 //! - [`Records`]: the outage and work-order objects exactly as the stream and the API
-//!   carry them (CONTRACT section 4), in their final state. They come from the engine
+//!   carry them (CONTRACT section 4), in their final state, and the planned-outage
+//!   notices with the service points they darken. They come from the engine
 //!   after it has applied the log — the live one inside `serve`, or one that replays an
 //!   events file for `faultline report` — so a report is a pure function of the log.
 //! - [`reliability`]: IEEE 1366 indices (SAIDI, SAIFI, CAIDI, CAIFI, MAIFI, ASAI) with
@@ -20,9 +21,14 @@
 //! - A customer is interrupted over the *union* of the intervals of every unplanned
 //!   outage whose device is above it (a fuse out inside a breaker outage, a follow-up
 //!   outage for a customer still out after a callback): overlapping minutes count once,
-//!   and one continuous dark spell is one interruption.
-//! - Planned outages (`kind: "planned"` or `planned: true` on the outage object) never
-//!   enter the unplanned indices; they are reported apart.
+//!   and one continuous dark spell is one interruption. A follow-up outage (`follows`)
+//!   bridges the gap: its customers that were in the outage it follows are dark from
+//!   that outage's restoration to the follow-up's start too.
+//! - Planned outages never enter the unplanned indices; they are reported apart. They
+//!   are the active and completed planned-outage notices (their customers dark from
+//!   the window's start, or from when the notice took effect if later, to its end or
+//!   up to `as_of`; a cancelled notice darkened nobody), and any outage object marked
+//!   `kind: "planned"` or `planned: true`.
 //!
 //! # Which customers an outage darkens
 //! The service points below the outage's device in the network's normal state (as the
@@ -40,9 +46,9 @@ pub mod service;
 use chrono::{DateTime, Duration, FixedOffset, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::engine::Engine;
+use crate::engine::{Engine, Notice, NoticeStatus};
 use crate::events::format_time;
-use crate::network::{Network, ZoneKind};
+use crate::network::{CustomerIdx, Network, ZoneKind};
 
 pub use reliability::Units;
 
@@ -257,6 +263,10 @@ pub struct OutageRecord {
     /// Planned work, where the object says so.
     #[serde(default)]
     pub planned: Option<bool>,
+    /// For an outage opened (or found) by a callback's "still out": the restored outage
+    /// it follows. Its customers that were also in that outage never got power back.
+    #[serde(default)]
+    pub follows: Option<String>,
 }
 
 impl OutageRecord {
@@ -311,11 +321,55 @@ pub struct OrderRecord {
     pub history: Vec<StepRecord>,
 }
 
-/// What a report is computed from: the final outage and order objects.
+/// A planned-outage notice (the fields a report reads), from the engine's
+/// [`crate::engine::PlannedBook`].
+#[derive(Debug, Clone)]
+pub struct PlannedRecord {
+    /// `PO-1`, the dispatcher's id.
+    pub id: String,
+    /// The device or edge opened for the work.
+    pub device: String,
+    /// Where it stands: only an active or completed notice darkened anyone.
+    pub status: NoticeStatus,
+    /// When its customers went dark: the window's start, or when the notice took effect
+    /// if that was later ([`crate::engine::Notice::dark_from`]).
+    pub from: DateTime<Utc>,
+    /// The window's end (for a completed notice, when the work ended).
+    pub end: DateTime<Utc>,
+    /// The service points it darkens, in index order (the notice's `darkened.points`).
+    pub points: Vec<CustomerIdx>,
+    /// Customers it darkens, counting those not listed one by one.
+    pub customers: u64,
+}
+
+impl PlannedRecord {
+    /// The record of a notice.
+    pub fn of_notice(n: &Notice) -> PlannedRecord {
+        PlannedRecord {
+            id: n.id.clone(),
+            device: n.device.clone(),
+            status: n.status,
+            from: n.dark_from(),
+            end: n.end,
+            points: n.darkened.points.clone(),
+            customers: n.darkened.customers,
+        }
+    }
+
+    /// Did the work darken its customers (active or completed)?
+    pub fn darkened_anyone(&self) -> bool {
+        matches!(self.status, NoticeStatus::Active | NoticeStatus::Completed)
+    }
+}
+
+/// What a report is computed from: the final outage and order objects, and the
+/// planned-outage notices.
 #[derive(Debug, Clone)]
 pub struct Records {
     /// Every outage, in id order.
     pub outages: Vec<OutageRecord>,
+    /// Every planned-outage notice, in id order.
+    pub planned: Vec<PlannedRecord>,
     /// Every work order.
     pub orders: Vec<OrderRecord>,
     /// "Now": the engine's clock (the latest event applied).
@@ -326,7 +380,8 @@ pub struct Records {
 
 impl Records {
     /// The outage and order objects of an engine that has applied the log, as the API
-    /// serves them. `log_start` is the first event's time, if known.
+    /// serves them, and its planned-outage notices. `log_start` is the first event's
+    /// time, if known.
     pub fn from_engine(
         engine: &Engine,
         log_start: Option<DateTime<Utc>>,
@@ -340,6 +395,11 @@ impl Records {
             .orders()
             .map(|o| serde_json::from_str::<OrderRecord>(&o.to_json()))
             .collect::<Result<Vec<_>, _>>()?;
+        let planned = engine
+            .planned()
+            .notices()
+            .map(PlannedRecord::of_notice)
+            .collect();
         let first_outage = outages.iter().map(|o| o.started_at).min();
         let as_of = engine
             .clock()
@@ -347,6 +407,7 @@ impl Records {
             .unwrap_or(DateTime::UNIX_EPOCH);
         Ok(Records {
             outages,
+            planned,
             orders,
             as_of,
             log_start: log_start.or(first_outage).unwrap_or(as_of),
@@ -417,8 +478,11 @@ pub fn build(net: &Network, units: &Units, records: &Records, q: &Query) -> Repo
             "an interruption belongs to the period (and the day) in which it began; one still going counts up to as_of".into(),
             "customers of an outage: the service points below its device in the network's normal state (a single-customer or meter outage: that point); customers served: every customer of the network in the region".into(),
             "a customer inside several overlapping outages (nested devices, follow-ups) is interrupted over the union of their intervals: overlapping minutes count once".into(),
-            "sustained = 5 minutes or longer (SAIDI, SAIFI, CAIDI, CAIFI); momentary = shorter (MAIFI)".into(),
-            "planned outages are excluded from every unplanned index and from target compliance; they are reported apart".into(),
+            "a follow-up outage (a customer said \"still out\" when called back): its customers that were in the outage it follows stayed dark from that outage's restoration to the follow-up's start, so it is one interruption with all its minutes".into(),
+            "sustained = longer than 5 minutes, or still going at as_of (SAIDI, SAIFI, CAIDI, CAIFI); momentary = 5 minutes or less (MAIFI)".into(),
+            "Major Event Days are found on the whole network's daily SAIDI (IEEE 1366), also when the report covers a zone or a feeder; the region's figures without MEDs leave those days out".into(),
+            "ASAI counts the interrupted minutes inside the period (up to as_of) of every sustained interruption overlapping it, clipped to the period".into(),
+            "planned outages (the active and completed planned-outage notices: their customers from the window's start, or from when the notice took effect if later, to its end, or up to as_of while the work goes on; cancelled notices are not counted) are excluded from every unplanned index and from target compliance; they are reported apart".into(),
             "cancelled outages (merged into another, or withdrawn) are not outages; their calls count on the outage that took them over".into(),
         ],
         reliability,
