@@ -2,20 +2,12 @@
 //! who is listed when an outage is restored, what each outcome does, and that "still
 //! out" opens a linked outage for that customer, never a second one over them.
 
+mod common;
+
 use chrono::{DateTime, Duration, Utc};
 use faultline::engine::{Engine, EngineOptions, Output};
 use faultline::events::{format_time, Event};
-use faultline::network::{LoadOptions, Network};
 use serde_json::{json, Value};
-
-fn ieee123() -> Network {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/gis-data/ieee123.geojson");
-    Network::from_geojson(
-        &std::fs::read_to_string(path).unwrap(),
-        &LoadOptions::default(),
-    )
-    .unwrap()
-}
 
 fn t0() -> DateTime<Utc> {
     DateTime::parse_from_rfc3339("2026-07-14T02:00:00Z")
@@ -62,7 +54,7 @@ fn outage(engine: &Engine, id: &str) -> Value {
 
 /// The feeder trips with three callers; it closes at minute 60.
 fn restored_feeder() -> (Engine, Vec<Output>) {
-    let mut engine = Engine::new(ieee123(), EngineOptions::default());
+    let mut engine = Engine::new(common::bundled("ieee123.geojson"), EngineOptions::default());
     let out = apply(
         &mut engine,
         &[
@@ -210,7 +202,7 @@ fn still_out_for_a_customer_already_in_an_outage_links_to_it_and_adds_none() {
 
 #[test]
 fn a_meter_outage_lists_its_caller_when_a_crew_restores_it() {
-    let mut engine = Engine::new(ieee123(), EngineOptions::default());
+    let mut engine = Engine::new(common::bundled("ieee123.geojson"), EngineOptions::default());
     let out = apply(
         &mut engine,
         &[

@@ -2,23 +2,15 @@
 //! wait and are stored (in order, once) when the store is back, and no event is ever
 //! applied twice — the stored messages are exactly those of a replay of the log.
 
+mod common;
+
 use std::time::{Duration, Instant};
 
 use faultline::engine::{Engine, EngineOptions};
 use faultline::events::Event;
 use faultline::live::Live;
-use faultline::network::{LoadOptions, Network};
 use faultline::store::{Store, StoreOptions};
 use sqlx::Connection;
-
-fn ieee123() -> Network {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/gis-data/ieee123.geojson");
-    Network::from_geojson(
-        &std::fs::read_to_string(path).unwrap(),
-        &LoadOptions::default(),
-    )
-    .unwrap()
-}
 
 fn event(json: &str) -> Event {
     Event::parse(&serde_json::from_str(json).unwrap()).unwrap()
@@ -47,7 +39,7 @@ async fn messages_wait_out_a_store_failure_and_no_event_is_applied_twice() {
         .unwrap();
     let (_stop, shutdown) = tokio::sync::watch::channel(false);
     let live = Live::start(
-        Engine::new(ieee123(), EngineOptions::default()),
+        Engine::new(common::bundled("ieee123.geojson"), EngineOptions::default()),
         store.clone(),
         shutdown,
     )
@@ -83,7 +75,7 @@ async fn messages_wait_out_a_store_failure_and_no_event_is_applied_twice() {
     let appended = store.append(&second).await.unwrap();
 
     // What a replay of the same log says, message for message.
-    let mut replay = Engine::new(ieee123(), EngineOptions::default());
+    let mut replay = Engine::new(common::bundled("ieee123.geojson"), EngineOptions::default());
     let expected: Vec<String> = first
         .iter()
         .chain(&second)

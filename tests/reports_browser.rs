@@ -16,7 +16,6 @@ use browser::cdp::Browser;
 use faultline::api::{build_server, AppState, Tokens};
 use faultline::engine::{Engine, EngineOptions};
 use faultline::events::Event;
-use faultline::network::{LoadOptions, Network};
 use faultline::sim::crews::{self, CrewOptions};
 use faultline::sim::{generate, StormOptions};
 use faultline::store::{Store, StoreOptions};
@@ -27,22 +26,13 @@ fn screenshots() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/screenshots")
 }
 
-fn ieee123() -> Network {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/gis-data/ieee123.geojson");
-    Network::from_geojson(
-        &std::fs::read_to_string(path).unwrap(),
-        &LoadOptions::default(),
-    )
-    .unwrap()
-}
-
 /// A server whose event log already holds `events` (as after a restart: the engine is
 /// rebuilt from the log). Returns its base URL; the guards keep it running.
 async fn serve_log(
     dir: &std::path::Path,
     events: &[Event],
 ) -> (String, tokio::sync::watch::Sender<bool>) {
-    let network = ieee123();
+    let network = common::bundled("ieee123.geojson");
     let (store, _writer) = Store::open(&common::db::test_db(dir).await, StoreOptions::default())
         .await
         .unwrap();
@@ -79,7 +69,7 @@ async fn get_json(url: &str) -> serde_json::Value {
 /// Storms on 14, 15 and 16 July 2026 on IEEE 123, played with six simulated crews: the
 /// whole log (roster, storm, crews' actions, ticks).
 fn three_storm_days() -> Vec<Event> {
-    let net = ieee123();
+    let net = common::bundled("ieee123.geojson");
     let mut storm = Vec::new();
     for (day, faults) in [(0, 6), (1, 4), (2, 14)] {
         let s = generate(

@@ -5,6 +5,16 @@ pub mod db;
 
 use serde_json::{json, Value};
 
+/// A bundled network from `gis-data/`, loaded with the default options.
+pub fn bundled(file: &str) -> faultline::network::Network {
+    let path = format!("{}/gis-data/{file}", env!("CARGO_MANIFEST_DIR"));
+    faultline::network::Network::from_geojson(
+        &std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}")),
+        &faultline::network::LoadOptions::default(),
+    )
+    .unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
 /// A port free on 127.0.0.1 right now (for a server started as a child process).
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
