@@ -497,3 +497,30 @@ fn a_fuse_out_before_the_breaker_tripped_stays_out_when_the_breaker_closes() {
         OutageStatus::Restored
     );
 }
+
+#[test]
+fn old_evidence_of_an_earlier_event_does_not_date_a_new_outage() {
+    let mut engine = Engine::new(feeder(), EngineOptions::default());
+    // A customer's own trouble on day one: two calls, never answered by power back.
+    for e in [call(0, "R-1", "t1c1"), call(3, "R-2", "t1c1")] {
+        engine.apply(&e);
+    }
+    // Three days later the feeder breaker trips.
+    let trip = 3 * 24 * 60;
+    engine.apply(&ev(
+        trip,
+        json!({"type":"scada","device":"BRK","state":"open"}),
+    ));
+    engine.apply(&ev(trip + 1, json!({"type":"tick"})));
+    let o = engine
+        .outages()
+        .find(|o| o.device == "BRK" && o.is_active())
+        .expect("the trip is an outage");
+    let earliest_allowed = t0() + Duration::minutes(trip) - Duration::hours(3);
+    assert!(
+        o.started_at >= earliest_allowed,
+        "the breaker outage is dated {} by day one's calls (trip at {})",
+        o.started_at,
+        t0() + Duration::minutes(trip)
+    );
+}

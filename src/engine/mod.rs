@@ -956,6 +956,16 @@ impl Engine {
         }
     }
 
+    /// Evidence older than this before an outage is first predicted belongs to an
+    /// earlier event (a meter whose "power back" was lost, an outage below that this one
+    /// came to cover): it does not date the outage, nor start its service targets.
+    fn evidence_window(&self) -> Duration {
+        Duration::minutes(match &self.analyzer {
+            Analyzer::Scored(s) => s.physics().evidence_window_min,
+            Analyzer::Baseline(_) => crate::inference::Physics::default().evidence_window_min,
+        })
+    }
+
     fn new_outage(
         &mut self,
         kind: OutageKind,
@@ -1013,7 +1023,7 @@ impl Engine {
                         .analyzer
                         .explain(&self.network, site)
                         .and_then(|e| e.first_evidence_at)
-                        .unwrap_or(clock);
+                        .map_or(clock, |first| first.max(clock - self.evidence_window()));
                     let kind = match site {
                         Site::Device(_) => OutageKind::Device,
                         Site::Point(_) => OutageKind::Service,
@@ -1132,6 +1142,7 @@ impl Engine {
                 .collect()
         });
         let targets = self.targets;
+        let window = self.evidence_window();
         let Some(o) = self.outages.get_mut(&id) else {
             return false;
         };
@@ -1155,7 +1166,7 @@ impl Engine {
         o.lat = lat;
         o.zone = zone;
         if let Some(first) = expl.first_evidence_at {
-            o.started_at = o.started_at.min(first);
+            o.started_at = o.started_at.min(first.max(o.predicted_at - window));
         }
         if o.status == OutageStatus::Cancelled || o.status == OutageStatus::Restored {
             o.status = OutageStatus::Predicted;
