@@ -37,6 +37,8 @@ use crate::store::{Store, StoredOutput};
 
 /// Events read from the log per batch.
 const BATCH: i64 = 10_000;
+/// Events applied per hold of the engine's lock (a reader waits for one slice at most).
+const LOCK_SLICE: usize = 1_000;
 /// Live messages a slow reader may fall behind before it must catch up from the store.
 const BROADCAST_CAPACITY: usize = 4096;
 /// The longest pause between two tries when following the log fails.
@@ -206,18 +208,25 @@ impl Live {
                     .map(|e| parse_stored(&e.body))
                     .collect::<Result<_, _>>()?;
                 // A poisoned lock means a panic while applying; keep serving what is
-                // there, but never keep such a state as a snapshot.
-                let (mut engine, poisoned) = match engine.lock() {
+                // there, but never keep such a state as a snapshot. The lock is taken
+                // per slice of the batch, so the API's readers wait for a slice at most.
+                let lock = || match engine.lock() {
                     Ok(e) => (e, false),
                     Err(p) => (p.into_inner(), true),
                 };
-                let outputs = parsed
-                    .iter()
-                    .flat_map(|e| engine.apply(e))
-                    .map(|o| stored(&o))
-                    .collect();
-                let snapshot = (due && !poisoned)
-                    .then(|| (engine.fingerprint().to_owned(), engine.snapshot()));
+                let mut outputs = Vec::new();
+                for slice in parsed.chunks(LOCK_SLICE) {
+                    let (mut engine, _) = lock();
+                    outputs.extend(
+                        slice
+                            .iter()
+                            .flat_map(|e| engine.apply(e))
+                            .map(|o| stored(&o)),
+                    );
+                }
+                let snapshot = due.then(lock).and_then(|(engine, poisoned)| {
+                    (!poisoned).then(|| (engine.fingerprint().to_owned(), engine.snapshot()))
+                });
                 Ok((outputs, snapshot))
             })
             .await;
