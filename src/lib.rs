@@ -44,5 +44,6 @@ pub mod orders;
 pub mod replay;
 pub mod reports;
 pub mod serve;
+pub mod serve_lock;
 pub mod sim;
 pub mod store;

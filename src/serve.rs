@@ -55,6 +55,8 @@ pub async fn run(settings: ServeSettings) -> anyhow::Result<()> {
         settings.add_protection,
         settings.set_aside_invalid,
     )?;
+    // Before anything is opened: a second serve on the same SQLite file is refused.
+    let lock = crate::serve_lock::take(&settings.db)?;
     let (store, writer) = Store::open(&settings.db, StoreOptions::default())
         .await
         .with_context(|| format!("opening the event log {}", redacted(&settings.db)))?;
@@ -102,6 +104,7 @@ pub async fn run(settings: ServeSettings) -> anyhow::Result<()> {
     let _ = shutdown_tx.send(true);
     drop(store);
     writer.finish(Duration::from_secs(15)).await;
+    drop(lock);
     tracing::info!("stopped");
     Ok(())
 }

@@ -345,3 +345,45 @@ fn a_restart_resumes_from_the_engine_snapshot_and_ends_in_the_same_state() {
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+#[test]
+fn a_second_serve_on_the_same_sqlite_file_is_refused_and_a_dead_ones_lock_is_taken_over() {
+    if common::db::postgres_requested() {
+        return; // several instances on one PostgreSQL log are the point there
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("log.db").to_string_lossy().into_owned();
+    let network = concat!(env!("CARGO_MANIFEST_DIR"), "/gis-data/ieee123.geojson");
+    let port = free_port();
+    let mut first = serve(network, &db, port);
+    wait_healthy(port, &mut first);
+    let second = Command::new(env!("CARGO_BIN_EXE_faultline"))
+        .args(["serve", "--network", network, "--db", &db])
+        .args(["--bind", &format!("127.0.0.1:{}", free_port())])
+        .env("FAULTLINE_ADMIN_TOKEN", "t")
+        .output()
+        .unwrap();
+    assert!(!second.status.success(), "the second serve started");
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert!(
+        stderr.contains("another faultline serve")
+            && stderr.contains(&format!("pid {}", first.id())),
+        "{stderr}"
+    );
+    assert!(healthz(port), "the first one is untouched");
+    // The first dies without cleaning up: its lock is stale, and the next serve starts.
+    first.kill().unwrap();
+    first.wait().unwrap();
+    let port = free_port();
+    let mut third = serve(network, &db, port);
+    wait_healthy(port, &mut third);
+    let lock = format!("{db}.serve.lock");
+    assert!(std::path::Path::new(&lock).exists());
+    // A clean stop leaves no lock behind.
+    Command::new("kill")
+        .args(["-TERM", &third.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(third.wait().unwrap().success());
+    assert!(!std::path::Path::new(&lock).exists(), "{lock} left behind");
+}
