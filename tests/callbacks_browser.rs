@@ -10,18 +10,13 @@ mod browser {
     pub mod cdp;
 }
 
-use std::net::TcpListener;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use browser::cdp::{Browser, Page};
 use chrono::Utc;
-use faultline::api::{build_server, AppState, Role, Tokens};
-use faultline::engine::{Engine, EngineOptions};
+use faultline::api::{Role, Tokens};
 use faultline::events::format_time;
-use faultline::network::{LoadOptions, Network};
-use faultline::store::{Store, StoreOptions};
 use serde_json::{json, Value};
 
 const ADMIN: &str = "callbacks-admin-token";
@@ -31,42 +26,11 @@ fn screenshots() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/screenshots")
 }
 
-/// A server over a fresh log on IEEE 123. Returns its base URL; the guards keep it
-/// running.
-async fn serve(
-    dir: &std::path::Path,
-) -> (
-    String,
-    tokio::sync::watch::Sender<bool>,
-    faultline::store::WriterHandle,
-) {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/gis-data/ieee123.geojson");
-    let network = Network::from_geojson(
-        &std::fs::read_to_string(path).unwrap(),
-        &LoadOptions::default(),
-    )
-    .unwrap();
-    let (store, writer) = Store::open(&common::db::test_db(dir).await, StoreOptions::default())
-        .await
-        .unwrap();
-    let (shutdown_tx, shutdown) = tokio::sync::watch::channel(false);
-    let engine = Engine::new(network.clone(), EngineOptions::default());
-    let live = faultline::live::Live::start(engine, store.clone(), shutdown)
-        .await
-        .unwrap();
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
+/// A server over a fresh log on IEEE 123 (admin and wallboard tokens).
+async fn serve(dir: &std::path::Path) -> common::server::TestServer {
     let mut tokens = Tokens::new(ADMIN);
     tokens.add(WALLBOARD, Role::Wallboard);
-    let state = AppState {
-        live,
-        network: Arc::new(network),
-        store,
-        tokens,
-        max_body_bytes: 1 << 20,
-    };
-    actix_web::rt::spawn(build_server(listener, state, Some(1)).unwrap());
-    (base, shutdown_tx, writer)
+    common::server::TestServer::start(dir, tokens, &[]).await
 }
 
 async fn post(base: &str, events: &[Value]) {
@@ -159,7 +123,8 @@ async fn an_agent_records_callbacks_once_each_and_sees_the_follow_up_outage() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let (base, _running, _writer) = serve(dir.path()).await;
+    let server = serve(dir.path()).await;
+    let base = server.base.clone();
     a_restored_outage_with_three_callers(&base).await;
 
     let mut page = browser

@@ -7,52 +7,20 @@ mod browser {
     pub mod cdp;
 }
 
-use std::net::TcpListener;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 use browser::cdp::Browser;
-use faultline::api::{build_server, AppState, Tokens};
-use faultline::engine::{Engine, EngineOptions};
+use faultline::api::Tokens;
+use faultline::engine::EngineOptions;
 use faultline::events::Event;
 use faultline::sim::crews::{self, CrewOptions};
 use faultline::sim::{generate, StormOptions};
-use faultline::store::{Store, StoreOptions};
 
 const TOKEN: &str = "reports-admin-token";
 
 fn screenshots() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/screenshots")
-}
-
-/// A server whose event log already holds `events` (as after a restart: the engine is
-/// rebuilt from the log). Returns its base URL; the guards keep it running.
-async fn serve_log(
-    dir: &std::path::Path,
-    events: &[Event],
-) -> (String, tokio::sync::watch::Sender<bool>) {
-    let network = common::bundled("ieee123.geojson");
-    let (store, _writer) = Store::open(&common::db::test_db(dir).await, StoreOptions::default())
-        .await
-        .unwrap();
-    store.append(events).await.expect("the log is stored");
-    let (shutdown_tx, shutdown) = tokio::sync::watch::channel(false);
-    let engine = Engine::new(network.clone(), EngineOptions::default());
-    let live = faultline::live::Live::start(engine, store.clone(), shutdown)
-        .await
-        .unwrap();
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let state = AppState {
-        live,
-        network: Arc::new(network),
-        store,
-        tokens: Tokens::new(TOKEN),
-        max_body_bytes: 1 << 20,
-    };
-    actix_web::rt::spawn(build_server(listener, state, Some(1)).unwrap());
-    (base, shutdown_tx)
 }
 
 async fn get_json(url: &str) -> serde_json::Value {
@@ -105,7 +73,8 @@ async fn the_report_page_draws_the_figures_the_api_gives_and_prints() {
     };
     let dir = tempfile::tempdir().unwrap();
     let log = three_storm_days();
-    let (base, _running) = serve_log(dir.path(), &log).await;
+    let server = common::server::TestServer::start(dir.path(), Tokens::new(TOKEN), &log).await;
+    let base = server.base.clone();
     let period = "from=2026-07-14&to=2026-07-16";
     let api = get_json(&format!("{base}/api/v1/reports?{period}")).await;
     let last = faultline::events::format_time(log.iter().map(|e| e.at).max().unwrap());
