@@ -52,6 +52,16 @@ fn lines(engine: &mut Engine, events: &[Event]) -> Vec<String> {
     out
 }
 
+/// What the API reads from an engine: outages, crews, orders, notices, callbacks.
+fn views(engine: &Engine) -> Vec<String> {
+    let mut v: Vec<String> = engine.outages().map(|o| o.to_json()).collect();
+    v.extend(engine.crews_json());
+    v.extend(engine.dispatch().orders().map(|o| o.to_json()));
+    v.extend(engine.planned().notices().map(|n| n.to_json()));
+    v.extend(engine.callbacks().items().map(|c| c.to_json()));
+    v
+}
+
 /// The stream of `events` applied with a snapshot taken after the first `cut`: one
 /// engine applies those and is dropped; a fresh engine restored from its snapshot
 /// applies the rest. Also the restored engine.
@@ -63,11 +73,16 @@ fn through_a_snapshot(net: &Network, events: &[Event], cut: usize) -> (Vec<Strin
         .map(|o| o.to_json())
         .collect();
     let (text, fingerprint) = (first.snapshot(), first.fingerprint().to_owned());
-    drop(first);
     let mut restored = Engine::new(net.clone(), EngineOptions::default());
     restored
         .restore(&fingerprint, &text)
         .expect("the snapshot restores");
+    assert_eq!(
+        views(&restored),
+        views(&first),
+        "cut {cut}: the restored engine answers a read differently"
+    );
+    drop(first);
     let mut probe = restored.clone();
     got.extend(lines(&mut probe, &events[cut..]));
     (got, restored)

@@ -25,9 +25,11 @@ pub struct CallbackItem {
     pub outage: u64,
     /// The service point.
     pub customer: CustomerIdx,
-    /// The service point's id.
+    /// The service point's id (not in a snapshot: the network has it).
+    #[serde(skip)]
     pub customer_id: String,
-    /// The customer's account, where the network gives one.
+    /// The customer's account, where the network gives one (not in a snapshot either).
+    #[serde(skip)]
     pub account: Option<String>,
     /// The reports the customer made about the outage.
     pub report_ids: Vec<String>,
@@ -108,6 +110,16 @@ pub struct CallbackBook {
 }
 
 impl CallbackBook {
+    /// Fill in what a snapshot leaves out because the network has it (the service
+    /// point's id and account).
+    pub(crate) fn name_from(&mut self, net: &crate::network::Network) {
+        for item in self.items.values_mut() {
+            let sp = net.customer(item.customer);
+            item.customer_id = sp.id.clone();
+            item.account = sp.account.clone();
+        }
+    }
+
     /// Every callback, by outage then service point.
     pub fn items(&self) -> impl Iterator<Item = &CallbackItem> {
         self.items.values()

@@ -259,6 +259,7 @@ impl Engine {
             // It applied when it was recorded, on the same network.
             let _ = restored.network.set_closed(edge, *closed);
         }
+        restored.callbacks.name_from(&restored.network);
         restored.targets = self.targets;
         restored.dispatch.set_options(*self.dispatch.options());
         restored.fingerprint = std::mem::take(&mut self.fingerprint);
