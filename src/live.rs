@@ -9,8 +9,9 @@
 //! not a tokio one: it is held only while applying a batch or answering a query, never
 //! across an `.await`.
 //!
-//! On start the engine is rebuilt by replaying the whole log (the engine is a pure
-//! function of it); messages already stored are not written again. A second task
+//! On start the engine is rebuilt by the same catch-up, from its newest snapshot (or
+//! the start) to the end of the log (the engine is a pure function of it); messages
+//! already stored are not written again. A second task
 //! appends a `tick` event when the log has been quiet for a few seconds, so the
 //! engine's clock — and every timer that hangs on it — moves with the wall clock.
 //!
@@ -89,6 +90,9 @@ pub struct Live {
     saving: Arc<std::sync::atomic::AtomicBool>,
     /// Messages applied but not yet stored (the store failed): stored first next time.
     unstored: Arc<Mutex<Vec<StoredOutput>>>,
+    /// Messages up to this seq were stored by an earlier run: a rebuild does not write
+    /// (or publish) them again.
+    already_stored: i64,
 }
 
 fn stored(o: &Output) -> StoredOutput {
@@ -119,46 +123,39 @@ impl Live {
     ) -> anyhow::Result<Live> {
         let already_stored = store.last_output_seq().await?;
         let started = std::time::Instant::now();
-        let mut applied = restore_snapshot(&mut engine, &store).await;
-        let from = applied;
-        loop {
-            let events = store.read_since(applied, BATCH).await?;
-            let Some(last) = events.last().map(|e| e.seq) else {
-                break;
-            };
-            let mut fresh = Vec::new();
-            for e in &events {
-                for o in engine.apply(&parse_stored(&e.body)?) {
-                    if o.seq as i64 > already_stored {
-                        fresh.push(stored(&o));
-                    }
-                }
-            }
-            store.append_outputs(&fresh).await?;
-            applied = last;
-        }
+        let from = restore_snapshot(&mut engine, &store).await;
+        let (messages, _) = broadcast::channel(BROADCAST_CAPACITY);
+        let live = Live {
+            engine: Arc::new(Mutex::new(engine)),
+            messages,
+            applied: Arc::new(watch::channel(from).0),
+            options,
+            // No snapshot during the rebuild: one is kept at its end if it was long.
+            snapshot_at: Arc::new(Mutex::new((i64::MAX, std::time::Instant::now()))),
+            saving: Arc::new(std::sync::atomic::AtomicBool::new(false)),
+            unstored: Arc::new(Mutex::new(Vec::new())),
+            already_stored,
+        };
+        // The rebuild is the follow loop's own catch-up, from the snapshot (or the start)
+        // to the end of the log; messages a previous run stored are not written again.
+        live.catch_up(&store).await?;
+        let applied = live.applied();
         tracing::info!(
             events = applied,
             replayed = applied - from,
-            messages = engine.next_seq() - 1,
+            messages = live.with_engine(Engine::next_seq) - 1,
             elapsed_ms = started.elapsed().as_millis() as u64,
             "engine rebuilt from the log"
         );
         let mut snapshot_at = from;
         if options.snapshot_every > 0 && applied - from >= options.snapshot_every {
-            save_snapshot(&store, applied, &engine).await;
+            let (fingerprint, body) =
+                live.with_engine(|e| (e.fingerprint().to_owned(), e.snapshot()));
+            keep_snapshot(&store, applied, &fingerprint, &body).await;
             snapshot_at = applied;
         }
-        let (messages, _) = broadcast::channel(BROADCAST_CAPACITY);
-        let live = Live {
-            engine: Arc::new(Mutex::new(engine)),
-            messages,
-            applied: Arc::new(watch::channel(applied).0),
-            options,
-            snapshot_at: Arc::new(Mutex::new((snapshot_at, std::time::Instant::now()))),
-            saving: Arc::new(std::sync::atomic::AtomicBool::new(false)),
-            unstored: Arc::new(Mutex::new(Vec::new())),
-        };
+        *live.snapshot_at.lock().unwrap_or_else(|p| p.into_inner()) =
+            (snapshot_at, std::time::Instant::now());
         let follower = live.clone();
         let mut commits = store.commits();
         tokio::spawn(async move {
@@ -247,7 +244,7 @@ impl Live {
             self.unstored
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
-                .extend(outputs);
+                .extend(outputs.into_iter().filter(|o| o.seq > self.already_stored));
             if let Some((fingerprint, body)) = snapshot {
                 // Written in the background: the engine goes on with the log meanwhile.
                 *self.snapshot_at.lock().unwrap_or_else(|p| p.into_inner()) =
@@ -345,12 +342,6 @@ async fn restore_snapshot(engine: &mut Engine, store: &Store) -> i64 {
             0
         }
     }
-}
-
-/// Take and keep a snapshot of `engine` (after event `seq`).
-async fn save_snapshot(store: &Store, seq: i64, engine: &Engine) {
-    let body = engine.snapshot();
-    keep_snapshot(store, seq, engine.fingerprint(), &body).await;
 }
 
 /// Keep a snapshot; a failure costs the next restart time, nothing else.
