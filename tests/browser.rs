@@ -17,7 +17,6 @@ use std::time::Duration;
 use browser::cdp::Browser;
 use chrono::Utc;
 use faultline::api::{build_server, AppState, Role, Tokens};
-use faultline::network::{LoadOptions, Network};
 use faultline::store::{Store, StoreOptions};
 use serde_json::{json, Value};
 
@@ -64,12 +63,7 @@ impl Server {
     }
 
     async fn up(&mut self) {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/gis-data/ieee123.geojson");
-        let network = Network::from_geojson(
-            &std::fs::read_to_string(path).unwrap(),
-            &LoadOptions::default(),
-        )
-        .unwrap();
+        let network = common::bundled("ieee123.geojson");
         let (store, writer) = Store::open(&self.db, StoreOptions::default())
             .await
             .unwrap();
@@ -117,6 +111,30 @@ impl Server {
             .await
             .unwrap();
         assert_eq!(resp.status().as_u16(), 202);
+    }
+
+    /// Poll `GET path` (as the admin) until it answers 200 with a body `ok` accepts
+    /// (the engine applies events just after they are stored).
+    async fn wait_json(&self, path: &str, ok: impl Fn(&Value) -> bool) -> Value {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let mut resp = awc::Client::default()
+                .get(format!("{}{path}", self.base()))
+                .insert_header(("Authorization", format!("Bearer {ADMIN}")))
+                .send()
+                .await
+                .unwrap();
+            let body: Value =
+                serde_json::from_slice(&resp.body().await.unwrap()).unwrap_or(Value::Null);
+            if resp.status() == 200 && ok(&body) {
+                return body;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{path} never ready: {body}"
+            );
+            actix_web::rt::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     async fn message_count(&self) -> usize {
@@ -595,22 +613,9 @@ async fn the_lookup_page_tells_an_agent_whether_a_caller_is_in_a_known_outage() 
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path()).await;
     server.post(&[scada("line.sw1", "open")]).await;
-    // The engine applies the trip just after it is stored.
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let mut resp = awc::Client::default()
-            .get(format!("{}/api/v1/status?customer=load.s1a", server.base()))
-            .insert_header(("Authorization", format!("Bearer {ADMIN}")))
-            .send()
-            .await
-            .unwrap();
-        let body: Value = serde_json::from_slice(&resp.body().await.unwrap()).unwrap();
-        if body["status"] == "out" {
-            break;
-        }
-        assert!(std::time::Instant::now() < deadline, "{body}");
-        actix_web::rt::time::sleep(Duration::from_millis(20)).await;
-    }
+    server
+        .wait_json("/api/v1/status?customer=load.s1a", |v| v["status"] == "out")
+        .await;
     let mut page = browser
         .open(
             &format!("{}/lookup?token={ADMIN}&lang=en", server.base()),
@@ -665,25 +670,11 @@ async fn the_lookup_page_tells_an_agent_whether_a_caller_is_in_a_known_outage() 
             "start":at(2),"end":at(5),"kind":"planned","reason":"pole replacement"}),
         ])
         .await;
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    let inside = loop {
-        let mut resp = awc::Client::default()
-            .get(format!("{}/api/v1/notices/PO-2/customers", server.base()))
-            .insert_header(("Authorization", format!("Bearer {ADMIN}")))
-            .send()
-            .await
-            .unwrap();
-        if resp.status() == 200 {
-            let body: Value = serde_json::from_slice(&resp.body().await.unwrap()).unwrap();
-            let first = &body["customers"][0];
-            break first["id"].as_str().or(first.as_str()).unwrap().to_owned();
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the notice never showed"
-        );
-        actix_web::rt::time::sleep(Duration::from_millis(20)).await;
-    };
+    let customers = server
+        .wait_json("/api/v1/notices/PO-2/customers", |_| true)
+        .await;
+    let first = &customers["customers"][0];
+    let inside = first["id"].as_str().or(first.as_str()).unwrap().to_owned();
     page.eval(&format!(
         "document.querySelector('#q').value = '{inside}'; document.querySelector('#go').click(); true"
     ))

@@ -232,6 +232,25 @@ impl Engine {
         serde_json::to_string(self).expect("the engine's state is plain data")
     }
 
+    /// The bytes of each part of [`Engine::snapshot`], largest first (for the replay
+    /// benchmark: where a snapshot's size goes).
+    pub fn snapshot_parts(&self) -> Vec<(&'static str, usize)> {
+        fn len<T: serde::Serialize>(part: &T) -> usize {
+            serde_json::to_string(part).map_or(0, |t| t.len())
+        }
+        let mut parts = vec![
+            ("callbacks", len(&self.callbacks)),
+            ("outages", len(&self.outages)),
+            ("dispatch", len(&self.dispatch)),
+            ("report ids per service point", len(&self.report_ids_at)),
+            ("report ids seen", len(&self.reports_seen)),
+            ("analyzer", len(&self.analyzer)),
+            ("notices", len(&self.planned)),
+        ];
+        parts.sort_by_key(|p| std::cmp::Reverse(p.1));
+        parts
+    }
+
     /// Which network, settings and faultline version this engine runs with; a snapshot
     /// is restored only into an engine with the same fingerprint.
     pub fn fingerprint(&self) -> &str {

@@ -255,6 +255,22 @@ pub fn run_replay(args: ReplayBenchArgs) -> anyhow::Result<()> {
         outputs += engine.apply(e).len();
     }
     let apply = t.elapsed().as_secs_f64();
+    // The snapshot `serve` would keep of this engine: its size, the time to write it
+    // out, and where the bytes go.
+    let t = Instant::now();
+    let snapshot_bytes = engine.snapshot().len();
+    let snapshot_secs = t.elapsed().as_secs_f64();
+    let parts: Vec<String> = engine
+        .snapshot_parts()
+        .iter()
+        .map(|(name, bytes)| {
+            format!(
+                "{name} {:.0}%",
+                100.0 * *bytes as f64 / snapshot_bytes.max(1) as f64
+            )
+        })
+        .collect();
+    drop(engine);
 
     let t = Instant::now();
     let mut parsed = crate::events::parse_ndjson(&ndjson)?;
@@ -320,6 +336,12 @@ pub fn run_replay(args: ReplayBenchArgs) -> anyhow::Result<()> {
     ] {
         println!("{:<44} {:>12.0} {:>9.2}x", name, n / secs, ceiling / secs);
     }
+    println!(
+        "snapshot of the engine at the end: {:.1} MB, written out in {:.2} s; {}",
+        snapshot_bytes as f64 / 1e6,
+        snapshot_secs,
+        parts.join(", ")
+    );
     println!(
         "{} output messages; a restart of serve over this log took {:.1} s from the whole log, {:.2} s from the snapshot kept by that restart ({:.0}x faster)",
         outputs,
