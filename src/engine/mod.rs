@@ -401,6 +401,15 @@ impl Engine {
         }
     }
 
+    /// The analyzer's view of a device and the chain above it (faultline's analyzer
+    /// only; empty for the baseline): for tracing inference.
+    pub fn describe_chain(&self, d: crate::network::DeviceIdx) -> Vec<String> {
+        match &self.analyzer {
+            Analyzer::Scored(s) => s.describe_chain(&self.network, d),
+            Analyzer::Baseline(_) => Vec::new(),
+        }
+    }
+
     /// One outage by number.
     pub fn outage(&self, number: u64) -> Option<&Outage> {
         self.outages.get(&number)

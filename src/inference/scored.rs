@@ -32,7 +32,7 @@
 //! time, every device with evidence is re-scored once per minute of event time.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeSet, BinaryHeap, HashMap};
+use std::collections::{BTreeSet, BinaryHeap, HashMap, VecDeque};
 
 use chrono::{DateTime, Duration, Utc};
 
@@ -45,6 +45,9 @@ const LIT_WEIGHT: f64 = -12.0;
 /// "power back" may just have been lost (about one in five is), so it is weak evidence
 /// of a nested outage; many silent meters together are strong.
 const SILENT_WEIGHT: f64 = 1.6;
+/// A "power back" this long before the first dark evidence below a device still
+/// speaks against it.
+const LIT_SLACK_S: i64 = 60;
 /// Devices below an open one listed as alternatives it was preferred to.
 const ALTERNATIVES_SHOWN: usize = 4;
 /// Near-certain evidence (SCADA, a dispatcher's confirmation).
@@ -56,7 +59,7 @@ const IMPOSSIBLE: f64 = -1.0e9;
 const LEAD: i64 = 3;
 /// After a restoration, last gasps below wait this long for the meter's "power back":
 /// the ones still silent then show a nested outage.
-const GRACE_MIN: i64 = 5;
+const GRACE_MIN: i64 = 3;
 
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 struct PointEvidence {
@@ -89,8 +92,16 @@ struct DeviceState {
     ami_off: u32,
     silent: u32,
     lit: u32,
+    /// When each of those `lit` meters said power is back (seconds, ascending): a
+    /// meter that had power *before* the dark evidence below began says nothing
+    /// against an outage that started after it.
+    #[serde(default)]
+    lit_times: VecDeque<i64>,
     dark_points: u32,
     earliest: Option<DateTime<Utc>>,
+    /// The earliest restoration after which a meter below stayed silent.
+    #[serde(default)]
+    silent_since: Option<DateTime<Utc>>,
     /// Evidence points whose nearest device is this one.
     direct: Vec<CustomerIdx>,
     /// Children devices that have evidence below them.
@@ -109,6 +120,16 @@ struct DeviceState {
 }
 
 impl DeviceState {
+    /// Meters below that said power is back once the dark evidence below had begun
+    /// (a minute's slack: a last gasp arrives up to half a minute after the loss).
+    fn lit_since(&self, earliest: Option<DateTime<Utc>>) -> u32 {
+        let Some(from) = earliest else {
+            return self.lit;
+        };
+        let from = from.timestamp() - LIT_SLACK_S;
+        (self.lit_times.len() - self.lit_times.partition_point(|&x| x < from)) as u32
+    }
+
     fn has_evidence(&self) -> bool {
         self.dark_points > 0 || self.lit > 0 || self.scada_open.is_some() || self.confirmed
     }
@@ -162,10 +183,20 @@ impl Scored {
         match obs {
             Observation::Dark(c) => {
                 self.update_point(net, c, at, |p| {
-                    p.calls = p
-                        .calls
-                        .saturating_add(1)
-                        .min(net.customer(c).customers.max(1))
+                    if p.after_restoration {
+                        // Said after a restoration above it: the customer is dark now,
+                        // whatever its earlier word (which the restoration answered).
+                        p.calls = 1;
+                        p.ami_off = false;
+                        p.first_at = None;
+                        p.after_restoration = false;
+                        p.pending_until = None;
+                    } else {
+                        p.calls = p
+                            .calls
+                            .saturating_add(1)
+                            .min(net.customer(c).customers.max(1));
+                    }
                 });
                 touched_point = Some(c);
                 dirty_chain = net.device_above_customer(c);
@@ -185,6 +216,12 @@ impl Scored {
             }
             Observation::AmiOff(c) => {
                 self.update_point(net, c, at, |p| {
+                    if p.ami_off || p.after_restoration {
+                        // A second gasp: the meter had power again (its "power back"
+                        // was lost) and lost it now. The loss dates from this gasp.
+                        p.first_at = None;
+                        p.calls = 0;
+                    }
                     p.ami_off = true;
                     p.after_restoration = false;
                     p.pending_until = None;
@@ -298,13 +335,37 @@ impl Scored {
         delta
     }
 
-    /// Change a point's evidence: take its old contribution off its chain, apply `f`,
-    /// put the new contribution on.
+    /// New evidence at a point: see [`Scored::change_point`].
     fn update_point(
         &mut self,
         net: &Network,
         c: CustomerIdx,
         at: DateTime<Utc>,
+        f: impl FnOnce(&mut PointEvidence),
+    ) {
+        self.change_point(net, c, at, true, f);
+    }
+
+    /// The analyzer's own revision of a point's evidence (a restoration's grace, old
+    /// evidence forgotten): it does not make the evidence any younger.
+    fn revise_point(
+        &mut self,
+        net: &Network,
+        c: CustomerIdx,
+        at: DateTime<Utc>,
+        f: impl FnOnce(&mut PointEvidence),
+    ) {
+        self.change_point(net, c, at, false, f);
+    }
+
+    /// Change a point's evidence: take its old contribution off its chain, apply `f`,
+    /// put the new contribution on. `fresh`: the point just said something.
+    fn change_point(
+        &mut self,
+        net: &Network,
+        c: CustomerIdx,
+        at: DateTime<Utc>,
+        fresh: bool,
         f: impl FnOnce(&mut PointEvidence),
     ) {
         let mut p = self.points.remove(&c).unwrap_or_default();
@@ -317,7 +378,9 @@ impl Scored {
             if !was_dark || p.first_at.is_none() {
                 p.first_at = Some(at);
             }
-            p.last_at = Some(at);
+            if fresh || p.last_at.is_none() {
+                p.last_at = Some(at);
+            }
             p.lit_at = None;
         }
         p.base = net.device_above_customer(c);
@@ -350,6 +413,7 @@ impl Scored {
         let silent = u32::from(p.ami_off && p.after_restoration);
         let dark = u32::from(p.is_dark());
         let lit = u32::from(p.lit_at.is_some() && !p.is_dark());
+        let lit_at = p.lit_at.map_or(0, |t| t.timestamp());
         if sign > 0 {
             self.devices[base.index()].direct.push(c);
         } else {
@@ -364,8 +428,17 @@ impl Scored {
                 s.silent += silent;
                 s.dark_points += dark;
                 s.lit += lit;
+                if lit > 0 {
+                    let pos = s.lit_times.partition_point(|&x| x <= lit_at);
+                    s.lit_times.insert(pos, lit_at);
+                }
+                let slot = if silent > 0 {
+                    &mut s.silent_since
+                } else {
+                    &mut s.earliest
+                };
                 if dark > 0 {
-                    s.earliest = match (s.earliest, p.first_at) {
+                    *slot = match (*slot, p.first_at) {
                         (Some(a), Some(b)) => Some(a.min(b)),
                         (a, b) => a.or(b),
                     };
@@ -376,8 +449,16 @@ impl Scored {
                 s.silent -= silent;
                 s.dark_points -= dark;
                 s.lit -= lit;
-                if s.dark_points == 0 {
+                if lit > 0 {
+                    if let Ok(pos) = s.lit_times.binary_search(&lit_at) {
+                        s.lit_times.remove(pos);
+                    }
+                }
+                if s.dark_points == s.silent {
                     s.earliest = None;
+                }
+                if s.silent == 0 {
+                    s.silent_since = None;
                 }
             }
             if let Some(k) = child {
@@ -445,7 +526,9 @@ impl Scored {
             .points
             .iter()
             .filter(|(c, p)| {
+                // A meter already silent after an earlier restoration keeps its own clock.
                 p.is_dark()
+                    && !p.after_restoration
                     && p.base.is_some_and(|b| net.is_at_or_above(d, b))
                     && !frozen.iter().any(|f| f.covers(Site::Point(**c), net))
             })
@@ -454,42 +537,38 @@ impl Scored {
         below.sort();
         let grace = at + Duration::minutes(GRACE_MIN);
         for c in below {
-            self.update_point(net, c, at, |p| {
+            self.revise_point(net, c, at, |p| {
                 p.pending_until = Some(grace);
                 p.after_restoration = true;
             });
         }
     }
 
-    /// The grace after a restoration is over for these points: under a device whose
-    /// meters said "power back", or where no meter can say anything, the customers are
-    /// back; under a device whose smart meters all stayed silent, they are still dark
-    /// (a nested outage) and their evidence counts again.
+    /// The grace after a restoration is over for these points. A customer without a
+    /// smart meter cannot say power is back, so its calls were answered by the
+    /// restoration. A meter that gasped and stayed silent is most likely still dark
+    /// (only about one "power back" in five is lost): weak evidence ([`SILENT_WEIGHT`])
+    /// that, together with its neighbours' silence, shows a nested outage, and that a
+    /// neighbour's "power back" outweighs. Alone it makes no outage.
     fn end_grace(&mut self, net: &Network, at: DateTime<Utc>, points: Vec<CustomerIdx>) {
-        // One silent meter is most likely a lost message; two or more under one device
-        // with none saying "power back" is a nested outage.
-        let mut silent_bases: HashMap<DeviceIdx, u32> = HashMap::new();
-        for c in &points {
-            if let Some(p) = self.points.get(c) {
-                if p.ami_off {
-                    if let Some(b) = p.base {
-                        *silent_bases.entry(b).or_default() += 1;
-                    }
-                }
-            }
-        }
         for c in points {
-            let base = self.points.get(&c).and_then(|p| p.base);
-            let still_dark = base.is_some_and(|b| {
-                silent_bases.get(&b).copied().unwrap_or(0) >= 2 && self.devices[b.index()].lit == 0
-            });
-            if still_dark {
-                self.update_point(net, c, at, |p| {
+            let Some(p) = self.points.get(&c) else {
+                continue;
+            };
+            // Silence speaks from the end of the grace, for as long as the "power back"
+            // messages around it that can outweigh it are remembered.
+            let silent_from = p.pending_until.unwrap_or(at);
+            let window = Duration::minutes(self.physics.evidence_window_min);
+            if p.ami_off && at - silent_from <= window {
+                // Dark since its gasp: any "power back" after that speaks against an
+                // outage above it. Its customers' calls were answered by the restoration.
+                self.revise_point(net, c, at, |p| {
                     p.pending_until = None;
-                    p.first_at = Some(at);
+                    p.calls = 0;
+                    p.last_at = Some(silent_from);
                 });
             } else {
-                self.update_point(net, c, at, |p| {
+                self.revise_point(net, c, at, |p| {
                     p.calls = 0;
                     p.ami_off = false;
                     p.first_at = None;
@@ -665,16 +744,35 @@ impl Scored {
         if s.scada_open == Some(false) && !s.confirmed {
             return IMPOSSIBLE;
         }
-        let mut v = 0.0;
-        if s.scada_open == Some(true) || s.confirmed {
-            v += CERTAIN;
-        } else if view.kind() == DeviceKind::Breaker {
+        let certain = s.scada_open == Some(true) || s.confirmed;
+        if !certain && view.kind() == DeviceKind::Breaker {
             // SCADA watches breakers: one that has not reported open is closed.
             return IMPOSSIBLE;
         }
-        v += self.evidence_value(net, d, s.calls, s.ami_off, s.earliest, at);
-        v += f64::from(s.silent) * SILENT_WEIGHT;
-        v += f64::from(s.lit) * LIT_WEIGHT;
+        // Two stories, the likelier one counts. Opened with the fresh evidence (calls,
+        // last gasps): every "power back" since then speaks against it, and meters left
+        // silent by an earlier restoration are another matter.
+        let calls = self.evidence_value(net, d, s.calls, s.ami_off, s.earliest, at);
+        let mut v = calls + f64::from(s.lit_since(s.earliest)) * LIT_WEIGHT;
+        if !certain && s.calls + s.ami_off < 2 {
+            // One piece of evidence is one customer's problem.
+            v = v.min(0.0);
+        }
+        // Or open since before the restoration that left meters below silent: then
+        // every "power back" since that silence began speaks against it too.
+        if s.silent > 0 {
+            let since = match (s.earliest, s.silent_since) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            let silent = calls
+                + f64::from(s.silent) * SILENT_WEIGHT
+                + f64::from(s.lit_since(since)) * LIT_WEIGHT;
+            v = v.max(silent);
+        }
+        if certain {
+            v += CERTAIN;
+        }
         v - self.physics.outage_cost
     }
 
@@ -752,8 +850,13 @@ impl Scored {
             let Some(p) = self.points.get(&c) else {
                 continue;
             };
-            if !p.counted && p.pending_until.is_some_and(|u| u <= at) {
-                graced.push(c);
+            if let Some(u) = p.pending_until.filter(|_| !p.counted) {
+                // Waiting out a restoration's grace: its age is judged after it.
+                if u <= at {
+                    graced.push(c);
+                } else {
+                    later.push((u.timestamp(), c));
+                }
             } else if p.is_dark() && p.last_at.is_some_and(|l| at - l > window) {
                 if p.after_restoration || !self.is_explained(net, c) {
                     changes.push((c, 1));
@@ -775,12 +878,12 @@ impl Scored {
         changes.sort();
         for (c, what) in changes {
             match what {
-                1 => self.update_point(net, c, at, |p| {
+                1 => self.revise_point(net, c, at, |p| {
                     p.calls = 0;
                     p.ami_off = false;
                     p.first_at = None;
                 }),
-                _ => self.update_point(net, c, at, |p| p.lit_at = None),
+                _ => self.revise_point(net, c, at, |p| p.lit_at = None),
             }
         }
         self.refreeze(net);
@@ -977,7 +1080,13 @@ impl Scored {
         match s {
             Site::Device(d) => {
                 let st = &self.devices[d.index()];
-                if st.lit > 0 || st.scada_open == Some(false) {
+                // A meter that said power back before this outage's evidence began
+                // speaks of an earlier one.
+                let since = match (st.earliest, st.silent_since) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
+                if st.lit_since(since) > 0 || st.scada_open == Some(false) {
                     Removal::Restored
                 } else {
                     Removal::Withdrawn
@@ -991,6 +1100,28 @@ impl Scored {
                 }
             }
         }
+    }
+
+    /// The analyzer's view of `d` and the devices above it, one line each (counters,
+    /// score, children's best, decision): for tracing a miss (`bench inference --verbose`).
+    pub fn describe_chain(&self, net: &Network, d: DeviceIdx) -> Vec<String> {
+        net.chain_from(Some(d))
+            .map(|x| {
+                let s = &self.devices[x.index()];
+                format!(
+                    "{} ({} below): calls {} gasps {} silent {} lit {} value {:.2} kids {:.2} open {}",
+                    net.device(x).id(),
+                    net.device(x).customers_below(),
+                    s.calls,
+                    s.ami_off,
+                    s.silent,
+                    s.lit,
+                    s.value,
+                    s.sum_kids,
+                    s.open
+                )
+            })
+            .collect()
     }
 
     /// What an open site explains (without the alternatives: see [`Scored::alternatives`]).

@@ -379,15 +379,22 @@ pub fn generate(net: &Network, options: &StormOptions) -> Storm {
                     }
                 }
                 (Some(_), None) => {
+                    // A meter that is dark again by the time it would speak says nothing.
+                    let dark_again = times[i + 1..]
+                        .iter()
+                        .copied()
+                        .find(|&u| owner_at(u).is_some());
                     if is_smart && b.rng.random_bool(1.0 - options.ami_loss) {
                         let at = t + secs(b.rng.random_range(1.0..60.0));
-                        b.push(
-                            at,
-                            EventKind::Ami(AmiMessage {
-                                customer: sp.id.clone(),
-                                state: PowerState::On,
-                            }),
-                        );
+                        if dark_again.is_none_or(|u| at < u) {
+                            b.push(
+                                at,
+                                EventKind::Ami(AmiMessage {
+                                    customer: sp.id.clone(),
+                                    state: PowerState::On,
+                                }),
+                            );
+                        }
                     }
                     gasp_sent = false;
                 }

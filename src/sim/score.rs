@@ -20,6 +20,7 @@ use serde::Serialize;
 
 use super::Storm;
 use crate::engine::{Engine, EngineOptions};
+use crate::events::{Event, EventKind};
 use crate::network::{CustomerIdx, DeviceIdx, Network};
 
 /// Minutes after a fault at which it is checked.
@@ -65,11 +66,11 @@ pub fn score(net: &Network, storm: &Storm, baseline: bool) -> StormScore {
         },
     );
     // Evidence per fault, in time order.
-    let mut evidence: Vec<Vec<(DateTime<Utc>, Option<CustomerIdx>)>> =
+    let mut evidence: Vec<Vec<(DateTime<Utc>, Option<CustomerIdx>, &'static str)>> =
         vec![Vec::new(); truth.faults.len()];
     for a in &truth.evidence {
         if let Some(f) = a.fault {
-            evidence[f].push((a.at, a.customer));
+            evidence[f].push((a.at, a.customer, a.kind));
         }
     }
     let visible_at = |k: usize| -> Option<DateTime<Utc>> {
@@ -112,11 +113,11 @@ pub fn score(net: &Network, storm: &Storm, baseline: bool) -> StormScore {
     let mut engine_time = std::time::Duration::ZERO;
     let evaluate = |engine: &Engine, cp: &Checkpoint, result: &mut StormScore| {
         let f = &truth.faults[cp.fault];
-        let ev: Vec<Option<CustomerIdx>> = evidence[cp.fault]
+        let seen: Vec<&(DateTime<Utc>, Option<CustomerIdx>, &'static str)> = evidence[cp.fault]
             .iter()
-            .take_while(|(t, _)| *t <= cp.at)
-            .map(|(_, c)| *c)
+            .take_while(|(t, _, _)| *t <= cp.at)
             .collect();
+        let ev: Vec<Option<CustomerIdx>> = seen.iter().map(|(_, c, _)| *c).collect();
         if ev.len() < 2 {
             return;
         }
@@ -136,19 +137,59 @@ pub fn score(net: &Network, storm: &Storm, baseline: bool) -> StormScore {
                 .filter(|o| o.site.is_some_and(|s| s.related(fault_site, net)))
                 .map(|o| format!("{} ({})", o.device, o.customers_out))
                 .collect();
+            let start = cp.at - Duration::minutes(CHECKPOINTS_MIN[cp.slot]);
+            let pieces: Vec<String> = seen
+                .iter()
+                .map(|(t, c, kind)| {
+                    let who = c.map_or_else(|| "scada".to_owned(), |c| net.customer(c).id.clone());
+                    format!(
+                        "{kind} {who} {:+.1}",
+                        (*t - start).num_seconds() as f64 / 60.0
+                    )
+                })
+                .collect();
             result.misses.push(format!(
-                "{} at {} +{}min ({:?}, {} customers, {} evidence): believed {:?}",
+                "{} at {} +{}min ({:?} {}, {} customers, {} evidence: {}): believed {:?}",
                 f.id,
                 f.device,
                 CHECKPOINTS_MIN[cp.slot],
                 f.device_kind,
+                f.cause,
                 f.customers,
                 ev.len(),
+                pieces.join(", "),
                 instead
             ));
+            for line in engine.describe_chain(f.device_idx) {
+                result.misses.push(format!("      {line}"));
+            }
+        }
+    };
+    // The log as `serve` keeps it: the storm's events, and a tick whenever a minute
+    // passes without one (the live ticker's rule), up to the last checkpoint.
+    let mut log: Vec<Event> = Vec::with_capacity(storm.events.len());
+    let mut clock: Option<DateTime<Utc>> = None;
+    let tick_until = |log: &mut Vec<Event>, clock: &mut Option<DateTime<Utc>>, until| {
+        while let Some(next) = clock.map(|c| c + Duration::minutes(1)) {
+            if next >= until {
+                break;
+            }
+            log.push(Event {
+                at: next,
+                kind: EventKind::Tick,
+            });
+            *clock = Some(next);
         }
     };
     for e in &storm.events {
+        tick_until(&mut log, &mut clock, e.at);
+        log.push(e.clone());
+        clock = Some(e.at);
+    }
+    if let Some(last) = checkpoints.last() {
+        tick_until(&mut log, &mut clock, last.at + Duration::minutes(1));
+    }
+    for e in &log {
         while next_cp < checkpoints.len() && checkpoints[next_cp].at < e.at {
             evaluate(&engine, &checkpoints[next_cp], &mut result);
             next_cp += 1;
@@ -176,10 +217,24 @@ pub fn score(net: &Network, storm: &Storm, baseline: bool) -> StormScore {
         evaluate(&engine, &checkpoints[next_cp], &mut result);
         next_cp += 1;
     }
-    result.false_outages_at_end = engine
+    let false_at_end: Vec<String> = engine
         .active_outages()
         .filter(|o| o.device_kind.is_some() && !fault_devices.contains_key(o.device.as_str()))
-        .count();
+        .map(|o| {
+            let chain = o
+                .site
+                .and_then(|s| match s {
+                    crate::inference::Site::Device(d) => Some(engine.describe_chain(d).join(" / ")),
+                    crate::inference::Site::Point(_) => None,
+                })
+                .unwrap_or_default();
+            format!("{} ({} customers) {chain}", o.device, o.customers_out)
+        })
+        .collect();
+    result.false_outages_at_end = false_at_end.len();
+    for f in false_at_end {
+        result.misses.push(format!("false outage at the end: {f}"));
+    }
     result.minutes_to_first_correct = first_correct
         .iter()
         .enumerate()
