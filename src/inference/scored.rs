@@ -31,8 +31,9 @@
 //! only below the highest chain device whose decision changed. Because `q` grows with
 //! time, every device with evidence is re-scored once per minute of event time.
 
+use std::cell::Cell;
 use std::cmp::Reverse;
-use std::collections::{BTreeSet, BinaryHeap, HashMap};
+use std::collections::{BTreeSet, BinaryHeap};
 
 use chrono::{DateTime, Duration, Utc};
 
@@ -129,6 +130,89 @@ pub struct Scored {
     /// so the minute's refresh touches only those. Entries may be stale: a point is
     /// checked against its current state when its time comes.
     due: BinaryHeap<Reverse<(i64, CustomerIdx)>>,
+    /// Per certainly-open device and its trip time, the points that may count in
+    /// [`Scored::nested_before`]: dark since before the trip, below the device. A point
+    /// dark since later can never join (new evidence is dated now, after the trip), so
+    /// the minute's [`Scored::refreeze`] looks at these instead of every point. Derived
+    /// state, rebuilt from the points when missing (after a restore).
+    #[serde(skip)]
+    pre_trip: FastMap<DeviceIdx, (DateTime<Utc>, Vec<CustomerIdx>)>,
+    /// The parts of V(d) that depend on the elapsed time only (see [`TermCache`]).
+    #[serde(skip)]
+    terms: TermCache,
+}
+
+/// The parts of [`Scored::evidence_value`] that depend on the physics and the elapsed
+/// time only, computed exactly as the formula does (so every value is bit for bit the
+/// same) and kept for the next device: along a chain and within a minute's re-scoring
+/// many devices share their earliest evidence.
+#[derive(Debug, Clone)]
+struct TermCache {
+    /// Direct-mapped by elapsed seconds.
+    slots: [Cell<Option<(i64, TimeTerms)>>; TERM_SLOTS],
+    /// `(ln(a/ε_a), ln(1−a))` of the last-gasp term.
+    gasp: Cell<Option<(f64, f64)>>,
+}
+
+const TERM_SLOTS: usize = 64;
+
+#[derive(Debug, Clone, Copy)]
+struct TimeTerms {
+    /// The Beta prior of the call rate at this elapsed time.
+    a: f64,
+    b: f64,
+    ln_beta_ab: f64,
+    /// `ln ε` and `ln(1−ε)` of the background call rate over this time.
+    ln_eps: f64,
+    ln_not_eps: f64,
+}
+
+impl Default for TermCache {
+    fn default() -> Self {
+        Self {
+            slots: std::array::from_fn(|_| Cell::new(None)),
+            gasp: Cell::new(None),
+        }
+    }
+}
+
+impl TermCache {
+    fn at(&self, ph: &Physics, elapsed: Duration) -> TimeTerms {
+        // Every term reads the elapsed time in whole seconds.
+        let secs = elapsed.num_seconds();
+        let slot = &self.slots[secs.rem_euclid(TERM_SLOTS as i64) as usize];
+        if let Some((s, t)) = slot.get() {
+            if s == secs {
+                return t;
+            }
+        }
+        let q = ph.call_probability(elapsed).clamp(1e-6, 0.999);
+        let hours = secs.max(0) as f64 / 3600.0;
+        let eps = (ph.noise_per_customer_hour * (hours + 0.5)).clamp(1e-9, 0.5);
+        let (a, b) = (
+            ph.call_rate_concentration * q,
+            ph.call_rate_concentration * (1.0 - q),
+        );
+        let t = TimeTerms {
+            a,
+            b,
+            ln_beta_ab: ln_beta(a, b),
+            ln_eps: eps.ln(),
+            ln_not_eps: (1.0 - eps).ln(),
+        };
+        slot.set(Some((secs, t)));
+        t
+    }
+
+    fn gasp(&self, ph: &Physics) -> (f64, f64) {
+        if let Some(g) = self.gasp.get() {
+            return g;
+        }
+        let a = ph.ami_gasp_rate.clamp(1e-3, 0.999);
+        let g = ((a / ph.ami_false_rate).ln(), (1.0 - a).ln());
+        self.gasp.set(Some(g));
+        g
+    }
 }
 
 impl Scored {
@@ -143,6 +227,8 @@ impl Scored {
             last_refresh: None,
             restored_now: FastSet::default(),
             due: BinaryHeap::new(),
+            pre_trip: FastMap::default(),
+            terms: TermCache::default(),
         }
     }
 
@@ -417,7 +503,9 @@ impl Scored {
             return;
         }
         self.devices[d.index()].certain_since = Some(at);
-        self.devices[d.index()].frozen = self.nested_before(net, d, at);
+        let candidates = self.pre_trip_points(net, d, at);
+        self.devices[d.index()].frozen = self.nested_before(net, d, at, &candidates);
+        self.pre_trip.insert(d, (at, candidates));
     }
 
     /// Work the nested outages of every certainly-open device out again (their pre-trip
@@ -431,8 +519,38 @@ impl Scored {
             .filter_map(|(i, s)| s.certain_since.map(|t| (DeviceIdx(i as u32), t)))
             .collect();
         for (d, t) in certain {
-            self.devices[d.index()].frozen = self.nested_before(net, d, t);
+            let mut candidates = match self.pre_trip.remove(&d) {
+                Some((trip, c)) if trip == t => c,
+                _ => self.pre_trip_points(net, d, t),
+            };
+            // Points no longer dark since before the trip never will be again.
+            candidates.retain(|c| {
+                self.points
+                    .get(c)
+                    .is_some_and(|p| p.is_dark() && p.first_at.is_some_and(|f| f < t))
+            });
+            self.devices[d.index()].frozen = self.nested_before(net, d, t, &candidates);
+            self.pre_trip.insert(d, (t, candidates));
         }
+    }
+
+    /// The points [`Scored::nested_before`] may count for device `d` tripped at `trip`
+    /// (a superset from now on, see `pre_trip`), in index order.
+    fn pre_trip_points(
+        &self,
+        net: &Network,
+        d: DeviceIdx,
+        trip: DateTime<Utc>,
+    ) -> Vec<CustomerIdx> {
+        let mut out: Vec<CustomerIdx> = self
+            .points
+            .iter()
+            .filter(|(_, p)| p.is_dark() && p.first_at.is_some_and(|f| f < trip))
+            .filter(|(_, p)| p.base.is_some_and(|b| net.is_at_or_above(d, b)))
+            .map(|(c, _)| *c)
+            .collect();
+        out.sort();
+        out
     }
 
     /// A device closed again: the calls below it are answered; last gasps below wait
@@ -441,6 +559,7 @@ impl Scored {
     fn restore_below(&mut self, net: &Network, d: DeviceIdx, at: DateTime<Utc>) {
         let frozen = std::mem::take(&mut self.devices[d.index()].frozen);
         self.devices[d.index()].certain_since = None;
+        self.pre_trip.remove(&d);
         let mut below: Vec<CustomerIdx> = self
             .points
             .iter()
@@ -468,7 +587,7 @@ impl Scored {
     fn end_grace(&mut self, net: &Network, at: DateTime<Utc>, points: Vec<CustomerIdx>) {
         // One silent meter is most likely a lost message; two or more under one device
         // with none saying "power back" is a nested outage.
-        let mut silent_bases: HashMap<DeviceIdx, u32> = HashMap::new();
+        let mut silent_bases: FastMap<DeviceIdx, u32> = FastMap::default();
         for c in &points {
             if let Some(p) = self.points.get(c) {
                 if p.ami_off {
@@ -532,30 +651,23 @@ impl Scored {
         at: DateTime<Utc>,
     ) -> f64 {
         let Some(first) = earliest else { return 0.0 };
-        let ph = &self.physics;
         let view = net.device(d);
         let mut v = 0.0;
         let elapsed = at - first + Duration::minutes(LEAD);
-        let q = ph.call_probability(elapsed).clamp(1e-6, 0.999);
-        let hours = elapsed.num_seconds().max(0) as f64 / 3600.0;
-        let eps = (ph.noise_per_customer_hour * (hours + 0.5)).clamp(1e-9, 0.5);
+        let t = self.terms.at(&self.physics, elapsed);
         let n = view.customers_below().max(u64::from(calls)) as f64;
         let k = f64::from(calls);
         // Calls: Beta-binomial around the call law (the real call rate of a storm is
         // uncertain), against noise at rate ε.
-        let (a, b) = (
-            ph.call_rate_concentration * q,
-            ph.call_rate_concentration * (1.0 - q),
-        );
-        v += ln_beta(k + a, n - k + b) - ln_beta(a, b) - k * eps.ln() - (n - k) * (1.0 - eps).ln();
+        v += ln_beta(k + t.a, n - k + t.b) - t.ln_beta_ab - k * t.ln_eps - (n - k) * t.ln_not_eps;
         // Last gasps, with one gasp rate for the whole network: the customers of a larger
         // device who stayed silent count against it. Where no meter gasped, nothing is
         // said (the area may have no smart meters at all).
         let g = f64::from(ami_off);
         if g > 0.0 {
             let gn = (view.customers_below() as f64).max(g);
-            let a = ph.ami_gasp_rate.clamp(1e-3, 0.999);
-            v += g * (a / ph.ami_false_rate).ln() + (gn - g) * (1.0 - a).ln();
+            let (ln_gasp_odds, ln_no_gasp) = self.terms.gasp(&self.physics);
+            v += g * ln_gasp_odds + (gn - g) * ln_no_gasp;
         }
         v
     }
@@ -564,7 +676,15 @@ impl Scored {
     /// `trip` (when `d` opened) shows: what was already out when the breaker tripped
     /// stays out, nested, when it closes. The same model, on the evidence that cannot
     /// be the trip's own.
-    fn nested_before(&self, net: &Network, d: DeviceIdx, trip: DateTime<Utc>) -> Vec<Site> {
+    ///
+    /// `candidates` holds (in index order) every point that may count: see `pre_trip`.
+    fn nested_before(
+        &self,
+        net: &Network,
+        d: DeviceIdx,
+        trip: DateTime<Utc>,
+        candidates: &[CustomerIdx],
+    ) -> Vec<Site> {
         #[derive(Default)]
         struct Tally {
             calls: u32,
@@ -574,20 +694,18 @@ impl Scored {
             kids: Vec<DeviceIdx>,
             direct: Vec<CustomerIdx>,
         }
-        let mut tally: HashMap<DeviceIdx, Tally> = HashMap::new();
+        let mut tally: FastMap<DeviceIdx, Tally> = FastMap::default();
         let mut top_points: Vec<CustomerIdx> = Vec::new();
-        let mut pre: Vec<(&CustomerIdx, &PointEvidence)> = self
-            .points
+        let pre = candidates
             .iter()
+            .filter_map(|c| self.points.get(c).map(|p| (c, p)))
             .filter(|(_, p)| {
                 p.is_dark()
                     && p.counted
                     && !p.after_restoration
                     && p.first_at.is_some_and(|f| f < trip)
             })
-            .filter(|(_, p)| p.base.is_some_and(|b| net.is_at_or_above(d, b)))
-            .collect();
-        pre.sort_by_key(|(c, _)| **c);
+            .filter(|(_, p)| p.base.is_some_and(|b| net.is_at_or_above(d, b)));
         for (c, p) in pre {
             let Some(base) = p.base else { continue };
             if base == d {
@@ -619,7 +737,7 @@ impl Scored {
         // Bottom-up: best(x) = max(0, V(x), Σ best(kids)), evaluated when `d` opened.
         let mut order: Vec<DeviceIdx> = tally.keys().copied().collect();
         order.sort_by_key(|x| std::cmp::Reverse((net.device(*x).depth(), *x)));
-        let mut best: HashMap<DeviceIdx, (f64, bool)> = HashMap::new();
+        let mut best: FastMap<DeviceIdx, (f64, bool)> = FastMap::default();
         for x in &order {
             let t = &tally[x];
             let kind_ok = net.device(*x).kind() != DeviceKind::Breaker;
