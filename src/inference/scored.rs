@@ -136,10 +136,32 @@ pub struct Scored {
     /// the minute's [`Scored::refreeze`] looks at these instead of every point. Derived
     /// state, rebuilt from the points when missing (after a restore).
     #[serde(skip)]
-    pre_trip: FastMap<DeviceIdx, (DateTime<Utc>, Vec<CustomerIdx>)>,
+    pre_trip: FastMap<DeviceIdx, PreTrip>,
     /// The parts of V(d) that depend on the elapsed time only (see [`TermCache`]).
     #[serde(skip)]
     terms: TermCache,
+}
+
+/// What [`Scored::refreeze`] keeps of a certainly-open device between minutes.
+#[derive(Debug, Clone)]
+struct PreTrip {
+    /// When the device became certainly open.
+    trip: DateTime<Utc>,
+    /// Every point that may count, in index order (see `Scored::pre_trip`).
+    candidates: Vec<CustomerIdx>,
+    /// The evidence its nested outages were last worked out from: while it stays the
+    /// same, so do they.
+    counted: Vec<PreTripPoint>,
+}
+
+/// One point's evidence as [`Scored::nested_before`] reads it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct PreTripPoint {
+    c: CustomerIdx,
+    base: DeviceIdx,
+    calls: u32,
+    ami_off: bool,
+    first_at: DateTime<Utc>,
 }
 
 /// The parts of [`Scored::evidence_value`] that depend on the physics and the elapsed
@@ -504,8 +526,16 @@ impl Scored {
         }
         self.devices[d.index()].certain_since = Some(at);
         let candidates = self.pre_trip_points(net, d, at);
-        self.devices[d.index()].frozen = self.nested_before(net, d, at, &candidates);
-        self.pre_trip.insert(d, (at, candidates));
+        let counted = self.pre_trip_evidence(net, d, at, &candidates);
+        self.devices[d.index()].frozen = self.nested_before(net, d, at, &counted);
+        self.pre_trip.insert(
+            d,
+            PreTrip {
+                trip: at,
+                candidates,
+                counted,
+            },
+        );
     }
 
     /// Work the nested outages of every certainly-open device out again (their pre-trip
@@ -519,9 +549,9 @@ impl Scored {
             .filter_map(|(i, s)| s.certain_since.map(|t| (DeviceIdx(i as u32), t)))
             .collect();
         for (d, t) in certain {
-            let mut candidates = match self.pre_trip.remove(&d) {
-                Some((trip, c)) if trip == t => c,
-                _ => self.pre_trip_points(net, d, t),
+            let (mut candidates, last) = match self.pre_trip.remove(&d) {
+                Some(kept) if kept.trip == t => (kept.candidates, Some(kept.counted)),
+                _ => (self.pre_trip_points(net, d, t), None),
             };
             // Points no longer dark since before the trip never will be again.
             candidates.retain(|c| {
@@ -529,8 +559,18 @@ impl Scored {
                     .get(c)
                     .is_some_and(|p| p.is_dark() && p.first_at.is_some_and(|f| f < t))
             });
-            self.devices[d.index()].frozen = self.nested_before(net, d, t, &candidates);
-            self.pre_trip.insert(d, (t, candidates));
+            let counted = self.pre_trip_evidence(net, d, t, &candidates);
+            if last.as_ref() != Some(&counted) {
+                self.devices[d.index()].frozen = self.nested_before(net, d, t, &counted);
+            }
+            self.pre_trip.insert(
+                d,
+                PreTrip {
+                    trip: t,
+                    candidates,
+                    counted,
+                },
+            );
         }
     }
 
@@ -551,6 +591,33 @@ impl Scored {
             .collect();
         out.sort();
         out
+    }
+
+    /// The evidence below `d` from before `trip` that [`Scored::nested_before`] counts:
+    /// of `candidates`, the points dark since before the trip and counted now (not
+    /// waiting out a restoration's grace).
+    fn pre_trip_evidence(
+        &self,
+        net: &Network,
+        d: DeviceIdx,
+        trip: DateTime<Utc>,
+        candidates: &[CustomerIdx],
+    ) -> Vec<PreTripPoint> {
+        candidates
+            .iter()
+            .filter_map(|&c| {
+                let p = self.points.get(&c)?;
+                let first_at = p.first_at.filter(|f| *f < trip)?;
+                let base = p.base.filter(|b| net.is_at_or_above(d, *b))?;
+                (p.is_dark() && p.counted && !p.after_restoration).then_some(PreTripPoint {
+                    c,
+                    base,
+                    calls: p.calls,
+                    ami_off: p.ami_off,
+                    first_at,
+                })
+            })
+            .collect()
     }
 
     /// A device closed again: the calls below it are answered; last gasps below wait
@@ -677,13 +744,14 @@ impl Scored {
     /// stays out, nested, when it closes. The same model, on the evidence that cannot
     /// be the trip's own.
     ///
-    /// `candidates` holds (in index order) every point that may count: see `pre_trip`.
+    ///
+    /// `pre` is that evidence, in index order: see [`Scored::pre_trip_evidence`].
     fn nested_before(
         &self,
         net: &Network,
         d: DeviceIdx,
         trip: DateTime<Utc>,
-        candidates: &[CustomerIdx],
+        pre: &[PreTripPoint],
     ) -> Vec<Site> {
         #[derive(Default)]
         struct Tally {
@@ -696,23 +764,13 @@ impl Scored {
         }
         let mut tally: FastMap<DeviceIdx, Tally> = FastMap::default();
         let mut top_points: Vec<CustomerIdx> = Vec::new();
-        let pre = candidates
-            .iter()
-            .filter_map(|c| self.points.get(c).map(|p| (c, p)))
-            .filter(|(_, p)| {
-                p.is_dark()
-                    && p.counted
-                    && !p.after_restoration
-                    && p.first_at.is_some_and(|f| f < trip)
-            })
-            .filter(|(_, p)| p.base.is_some_and(|b| net.is_at_or_above(d, b)));
-        for (c, p) in pre {
-            let Some(base) = p.base else { continue };
+        for p in pre {
+            let base = p.base;
             if base == d {
-                top_points.push(*c);
+                top_points.push(p.c);
                 continue;
             }
-            tally.entry(base).or_default().direct.push(*c);
+            tally.entry(base).or_default().direct.push(p.c);
             let mut child: Option<DeviceIdx> = None;
             for x in net.chain_from(Some(base)) {
                 if x == d {
@@ -722,10 +780,7 @@ impl Scored {
                 t.calls += p.calls;
                 t.ami_off += u32::from(p.ami_off);
                 t.pieces += p.calls + u32::from(p.ami_off);
-                t.earliest = match (t.earliest, p.first_at) {
-                    (Some(a), Some(b)) => Some(a.min(b)),
-                    (a, b) => a.or(b),
-                };
+                t.earliest = Some(t.earliest.map_or(p.first_at, |a| a.min(p.first_at)));
                 if let Some(k) = child {
                     if !t.kids.contains(&k) {
                         t.kids.push(k);
