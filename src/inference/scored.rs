@@ -137,6 +137,12 @@ pub struct Scored {
     /// state, rebuilt from the points when missing (after a restore).
     #[serde(skip)]
     pre_trip: FastMap<DeviceIdx, PreTrip>,
+    /// Points kept but not counted (waiting out a restoration's grace): with the
+    /// devices' `direct` lists, every point with evidence below a device is found
+    /// without a look at every point. Derived state, built when first needed (`None`
+    /// after a restore) and kept up to date by [`Scored::update_point`] from then on.
+    #[serde(skip)]
+    waiting: Option<FastSet<CustomerIdx>>,
     /// The parts of V(d) that depend on the elapsed time only (see [`TermCache`]).
     #[serde(skip)]
     terms: TermCache,
@@ -250,6 +256,7 @@ impl Scored {
             restored_now: FastSet::default(),
             due: BinaryHeap::new(),
             pre_trip: FastMap::default(),
+            waiting: None,
             terms: TermCache::default(),
         }
     }
@@ -444,9 +451,19 @@ impl Scored {
             if let Some(t) = self.next_due(&p) {
                 self.due.push(Reverse((t, c)));
             }
+            if let Some(waiting) = &mut self.waiting {
+                if p.counted {
+                    waiting.remove(&c);
+                } else {
+                    waiting.insert(c);
+                }
+            }
             self.points.insert(c, p);
         } else {
             self.orphans.remove(&c);
+            if let Some(waiting) = &mut self.waiting {
+                waiting.remove(&c);
+            }
         }
     }
 
@@ -628,16 +645,18 @@ impl Scored {
         self.devices[d.index()].certain_since = None;
         self.pre_trip.remove(&d);
         let mut below: Vec<CustomerIdx> = self
-            .points
-            .iter()
-            .filter(|(c, p)| {
-                p.is_dark()
-                    && p.base.is_some_and(|b| net.is_at_or_above(d, b))
-                    && !frozen.iter().any(|f| f.covers(Site::Point(**c), net))
+            .points_at_or_below(d)
+            .into_iter()
+            .filter(|c| {
+                self.points.get(c).is_some_and(|p| {
+                    p.is_dark()
+                        && p.base.is_some_and(|b| net.is_at_or_above(d, b))
+                        && !frozen.iter().any(|f| f.covers(Site::Point(*c), net))
+                })
             })
-            .map(|(c, _)| *c)
             .collect();
         below.sort();
+        below.dedup();
         let grace = at + Duration::minutes(GRACE_MIN);
         for c in below {
             self.update_point(net, c, at, |p| {
@@ -645,6 +664,29 @@ impl Scored {
                 p.after_restoration = true;
             });
         }
+    }
+
+    /// Every point kept whose base is `d` or a device below it (and a few others:
+    /// callers check the base), in no particular order. Counted points are on their
+    /// base's `direct` list, and every device with evidence is on its parent's `kids`
+    /// list, so a walk down `kids` from `d` finds them; the others are `waiting`.
+    fn points_at_or_below(&mut self, d: DeviceIdx) -> Vec<CustomerIdx> {
+        let points = &self.points;
+        let waiting = self.waiting.get_or_insert_with(|| {
+            points
+                .iter()
+                .filter(|(_, p)| !p.counted)
+                .map(|(c, _)| *c)
+                .collect()
+        });
+        let mut out: Vec<CustomerIdx> = waiting.iter().copied().collect();
+        let mut stack = vec![d];
+        while let Some(x) = stack.pop() {
+            let s = &self.devices[x.index()];
+            out.extend_from_slice(&s.direct);
+            stack.extend_from_slice(&s.kids);
+        }
+        out
     }
 
     /// The grace after a restoration is over for these points: under a device whose
@@ -988,10 +1030,7 @@ impl Scored {
     }
 
     fn is_explained(&self, net: &Network, c: CustomerIdx) -> bool {
-        self.open.iter().any(|s| match s {
-            Site::Device(_) => s.covers(Site::Point(c), net),
-            Site::Point(p) => *p == c,
-        })
+        self.covering(net, c).is_some()
     }
 
     /// Recompute the whole belief and diff it against the current one.
@@ -1042,10 +1081,9 @@ impl Scored {
                 let p = self.points.get(&c);
                 let dark = p.is_some_and(|p| p.is_dark() && p.counted);
                 let site = Site::Point(c);
-                let covered_by_device = self
-                    .open
-                    .iter()
-                    .any(|s| matches!(s, Site::Device(_)) && s.covers(site, net));
+                let covered_by_device = net
+                    .chain_of_customer(c)
+                    .any(|d| self.open.contains(&Site::Device(d)));
                 if !covered_by_device {
                     let mut delta = BeliefDelta::default();
                     match (dark, self.open.contains(&site)) {
@@ -1097,17 +1135,16 @@ impl Scored {
         self.diff(net, &old_below, &new_below, touched)
     }
 
-    /// The open site that explains a point: the deepest one covering it.
+    /// The open site that explains a point: the deepest one covering it (the point
+    /// itself, else the first open device up its chain, nearest first).
     fn covering(&self, net: &Network, c: CustomerIdx) -> Option<Site> {
         let site = Site::Point(c);
-        self.open
-            .iter()
-            .copied()
-            .filter(|s| s.covers(site, net))
-            .max_by_key(|s| match s {
-                Site::Point(_) => u32::MAX,
-                Site::Device(d) => net.device(*d).depth(),
-            })
+        if self.open.contains(&site) {
+            return Some(site);
+        }
+        net.chain_of_customer(c)
+            .map(Site::Device)
+            .find(|s| self.open.contains(s))
     }
 
     /// The delta for a touched point when the open set did not change.
