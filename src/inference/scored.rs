@@ -423,8 +423,12 @@ impl Scored {
         f: impl FnOnce(&mut PointEvidence),
     ) {
         let mut p = self.points.remove(&c).unwrap_or_default();
+        // The `direct` list the point is on (counted points only), moved only when it
+        // changes: most updates keep the point counted at the same base, and the
+        // lists' order means nothing.
+        let direct_before = p.base.filter(|_| p.counted);
         if p.counted {
-            self.count(net, c, &p, -1);
+            self.count(net, &p, -1);
         }
         let was_dark = p.is_dark();
         f(&mut p);
@@ -440,7 +444,7 @@ impl Scored {
         if keep {
             let active = p.pending_until.is_none_or(|u| u <= at);
             if active {
-                self.count(net, c, &p, 1);
+                self.count(net, &p, 1);
                 p.counted = true;
             } else {
                 p.counted = false;
@@ -458,28 +462,38 @@ impl Scored {
                     waiting.insert(c);
                 }
             }
+            self.move_direct(c, direct_before, p.base.filter(|_| p.counted));
             self.points.insert(c, p);
         } else {
             self.orphans.remove(&c);
             if let Some(waiting) = &mut self.waiting {
                 waiting.remove(&c);
             }
+            self.move_direct(c, direct_before, None);
+        }
+    }
+
+    /// Keep a point on the `direct` list of the device it is counted at, if any.
+    fn move_direct(&mut self, c: CustomerIdx, from: Option<DeviceIdx>, to: Option<DeviceIdx>) {
+        if from == to {
+            return;
+        }
+        if let Some(b) = from {
+            self.devices[b.index()].direct.retain(|&x| x != c);
+        }
+        if let Some(b) = to {
+            self.devices[b.index()].direct.push(c);
         }
     }
 
     /// Add (`sign = 1`) or remove (`-1`) a point's evidence on the counters of its chain.
-    fn count(&mut self, net: &Network, c: CustomerIdx, p: &PointEvidence, sign: i32) {
+    fn count(&mut self, net: &Network, p: &PointEvidence, sign: i32) {
         let Some(base) = p.base else { return };
         let calls = p.calls;
         let ami = u32::from(p.ami_off && !p.after_restoration);
         let silent = u32::from(p.ami_off && p.after_restoration);
         let dark = u32::from(p.is_dark());
         let lit = u32::from(p.lit_at.is_some() && !p.is_dark());
-        if sign > 0 {
-            self.devices[base.index()].direct.push(c);
-        } else {
-            self.devices[base.index()].direct.retain(|&x| x != c);
-        }
         let mut child: Option<DeviceIdx> = None;
         for d in net.chain_from(Some(base)) {
             let s = &mut self.devices[d.index()];
