@@ -339,12 +339,53 @@ pub struct Event {
 
 /// RFC 3339 in UTC with the precision the time needs (`2026-07-14T03:12:09Z`).
 pub fn format_time(at: DateTime<Utc>) -> String {
-    at.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+    let mut out = String::with_capacity(20);
+    push_time(&mut out, at);
+    out
+}
+
+/// Append `at` as [`format_time`] writes it.
+pub fn push_time(out: &mut String, at: DateTime<Utc>) {
+    match whole_second_text(at) {
+        // unwrap: the digits and separators are ASCII.
+        Some(text) => out.push_str(std::str::from_utf8(&text).unwrap()),
+        None => out.push_str(&at.to_rfc3339_opts(SecondsFormat::AutoSi, true)),
+    }
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ` for a time on a whole second of years 0 to 9999 (every time
+/// events carry, written without chrono's general formatter, which the output stream
+/// calls several times per message); `None` for any other time, which chrono writes.
+fn whole_second_text(at: DateTime<Utc>) -> Option<[u8; 20]> {
+    use chrono::{Datelike, Timelike};
+    let t = at.naive_utc();
+    let year = t.year();
+    if t.nanosecond() != 0 || !(0..=9999).contains(&year) {
+        return None;
+    }
+    let mut b = *b"0000-00-00T00:00:00Z";
+    let mut two = |at: usize, v: u32| {
+        b[at] = b'0' + (v / 10) as u8;
+        b[at + 1] = b'0' + (v % 10) as u8;
+    };
+    let year = year as u32;
+    two(0, year / 100);
+    two(2, year % 100);
+    two(5, t.month());
+    two(8, t.day());
+    two(11, t.hour());
+    two(14, t.minute());
+    two(17, t.second());
+    Some(b)
 }
 
 /// Serialize a time as [`format_time`] writes it (for `#[serde(serialize_with)]`).
 pub fn serialize_time<S: serde::Serializer>(at: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&format_time(*at))
+    match whole_second_text(*at) {
+        // unwrap: the digits and separators are ASCII.
+        Some(text) => s.serialize_str(std::str::from_utf8(&text).unwrap()),
+        None => s.serialize_str(&format_time(*at)),
+    }
 }
 
 /// Serialize an optional time as [`format_time`] writes it, or `null`.
@@ -353,7 +394,7 @@ pub fn serialize_opt_time<S: serde::Serializer>(
     s: S,
 ) -> Result<S::Ok, S::Error> {
     match at {
-        Some(at) => s.serialize_str(&format_time(*at)),
+        Some(at) => serialize_time(at, s),
         None => s.serialize_none(),
     }
 }
@@ -698,6 +739,59 @@ impl Event {
     }
 }
 
+/// The shapes of most lines of a log (meter messages, reports naming a customer), read
+/// straight into an [`Event`] without building a JSON tree first. Whatever this does not
+/// take as plainly valid (another type, a missing, empty or null field, a place given
+/// by coordinates, a note, escapes in a string, a duplicate key, a bad value) is left
+/// to [`Event::parse`], which then gives the same event or names the error.
+fn parse_common(line: &str) -> Option<Event> {
+    #[derive(Deserialize)]
+    struct Line<'a> {
+        #[serde(rename = "type")]
+        kind: &'a str,
+        at: &'a str,
+        customer: Option<&'a str>,
+        state: Option<&'a str>,
+        id: Option<&'a str>,
+        source: Option<ReportSource>,
+        problem: Option<Problem>,
+        lon: Option<serde::de::IgnoredAny>,
+        lat: Option<serde::de::IgnoredAny>,
+        note: Option<serde::de::IgnoredAny>,
+    }
+    // A struct also reads from a JSON array; an event is an object.
+    if !line.trim_start().starts_with('{') {
+        return None;
+    }
+    let l: Line = serde_json::from_str(line).ok()?;
+    let customer = l.customer.filter(|c| !c.trim().is_empty())?.to_owned();
+    let kind = match l.kind {
+        "ami" => EventKind::Ami(AmiMessage {
+            customer,
+            state: match l.state? {
+                "off" => PowerState::Off,
+                "on" => PowerState::On,
+                _ => return None,
+            },
+        }),
+        "report" if l.lon.is_none() && l.lat.is_none() && l.note.is_none() => {
+            EventKind::Report(Report {
+                id: l.id.filter(|id| !id.trim().is_empty())?.to_owned(),
+                place: ReportPlace::Customer { customer },
+                source: l.source?,
+                problem: l.problem?,
+                note: None,
+            })
+        }
+        _ => return None,
+    };
+    if l.at.trim().is_empty() {
+        return None;
+    }
+    let at = DateTime::parse_from_rfc3339(l.at).ok()?.with_timezone(&Utc);
+    Some(Event { at, kind })
+}
+
 /// Parse an NDJSON body: every non-blank line one event. All or nothing: the first
 /// bad line refuses the whole body, and the error names the line and the field.
 pub fn parse_ndjson(body: &str) -> Result<Vec<Event>, EventError> {
@@ -705,6 +799,10 @@ pub fn parse_ndjson(body: &str) -> Result<Vec<Event>, EventError> {
     for (i, line) in body.lines().enumerate() {
         let line_no = i + 1;
         if line.trim().is_empty() {
+            continue;
+        }
+        if let Some(event) = parse_common(line) {
+            events.push(event);
             continue;
         }
         let value: Value = serde_json::from_str(line).map_err(|e| EventError {
@@ -728,6 +826,67 @@ mod tests {
 
     fn err(v: Value) -> EventError {
         Event::parse(&v).expect_err("must be refused")
+    }
+
+    #[test]
+    fn common_lines_read_directly_give_what_the_general_parse_gives() {
+        let lines = [
+            r#"{"type":"ami","at":"2026-07-14T03:12:09Z","customer":"C-1","state":"off"}"#,
+            r#"{"type":"ami","at":"2026-07-14T11:12:09+08:00","customer":"C-1","state":"on","x":[1]}"#,
+            r#"{"type":"report","at":"2026-07-14T03:12:09Z","customer":"C-1","id":"R-1","problem":"no_power","source":"call"}"#,
+            r#"{"type":"report","at":"2026-07-14T03:12:09Z","customer":"C-1","id":"R-1","problem":"meter","source":"web","note":null,"lon":null}"#,
+            // Left to the general parse:
+            r#"{"type":"report","at":"2026-07-14T03:12:09Z","customer":"C-1","id":"R-1","problem":"no_power","source":"call","note":"tree"}"#,
+            r#"{"type":"report","at":"2026-07-14T03:12:09Z","customer":"C-1","id":"R-1","problem":"no_power","source":"call","lon":200}"#,
+            r#"{"type":"report","at":"2026-07-14T03:12:09Z","lon":1.0,"lat":2.0,"id":"R-1","problem":"no_power","source":"call"}"#,
+            r#"{"type":"report","at":"2026-07-14T03:12:09Z","customer":"C-1","id":" ","problem":"no_power","source":"call"}"#,
+            r#"{"type":"report","at":"2026-07-14T03:12:09Z","customer":"C-1","id":"R-1","problem":"smoke","source":"call"}"#,
+            r#"{"type":"ami","at":"2026-07-14T03:12:09Z","customer":"C\u002d1","state":"off"}"#,
+            r#"{"type":"ami","at":"2026-07-14T03:12:09Z","customer":"C-1","customer":"C-2","state":"off"}"#,
+            r#"{"type":"ami","at":"2026-07-14T03:12:09Z","customer":"  ","state":"off"}"#,
+            r#"{"type":"ami","at":"2026-07-14T03:12:09Z","customer":null,"state":"off"}"#,
+            r#"{"type":"ami","at":"2026-07-14 03:12:09","customer":"C-1","state":"off"}"#,
+            r#"{"type":"ami","at":"2026-07-14T03:12:09Z","customer":"C-1","state":"Off"}"#,
+            r#"["ami","2026-07-14T03:12:09Z","C-1","off",null,null,null,null,null,null]"#,
+            r#"{"type":"scada","at":"2026-07-14T03:12:09Z","device":"F-1","state":"open"}"#,
+        ];
+        let mut direct = 0;
+        for line in lines {
+            let general = serde_json::from_str::<Value>(line)
+                .map_err(|e| e.to_string())
+                .and_then(|v| Event::parse(&v).map_err(|e| e.to_string()));
+            if let Some(e) = parse_common(line) {
+                direct += 1;
+                assert_eq!(Ok(e), general, "{line}");
+            }
+            assert_eq!(
+                parse_ndjson(line).map_err(|_| ()),
+                general.map(|e| vec![e]).map_err(|_| ()),
+                "{line}"
+            );
+        }
+        assert_eq!(direct, 4);
+    }
+
+    #[test]
+    fn times_are_written_as_chrono_writes_them() {
+        let chrono_text = |at: DateTime<Utc>| at.to_rfc3339_opts(SecondsFormat::AutoSi, true);
+        // Whole seconds over four centuries (leap days, month ends), then the times
+        // chrono writes itself: fractions, and years outside 0..=9999.
+        let mut secs = -62_167_219_200i64; // 0000-01-01T00:00:00Z
+        while secs < 253_402_300_800 {
+            let at = DateTime::from_timestamp(secs, 0).unwrap();
+            assert_eq!(format_time(at), chrono_text(at));
+            secs += 86_399 * 7 + 3_599;
+        }
+        for (s, ns) in [
+            (1_783_994_400, 500_000_000),
+            (1_783_994_400, 1),
+            (-62_167_219_201, 0),
+        ] {
+            let at = DateTime::from_timestamp(s, ns).unwrap();
+            assert_eq!(format_time(at), chrono_text(at));
+        }
     }
 
     #[test]

@@ -57,15 +57,20 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<()> {
     let mut engine = Engine::new(network, options);
     let stdout = std::io::stdout();
     let mut w = BufWriter::with_capacity(1 << 20, stdout.lock());
+    let mut line = String::new();
+    let mut write = |o: &crate::engine::Output| {
+        line.clear();
+        o.push_json(&mut line);
+        line.push('\n');
+        w.write_all(line.as_bytes())
+    };
     for e in &events {
         for o in engine.apply(e) {
-            w.write_all(o.to_json().as_bytes())?;
-            w.write_all(b"\n")?;
+            write(&o)?;
         }
     }
     for o in engine.flush() {
-        w.write_all(o.to_json().as_bytes())?;
-        w.write_all(b"\n")?;
+        write(&o)?;
     }
     w.flush()?;
     if engine.rejected() > 0 {

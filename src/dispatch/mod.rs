@@ -1375,6 +1375,12 @@ impl Dispatch {
     /// Where that crew is the only one able to do it, the order waits for a dispatcher
     /// (or another crew coming on shift), its escalation rising with the clock.
     fn lift_exhausted_exclusions(&mut self) {
+        // Only a crew on shift can have exhausted an order's able crews: without one,
+        // nothing below changes, and the waiting orders (all of them, in a log without
+        // a roster) need no look.
+        if !self.crews.values().any(|c| c.on_shift) {
+            return;
+        }
         for n in &self.waiting {
             let Some(o) = self.orders.get(n) else {
                 continue;

@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::outage::outage_name;
-use crate::events::{format_time, CallbackOutcome};
+use crate::events::{serialize_opt_time, serialize_time, CallbackOutcome};
 use crate::network::CustomerIdx;
 
 /// One customer to call back about one restored outage.
@@ -68,9 +68,11 @@ impl CallbackItem {
             report_ids: &'a [String],
             crew: Option<&'a str>,
             status: &'static str,
-            listed_at: String,
+            #[serde(serialize_with = "serialize_time")]
+            listed_at: DateTime<Utc>,
             outcome: Option<CallbackOutcome>,
-            outcome_at: Option<String>,
+            #[serde(serialize_with = "serialize_opt_time")]
+            outcome_at: Option<DateTime<Utc>>,
             attempts: u32,
             agent: Option<&'a str>,
             note: Option<&'a str>,
@@ -84,9 +86,9 @@ impl CallbackItem {
             report_ids: &self.report_ids,
             crew: self.crew.as_deref(),
             status: if self.is_pending() { "pending" } else { "done" },
-            listed_at: format_time(self.listed_at),
+            listed_at: self.listed_at,
             outcome: self.outcome,
-            outcome_at: self.outcome_at.map(format_time),
+            outcome_at: self.outcome_at,
             attempts: self.attempts,
             agent: self.agent.as_deref(),
             note: self.note.as_deref(),

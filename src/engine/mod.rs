@@ -41,7 +41,7 @@ use serde::Serialize;
 
 use crate::dispatch::{Dispatch, DispatchOptions, JobKind, OutageFacts};
 use crate::events::{
-    format_time, CallbackOutcome, Event, EventKind, PowerState, Problem, ReportPlace, SwitchState,
+    push_time, CallbackOutcome, Event, EventKind, PowerState, Problem, ReportPlace, SwitchState,
 };
 use crate::inference::{Analyzer, BeliefDelta, Observation, Physics, Removal, Site};
 use crate::network::{CustomerIdx, FastMap, FastSet, Network};
@@ -95,13 +95,23 @@ pub struct Output {
 impl Output {
     /// The message as one line of JSON.
     pub fn to_json(&self) -> String {
-        format!(
-            r#"{{"seq":{},"at":"{}","type":"{}","data":{}}}"#,
-            self.seq,
-            format_time(self.at),
-            self.kind,
-            self.data
-        )
+        let mut out = String::with_capacity(self.data.len() + 80);
+        self.push_json(&mut out);
+        out
+    }
+
+    /// Append the message as [`Output::to_json`] writes it (a stream writer reuses one
+    /// buffer for every message).
+    pub fn push_json(&self, out: &mut String) {
+        use std::fmt::Write;
+        // unwrap: writing to a String cannot fail.
+        write!(out, r#"{{"seq":{},"at":""#, self.seq).unwrap();
+        push_time(out, self.at);
+        out.push_str(r#"","type":""#);
+        out.push_str(self.kind);
+        out.push_str(r#"","data":"#);
+        out.push_str(&self.data);
+        out.push('}');
     }
 }
 
@@ -677,10 +687,16 @@ impl Engine {
                     Site::Point(c) => vec![c],
                     Site::Device(d) => self.network.customers_below(d),
                 };
+                let in_window = |at: &DateTime<Utc>| *at >= o.started_at && *at <= until;
                 for c in points {
                     let Some(reports) = self.report_ids_at.get(&c) else {
                         continue;
                     };
+                    // Most customers below reported nothing in this outage's time: they
+                    // are passed over before the (longer) look for their outage.
+                    if !reports.iter().any(|(_, at)| in_window(at)) {
+                        continue;
+                    }
                     // A customer inside another outage still active reported that one.
                     if self
                         .outage_of_customer(c)
@@ -688,14 +704,12 @@ impl Engine {
                     {
                         continue;
                     }
-                    let ids: Vec<String> = reports
-                        .iter()
-                        .filter(|(_, at)| *at >= o.started_at && *at <= until)
-                        .map(|(id, _)| id.clone())
-                        .collect();
-                    if !ids.is_empty() {
-                        reporters.entry(c).or_default().extend(ids);
-                    }
+                    reporters.entry(c).or_default().extend(
+                        reports
+                            .iter()
+                            .filter(|(_, at)| in_window(at))
+                            .map(|(id, _)| id.clone()),
+                    );
                 }
             }
             _ => {
@@ -1135,22 +1149,22 @@ impl Engine {
             Site::Device(d) => {
                 let v = net.device(d);
                 (
-                    v.id().to_owned(),
+                    v.id(),
                     Some(v.kind()),
                     v.customers_below(),
                     v.critical_below(),
-                    v.feeder().map(str::to_owned),
+                    v.feeder(),
                     v.location(),
                 )
             }
             Site::Point(c) => {
                 let sp = net.customer(c);
                 (
-                    sp.id.clone(),
+                    sp.id.as_str(),
                     None,
                     u64::from(sp.customers),
                     if sp.critical { sp.customers } else { 0 },
-                    net.feeder_of_customer(c).map(str::to_owned),
+                    net.feeder_of_customer(c),
                     (sp.lon, sp.lat),
                 )
             }
@@ -1181,9 +1195,15 @@ impl Engine {
             Site::Point(_) => OutageKind::Service,
         };
         o.site = Some(site);
-        o.device = device;
+        // Most refreshes keep the outage where it was: names are copied only on a change.
+        let device_changed = o.device != device;
+        if device_changed {
+            o.device = device.to_owned();
+        }
         o.device_kind = device_kind;
-        o.feeder = feeder;
+        if o.feeder.as_deref() != feeder {
+            o.feeder = feeder.map(str::to_owned);
+        }
         o.customers_out = customers;
         o.critical_customers_out = critical;
         o.reports = expl.calls;
@@ -1215,7 +1235,7 @@ impl Engine {
         let z = zone.index();
         o.arrive_by = o.started_at + Duration::minutes(targets.on_site_min[z]);
         o.restore_by = o.started_at + Duration::minutes(targets.restore_min[z]);
-        o.fingerprint() != before
+        device_changed || o.fingerprint() != before
     }
 
     /// List the report being applied on the outage it joined (while the list is short).

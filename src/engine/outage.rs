@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::events::format_time;
+use crate::events::{serialize_opt_time, serialize_time};
 use crate::inference::Site;
 use crate::network::{DeviceKind, ZoneKind};
 
@@ -196,12 +196,12 @@ impl Outage {
         )
     }
 
-    /// What a reader would notice changing.
+    /// What a reader would notice changing, but the device (compared on its own, so
+    /// that no name is copied to compare it).
     pub(crate) fn fingerprint(
         &self,
     ) -> (
         &'static str,
-        String,
         u64,
         u32,
         u32,
@@ -211,7 +211,6 @@ impl Outage {
     ) {
         (
             self.kind.as_str(),
-            self.device.clone(),
             self.customers_out,
             self.critical_customers_out,
             self.reports,
@@ -248,15 +247,22 @@ impl Outage {
             critical_customers_out: u32,
             reports: u32,
             ami_off: u32,
-            started_at: String,
-            predicted_at: String,
-            restored_at: Option<String>,
-            arrive_by: String,
-            restore_by: String,
+            #[serde(serialize_with = "serialize_time")]
+            started_at: DateTime<Utc>,
+            #[serde(serialize_with = "serialize_time")]
+            predicted_at: DateTime<Utc>,
+            #[serde(serialize_with = "serialize_opt_time")]
+            restored_at: Option<DateTime<Utc>>,
+            #[serde(serialize_with = "serialize_time")]
+            arrive_by: DateTime<Utc>,
+            #[serde(serialize_with = "serialize_time")]
+            restore_by: DateTime<Utc>,
             order: Option<&'a str>,
             crew: Option<&'a str>,
-            eta: Option<String>,
-            etr: Option<String>,
+            #[serde(serialize_with = "serialize_opt_time")]
+            eta: Option<DateTime<Utc>>,
+            #[serde(serialize_with = "serialize_opt_time")]
+            etr: Option<DateTime<Utc>>,
             lon: f64,
             lat: f64,
             zone: ZoneKind,
@@ -276,15 +282,15 @@ impl Outage {
             critical_customers_out: self.critical_customers_out,
             reports: self.reports,
             ami_off: self.ami_off,
-            started_at: format_time(self.started_at),
-            predicted_at: format_time(self.predicted_at),
-            restored_at: self.restored_at.map(format_time),
-            arrive_by: format_time(self.arrive_by),
-            restore_by: format_time(self.restore_by),
+            started_at: self.started_at,
+            predicted_at: self.predicted_at,
+            restored_at: self.restored_at,
+            arrive_by: self.arrive_by,
+            restore_by: self.restore_by,
             order: self.order.as_deref(),
             crew: self.crew.as_deref(),
-            eta: self.eta.map(format_time),
-            etr: self.etr.map(format_time),
+            eta: self.eta,
+            etr: self.etr,
             lon: self.lon,
             lat: self.lat,
             zone: self.zone,

@@ -31,8 +31,9 @@
 //! only below the highest chain device whose decision changed. Because `q` grows with
 //! time, every device with evidence is re-scored once per minute of event time.
 
+use std::cell::Cell;
 use std::cmp::Reverse;
-use std::collections::{BTreeSet, BinaryHeap, HashMap, VecDeque};
+use std::collections::{BTreeSet, BinaryHeap, VecDeque};
 
 use chrono::{DateTime, Duration, Utc};
 
@@ -150,6 +151,117 @@ pub struct Scored {
     /// so the minute's refresh touches only those. Entries may be stale: a point is
     /// checked against its current state when its time comes.
     due: BinaryHeap<Reverse<(i64, CustomerIdx)>>,
+    /// Per certainly-open device and its trip time, the points that may count in
+    /// [`Scored::nested_before`]: dark since before the trip, below the device. A point
+    /// dark since later can never join (new evidence is dated now, after the trip), so
+    /// the minute's [`Scored::refreeze`] looks at these instead of every point. Derived
+    /// state, rebuilt from the points when missing (after a restore).
+    #[serde(skip)]
+    pre_trip: FastMap<DeviceIdx, PreTrip>,
+    /// Points kept but not counted (waiting out a restoration's grace): with the
+    /// devices' `direct` lists, every point with evidence below a device is found
+    /// without a look at every point. Derived state, built when first needed (`None`
+    /// after a restore) and kept up to date by [`Scored::update_point`] from then on.
+    #[serde(skip)]
+    waiting: Option<FastSet<CustomerIdx>>,
+    /// The parts of V(d) that depend on the elapsed time only (see [`TermCache`]).
+    #[serde(skip)]
+    terms: TermCache,
+}
+
+/// What [`Scored::refreeze`] keeps of a certainly-open device between minutes.
+#[derive(Debug, Clone)]
+struct PreTrip {
+    /// When the device became certainly open.
+    trip: DateTime<Utc>,
+    /// Every point that may count, in index order (see `Scored::pre_trip`).
+    candidates: Vec<CustomerIdx>,
+    /// The evidence its nested outages were last worked out from: while it stays the
+    /// same, so do they.
+    counted: Vec<PreTripPoint>,
+}
+
+/// One point's evidence as [`Scored::nested_before`] reads it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct PreTripPoint {
+    c: CustomerIdx,
+    base: DeviceIdx,
+    calls: u32,
+    ami_off: bool,
+    first_at: DateTime<Utc>,
+}
+
+/// The parts of [`Scored::evidence_value`] that depend on the physics and the elapsed
+/// time only, computed exactly as the formula does (so every value is bit for bit the
+/// same) and kept for the next device: along a chain and within a minute's re-scoring
+/// many devices share their earliest evidence.
+#[derive(Debug, Clone)]
+struct TermCache {
+    /// Direct-mapped by elapsed seconds.
+    slots: [Cell<Option<(i64, TimeTerms)>>; TERM_SLOTS],
+    /// `(ln(a/ε_a), ln(1−a))` of the last-gasp term.
+    gasp: Cell<Option<(f64, f64)>>,
+}
+
+const TERM_SLOTS: usize = 64;
+
+#[derive(Debug, Clone, Copy)]
+struct TimeTerms {
+    /// The Beta prior of the call rate at this elapsed time.
+    a: f64,
+    b: f64,
+    ln_beta_ab: f64,
+    /// `ln ε` and `ln(1−ε)` of the background call rate over this time.
+    ln_eps: f64,
+    ln_not_eps: f64,
+}
+
+impl Default for TermCache {
+    fn default() -> Self {
+        Self {
+            slots: std::array::from_fn(|_| Cell::new(None)),
+            gasp: Cell::new(None),
+        }
+    }
+}
+
+impl TermCache {
+    fn at(&self, ph: &Physics, elapsed: Duration) -> TimeTerms {
+        // Every term reads the elapsed time in whole seconds.
+        let secs = elapsed.num_seconds();
+        let slot = &self.slots[secs.rem_euclid(TERM_SLOTS as i64) as usize];
+        if let Some((s, t)) = slot.get() {
+            if s == secs {
+                return t;
+            }
+        }
+        let q = ph.call_probability(elapsed).clamp(1e-6, 0.999);
+        let hours = secs.max(0) as f64 / 3600.0;
+        let eps = (ph.noise_per_customer_hour * (hours + 0.5)).clamp(1e-9, 0.5);
+        let (a, b) = (
+            ph.call_rate_concentration * q,
+            ph.call_rate_concentration * (1.0 - q),
+        );
+        let t = TimeTerms {
+            a,
+            b,
+            ln_beta_ab: ln_beta(a, b),
+            ln_eps: eps.ln(),
+            ln_not_eps: (1.0 - eps).ln(),
+        };
+        slot.set(Some((secs, t)));
+        t
+    }
+
+    fn gasp(&self, ph: &Physics) -> (f64, f64) {
+        if let Some(g) = self.gasp.get() {
+            return g;
+        }
+        let a = ph.ami_gasp_rate.clamp(1e-3, 0.999);
+        let g = ((a / ph.ami_false_rate).ln(), (1.0 - a).ln());
+        self.gasp.set(Some(g));
+        g
+    }
 }
 
 impl Scored {
@@ -164,6 +276,9 @@ impl Scored {
             last_refresh: None,
             restored_now: FastSet::default(),
             due: BinaryHeap::new(),
+            pre_trip: FastMap::default(),
+            waiting: None,
+            terms: TermCache::default(),
         }
     }
 
@@ -369,8 +484,12 @@ impl Scored {
         f: impl FnOnce(&mut PointEvidence),
     ) {
         let mut p = self.points.remove(&c).unwrap_or_default();
+        // The `direct` list the point is on (counted points only), moved only when it
+        // changes: most updates keep the point counted at the same base, and the
+        // lists' order means nothing.
+        let direct_before = p.base.filter(|_| p.counted);
         if p.counted {
-            self.count(net, c, &p, -1);
+            self.count(net, &p, -1);
         }
         let was_dark = p.is_dark();
         f(&mut p);
@@ -388,7 +507,7 @@ impl Scored {
         if keep {
             let active = p.pending_until.is_none_or(|u| u <= at);
             if active {
-                self.count(net, c, &p, 1);
+                self.count(net, &p, 1);
                 p.counted = true;
             } else {
                 p.counted = false;
@@ -399,14 +518,39 @@ impl Scored {
             if let Some(t) = self.next_due(&p) {
                 self.due.push(Reverse((t, c)));
             }
+            if let Some(waiting) = &mut self.waiting {
+                if p.counted {
+                    waiting.remove(&c);
+                } else {
+                    waiting.insert(c);
+                }
+            }
+            self.move_direct(c, direct_before, p.base.filter(|_| p.counted));
             self.points.insert(c, p);
         } else {
             self.orphans.remove(&c);
+            if let Some(waiting) = &mut self.waiting {
+                waiting.remove(&c);
+            }
+            self.move_direct(c, direct_before, None);
+        }
+    }
+
+    /// Keep a point on the `direct` list of the device it is counted at, if any.
+    fn move_direct(&mut self, c: CustomerIdx, from: Option<DeviceIdx>, to: Option<DeviceIdx>) {
+        if from == to {
+            return;
+        }
+        if let Some(b) = from {
+            self.devices[b.index()].direct.retain(|&x| x != c);
+        }
+        if let Some(b) = to {
+            self.devices[b.index()].direct.push(c);
         }
     }
 
     /// Add (`sign = 1`) or remove (`-1`) a point's evidence on the counters of its chain.
-    fn count(&mut self, net: &Network, c: CustomerIdx, p: &PointEvidence, sign: i32) {
+    fn count(&mut self, net: &Network, p: &PointEvidence, sign: i32) {
         let Some(base) = p.base else { return };
         let calls = p.calls;
         let ami = u32::from(p.ami_off && !p.after_restoration);
@@ -414,11 +558,6 @@ impl Scored {
         let dark = u32::from(p.is_dark());
         let lit = u32::from(p.lit_at.is_some() && !p.is_dark());
         let lit_at = p.lit_at.map_or(0, |t| t.timestamp());
-        if sign > 0 {
-            self.devices[base.index()].direct.push(c);
-        } else {
-            self.devices[base.index()].direct.retain(|&x| x != c);
-        }
         let mut child: Option<DeviceIdx> = None;
         for d in net.chain_from(Some(base)) {
             let s = &mut self.devices[d.index()];
@@ -498,7 +637,17 @@ impl Scored {
             return;
         }
         self.devices[d.index()].certain_since = Some(at);
-        self.devices[d.index()].frozen = self.nested_before(net, d, at);
+        let candidates = self.pre_trip_points(net, d, at);
+        let counted = self.pre_trip_evidence(net, d, at, &candidates);
+        self.devices[d.index()].frozen = self.nested_before(net, d, at, &counted);
+        self.pre_trip.insert(
+            d,
+            PreTrip {
+                trip: at,
+                candidates,
+                counted,
+            },
+        );
     }
 
     /// Work the nested outages of every certainly-open device out again (their pre-trip
@@ -512,8 +661,75 @@ impl Scored {
             .filter_map(|(i, s)| s.certain_since.map(|t| (DeviceIdx(i as u32), t)))
             .collect();
         for (d, t) in certain {
-            self.devices[d.index()].frozen = self.nested_before(net, d, t);
+            let (mut candidates, last) = match self.pre_trip.remove(&d) {
+                Some(kept) if kept.trip == t => (kept.candidates, Some(kept.counted)),
+                _ => (self.pre_trip_points(net, d, t), None),
+            };
+            // Points no longer dark since before the trip never will be again.
+            candidates.retain(|c| {
+                self.points
+                    .get(c)
+                    .is_some_and(|p| p.is_dark() && p.first_at.is_some_and(|f| f < t))
+            });
+            let counted = self.pre_trip_evidence(net, d, t, &candidates);
+            if last.as_ref() != Some(&counted) {
+                self.devices[d.index()].frozen = self.nested_before(net, d, t, &counted);
+            }
+            self.pre_trip.insert(
+                d,
+                PreTrip {
+                    trip: t,
+                    candidates,
+                    counted,
+                },
+            );
         }
+    }
+
+    /// The points [`Scored::nested_before`] may count for device `d` tripped at `trip`
+    /// (a superset from now on, see `pre_trip`), in index order.
+    fn pre_trip_points(
+        &self,
+        net: &Network,
+        d: DeviceIdx,
+        trip: DateTime<Utc>,
+    ) -> Vec<CustomerIdx> {
+        let mut out: Vec<CustomerIdx> = self
+            .points
+            .iter()
+            .filter(|(_, p)| p.is_dark() && p.first_at.is_some_and(|f| f < trip))
+            .filter(|(_, p)| p.base.is_some_and(|b| net.is_at_or_above(d, b)))
+            .map(|(c, _)| *c)
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// The evidence below `d` from before `trip` that [`Scored::nested_before`] counts:
+    /// of `candidates`, the points dark since before the trip and counted now (not
+    /// waiting out a restoration's grace).
+    fn pre_trip_evidence(
+        &self,
+        net: &Network,
+        d: DeviceIdx,
+        trip: DateTime<Utc>,
+        candidates: &[CustomerIdx],
+    ) -> Vec<PreTripPoint> {
+        candidates
+            .iter()
+            .filter_map(|&c| {
+                let p = self.points.get(&c)?;
+                let first_at = p.first_at.filter(|f| *f < trip)?;
+                let base = p.base.filter(|b| net.is_at_or_above(d, *b))?;
+                (p.is_dark() && p.counted && !p.after_restoration).then_some(PreTripPoint {
+                    c,
+                    base,
+                    calls: p.calls,
+                    ami_off: p.ami_off,
+                    first_at,
+                })
+            })
+            .collect()
     }
 
     /// A device closed again: the calls below it are answered; last gasps below wait
@@ -522,19 +738,23 @@ impl Scored {
     fn restore_below(&mut self, net: &Network, d: DeviceIdx, at: DateTime<Utc>) {
         let frozen = std::mem::take(&mut self.devices[d.index()].frozen);
         self.devices[d.index()].certain_since = None;
+        self.pre_trip.remove(&d);
         let mut below: Vec<CustomerIdx> = self
-            .points
-            .iter()
-            .filter(|(c, p)| {
-                // A meter already silent after an earlier restoration keeps its own clock.
-                p.is_dark()
-                    && !p.after_restoration
-                    && p.base.is_some_and(|b| net.is_at_or_above(d, b))
-                    && !frozen.iter().any(|f| f.covers(Site::Point(**c), net))
+            .points_at_or_below(d)
+            .into_iter()
+            .filter(|c| {
+                self.points.get(c).is_some_and(|p| {
+                    // A meter already silent after an earlier restoration keeps its own
+                    // clock.
+                    p.is_dark()
+                        && !p.after_restoration
+                        && p.base.is_some_and(|b| net.is_at_or_above(d, b))
+                        && !frozen.iter().any(|f| f.covers(Site::Point(*c), net))
+                })
             })
-            .map(|(c, _)| *c)
             .collect();
         below.sort();
+        below.dedup();
         let grace = at + Duration::minutes(GRACE_MIN);
         for c in below {
             self.revise_point(net, c, at, |p| {
@@ -542,6 +762,29 @@ impl Scored {
                 p.after_restoration = true;
             });
         }
+    }
+
+    /// Every point kept whose base is `d` or a device below it (and a few others:
+    /// callers check the base), in no particular order. Counted points are on their
+    /// base's `direct` list, and every device with evidence is on its parent's `kids`
+    /// list, so a walk down `kids` from `d` finds them; the others are `waiting`.
+    fn points_at_or_below(&mut self, d: DeviceIdx) -> Vec<CustomerIdx> {
+        let points = &self.points;
+        let waiting = self.waiting.get_or_insert_with(|| {
+            points
+                .iter()
+                .filter(|(_, p)| !p.counted)
+                .map(|(c, _)| *c)
+                .collect()
+        });
+        let mut out: Vec<CustomerIdx> = waiting.iter().copied().collect();
+        let mut stack = vec![d];
+        while let Some(x) = stack.pop() {
+            let s = &self.devices[x.index()];
+            out.extend_from_slice(&s.direct);
+            stack.extend_from_slice(&s.kids);
+        }
+        out
     }
 
     /// The grace after a restoration is over for these points. A customer without a
@@ -611,30 +854,23 @@ impl Scored {
         at: DateTime<Utc>,
     ) -> f64 {
         let Some(first) = earliest else { return 0.0 };
-        let ph = &self.physics;
         let view = net.device(d);
         let mut v = 0.0;
         let elapsed = at - first + Duration::minutes(LEAD);
-        let q = ph.call_probability(elapsed).clamp(1e-6, 0.999);
-        let hours = elapsed.num_seconds().max(0) as f64 / 3600.0;
-        let eps = (ph.noise_per_customer_hour * (hours + 0.5)).clamp(1e-9, 0.5);
+        let t = self.terms.at(&self.physics, elapsed);
         let n = view.customers_below().max(u64::from(calls)) as f64;
         let k = f64::from(calls);
         // Calls: Beta-binomial around the call law (the real call rate of a storm is
         // uncertain), against noise at rate ε.
-        let (a, b) = (
-            ph.call_rate_concentration * q,
-            ph.call_rate_concentration * (1.0 - q),
-        );
-        v += ln_beta(k + a, n - k + b) - ln_beta(a, b) - k * eps.ln() - (n - k) * (1.0 - eps).ln();
+        v += ln_beta(k + t.a, n - k + t.b) - t.ln_beta_ab - k * t.ln_eps - (n - k) * t.ln_not_eps;
         // Last gasps, with one gasp rate for the whole network: the customers of a larger
         // device who stayed silent count against it. Where no meter gasped, nothing is
         // said (the area may have no smart meters at all).
         let g = f64::from(ami_off);
         if g > 0.0 {
             let gn = (view.customers_below() as f64).max(g);
-            let a = ph.ami_gasp_rate.clamp(1e-3, 0.999);
-            v += g * (a / ph.ami_false_rate).ln() + (gn - g) * (1.0 - a).ln();
+            let (ln_gasp_odds, ln_no_gasp) = self.terms.gasp(&self.physics);
+            v += g * ln_gasp_odds + (gn - g) * ln_no_gasp;
         }
         v
     }
@@ -643,7 +879,16 @@ impl Scored {
     /// `trip` (when `d` opened) shows: what was already out when the breaker tripped
     /// stays out, nested, when it closes. The same model, on the evidence that cannot
     /// be the trip's own.
-    fn nested_before(&self, net: &Network, d: DeviceIdx, trip: DateTime<Utc>) -> Vec<Site> {
+    ///
+    ///
+    /// `pre` is that evidence, in index order: see [`Scored::pre_trip_evidence`].
+    fn nested_before(
+        &self,
+        net: &Network,
+        d: DeviceIdx,
+        trip: DateTime<Utc>,
+        pre: &[PreTripPoint],
+    ) -> Vec<Site> {
         #[derive(Default)]
         struct Tally {
             calls: u32,
@@ -653,27 +898,15 @@ impl Scored {
             kids: Vec<DeviceIdx>,
             direct: Vec<CustomerIdx>,
         }
-        let mut tally: HashMap<DeviceIdx, Tally> = HashMap::new();
+        let mut tally: FastMap<DeviceIdx, Tally> = FastMap::default();
         let mut top_points: Vec<CustomerIdx> = Vec::new();
-        let mut pre: Vec<(&CustomerIdx, &PointEvidence)> = self
-            .points
-            .iter()
-            .filter(|(_, p)| {
-                p.is_dark()
-                    && p.counted
-                    && !p.after_restoration
-                    && p.first_at.is_some_and(|f| f < trip)
-            })
-            .filter(|(_, p)| p.base.is_some_and(|b| net.is_at_or_above(d, b)))
-            .collect();
-        pre.sort_by_key(|(c, _)| **c);
-        for (c, p) in pre {
-            let Some(base) = p.base else { continue };
+        for p in pre {
+            let base = p.base;
             if base == d {
-                top_points.push(*c);
+                top_points.push(p.c);
                 continue;
             }
-            tally.entry(base).or_default().direct.push(*c);
+            tally.entry(base).or_default().direct.push(p.c);
             let mut child: Option<DeviceIdx> = None;
             for x in net.chain_from(Some(base)) {
                 if x == d {
@@ -683,10 +916,7 @@ impl Scored {
                 t.calls += p.calls;
                 t.ami_off += u32::from(p.ami_off);
                 t.pieces += p.calls + u32::from(p.ami_off);
-                t.earliest = match (t.earliest, p.first_at) {
-                    (Some(a), Some(b)) => Some(a.min(b)),
-                    (a, b) => a.or(b),
-                };
+                t.earliest = Some(t.earliest.map_or(p.first_at, |a| a.min(p.first_at)));
                 if let Some(k) = child {
                     if !t.kids.contains(&k) {
                         t.kids.push(k);
@@ -698,7 +928,7 @@ impl Scored {
         // Bottom-up: best(x) = max(0, V(x), Σ best(kids)), evaluated when `d` opened.
         let mut order: Vec<DeviceIdx> = tally.keys().copied().collect();
         order.sort_by_key(|x| std::cmp::Reverse((net.device(*x).depth(), *x)));
-        let mut best: HashMap<DeviceIdx, (f64, bool)> = HashMap::new();
+        let mut best: FastMap<DeviceIdx, (f64, bool)> = FastMap::default();
         for x in &order {
             let t = &tally[x];
             let kind_ok = net.device(*x).kind() != DeviceKind::Breaker;
@@ -918,10 +1148,7 @@ impl Scored {
     }
 
     fn is_explained(&self, net: &Network, c: CustomerIdx) -> bool {
-        self.open.iter().any(|s| match s {
-            Site::Device(_) => s.covers(Site::Point(c), net),
-            Site::Point(p) => *p == c,
-        })
+        self.covering(net, c).is_some()
     }
 
     /// Recompute the whole belief and diff it against the current one.
@@ -972,10 +1199,9 @@ impl Scored {
                 let p = self.points.get(&c);
                 let dark = p.is_some_and(|p| p.is_dark() && p.counted);
                 let site = Site::Point(c);
-                let covered_by_device = self
-                    .open
-                    .iter()
-                    .any(|s| matches!(s, Site::Device(_)) && s.covers(site, net));
+                let covered_by_device = net
+                    .chain_of_customer(c)
+                    .any(|d| self.open.contains(&Site::Device(d)));
                 if !covered_by_device {
                     let mut delta = BeliefDelta::default();
                     match (dark, self.open.contains(&site)) {
@@ -1027,17 +1253,16 @@ impl Scored {
         self.diff(net, &old_below, &new_below, touched)
     }
 
-    /// The open site that explains a point: the deepest one covering it.
+    /// The open site that explains a point: the deepest one covering it (the point
+    /// itself, else the first open device up its chain, nearest first).
     fn covering(&self, net: &Network, c: CustomerIdx) -> Option<Site> {
         let site = Site::Point(c);
-        self.open
-            .iter()
-            .copied()
-            .filter(|s| s.covers(site, net))
-            .max_by_key(|s| match s {
-                Site::Point(_) => u32::MAX,
-                Site::Device(d) => net.device(*d).depth(),
-            })
+        if self.open.contains(&site) {
+            return Some(site);
+        }
+        net.chain_of_customer(c)
+            .map(Site::Device)
+            .find(|s| self.open.contains(s))
     }
 
     /// The delta for a touched point when the open set did not change.

@@ -278,10 +278,14 @@ pub fn run_replay(args: ReplayBenchArgs) -> anyhow::Result<()> {
     let mut engine =
         crate::engine::Engine::new(net.clone(), crate::engine::EngineOptions::default());
     let mut sink = std::io::BufWriter::new(std::io::sink());
+    // As `faultline replay` writes: one line buffer for every message.
+    let mut line = String::new();
     for e in &parsed {
         for o in engine.apply(e) {
-            sink.write_all(o.to_json().as_bytes())?;
-            sink.write_all(b"\n")?;
+            line.clear();
+            o.push_json(&mut line);
+            line.push('\n');
+            sink.write_all(line.as_bytes())?;
         }
     }
     sink.flush()?;
