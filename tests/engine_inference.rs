@@ -524,3 +524,101 @@ fn old_evidence_of_an_earlier_event_does_not_date_a_new_outage() {
         t0() + Duration::minutes(trip)
     );
 }
+
+/// Every customer of `ts` (transformers 1..=6) sends one AMI message at `min`.
+fn meters(min: i64, ts: &[u32], cs: &[u32], state: &str) -> Vec<Event> {
+    ts.iter()
+        .flat_map(|t| {
+            cs.iter().map(move |c| {
+                ev(
+                    min,
+                    json!({"type":"ami","customer":format!("t{t}c{c}"),"state":state}),
+                )
+            })
+        })
+        .collect()
+}
+
+#[test]
+fn power_back_before_a_new_fault_does_not_argue_against_it() {
+    let mut e = Engine::new(feeder(), EngineOptions::default());
+    // The breaker trips and is closed again: every meter of F1 says power back.
+    run(
+        &mut e,
+        &[ev(0, json!({"type":"scada","device":"BRK","state":"open"}))],
+    );
+    run(&mut e, &meters(0, &[1, 2, 3, 4], &[1, 2, 3, 4, 5], "off"));
+    run(
+        &mut e,
+        &[ev(
+            30,
+            json!({"type":"scada","device":"BRK","state":"closed"}),
+        )],
+    );
+    run(&mut e, &meters(30, &[1, 2, 3, 4], &[1, 2, 3, 4, 5], "on"));
+    run(&mut e, &[ev(40, json!({"type":"tick"}))]);
+    assert_eq!(active_devices(&e), Vec::<String>::new());
+    // An hour later F1 blows: two meters on two transformers gasp, a customer calls.
+    run(
+        &mut e,
+        &[
+            ev(90, json!({"type":"ami","customer":"t1c2","state":"off"})),
+            ev(90, json!({"type":"ami","customer":"t3c4","state":"off"})),
+            call(95, "R-1", "t2c1"),
+        ],
+    );
+    assert_eq!(
+        active_devices(&e),
+        vec!["F1"],
+        "the \"power back\" of an hour ago says nothing about the fuse now"
+    );
+}
+
+#[test]
+fn meters_left_silent_by_a_restoration_show_the_fuse_still_out() {
+    let mut e = Engine::new(feeder(), EngineOptions::default());
+    // The breaker trips; F1 has blown too, but the trip hides it.
+    run(
+        &mut e,
+        &[ev(0, json!({"type":"scada","device":"BRK","state":"open"}))],
+    );
+    run(&mut e, &meters(0, &[1, 2, 3, 4], &[1], "off"));
+    run(&mut e, &meters(0, &[5, 6], &[1, 2], "off"));
+    // The breaker closes: F2's meters say power back, the one smart meter on each of
+    // F1's four transformers stays silent (any one alone may be a lost message; all
+    // four is the fuse still out).
+    run(
+        &mut e,
+        &[ev(
+            60,
+            json!({"type":"scada","device":"BRK","state":"closed"}),
+        )],
+    );
+    run(&mut e, &meters(60, &[5, 6], &[1, 2], "on"));
+    run(&mut e, &[ev(63, json!({"type":"tick"}))]);
+    assert_eq!(active_devices(&e), vec!["F1"]);
+}
+
+#[test]
+fn a_call_after_a_restoration_counts_at_once() {
+    let mut e = Engine::new(feeder(), EngineOptions::default());
+    run(
+        &mut e,
+        &[ev(0, json!({"type":"scada","device":"BRK","state":"open"}))],
+    );
+    run(&mut e, &[call(5, "R-1", "t1c1"), call(6, "R-2", "t1c2")]);
+    run(
+        &mut e,
+        &[ev(
+            60,
+            json!({"type":"scada","device":"BRK","state":"closed"}),
+        )],
+    );
+    // Within the meters' grace, two customers of T5 say they are still dark: that
+    // is news, not an old call the restoration answered.
+    run(&mut e, &[call(61, "R-3", "t5c1"), call(61, "R-4", "t5c2")]);
+    assert_eq!(active_devices(&e), vec!["XF5"]);
+    // The calls made during the breaker outage were answered by its restoration.
+    run(&mut e, &[ev(70, json!({"type":"tick"}))]);
+    assert_eq!(active_devices(&e), vec!["XF5"]);
+}

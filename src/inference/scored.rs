@@ -59,8 +59,10 @@ const IMPOSSIBLE: f64 = -1.0e9;
 /// measured from the first evidence.
 const LEAD: i64 = 3;
 /// After a restoration, last gasps below wait this long for the meter's "power back":
-/// the ones still silent then show a nested outage.
-const GRACE_MIN: i64 = 3;
+/// the ones still silent then count as weak evidence of a nested outage. Meters report
+/// power back within a minute or so of its return; a head-end that delivers them more
+/// slowly than this would show short-lived nested outages after each restoration.
+const GRACE_MIN: i64 = 2;
 
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 struct PointEvidence {

@@ -18,8 +18,9 @@ pub struct InferenceBenchArgs {
     /// Call-in rates to try.
     #[arg(long, value_delimiter = ',', default_values_t = vec![0.05, 0.10, 0.30])]
     pub call_rates: Vec<f64>,
-    /// Seeds per network and rate.
-    #[arg(long, default_value_t = 3)]
+    /// Seeds per network and rate (a small network's storm has 5 faults: a dozen
+    /// storms give a few dozen counted faults, enough for a share to mean something).
+    #[arg(long, default_value_t = 12)]
     pub seeds: u64,
     /// Unrelated calls per customer per hour.
     #[arg(long, default_value_t = 3.0e-4)]
