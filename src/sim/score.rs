@@ -49,6 +49,9 @@ pub struct StormScore {
     pub engine_seconds: f64,
 }
 
+/// One piece of a fault's evidence: when, from whom (none: SCADA), what kind.
+type Piece = (DateTime<Utc>, Option<CustomerIdx>, &'static str);
+
 struct Checkpoint {
     at: DateTime<Utc>,
     fault: usize,
@@ -66,8 +69,7 @@ pub fn score(net: &Network, storm: &Storm, baseline: bool) -> StormScore {
         },
     );
     // Evidence per fault, in time order.
-    let mut evidence: Vec<Vec<(DateTime<Utc>, Option<CustomerIdx>, &'static str)>> =
-        vec![Vec::new(); truth.faults.len()];
+    let mut evidence: Vec<Vec<Piece>> = vec![Vec::new(); truth.faults.len()];
     for a in &truth.evidence {
         if let Some(f) = a.fault {
             evidence[f].push((a.at, a.customer, a.kind));
@@ -113,7 +115,7 @@ pub fn score(net: &Network, storm: &Storm, baseline: bool) -> StormScore {
     let mut engine_time = std::time::Duration::ZERO;
     let evaluate = |engine: &Engine, cp: &Checkpoint, result: &mut StormScore| {
         let f = &truth.faults[cp.fault];
-        let seen: Vec<&(DateTime<Utc>, Option<CustomerIdx>, &'static str)> = evidence[cp.fault]
+        let seen: Vec<&Piece> = evidence[cp.fault]
             .iter()
             .take_while(|(t, _, _)| *t <= cp.at)
             .collect();
