@@ -66,8 +66,9 @@ pub fn score(net: &Network, storm: &Storm, baseline: bool) -> StormScore {
         },
     );
     // Evidence per fault, in time order.
-    let mut evidence: Vec<Vec<(DateTime<Utc>, Option<CustomerIdx>, &'static str)>> =
-        vec![Vec::new(); truth.faults.len()];
+    // When, whose, what.
+    type Piece = (DateTime<Utc>, Option<CustomerIdx>, &'static str);
+    let mut evidence: Vec<Vec<Piece>> = vec![Vec::new(); truth.faults.len()];
     for a in &truth.evidence {
         if let Some(f) = a.fault {
             evidence[f].push((a.at, a.customer, a.kind));
