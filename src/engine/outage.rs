@@ -420,17 +420,25 @@ impl Outage {
 }
 
 /// Append a whole number as serde writes it.
-fn push_u64(out: &mut String, n: u64) {
+pub(crate) fn push_u64(out: &mut String, n: u64) {
     use std::fmt::Write;
     // unwrap: writing to a String cannot fail.
     write!(out, "{n}").unwrap();
 }
 
-/// Append a JSON string: as is between quotes when nothing in it needs escaping (a
-/// check over the bytes, much cheaper than escaping them one by one), else as serde
-/// escapes it.
-fn push_text(out: &mut String, s: &str) {
-    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+/// Whether serde_json would escape anything in `s` (control characters, `"`, `\\`). A
+/// look at every byte without stopping early, which the compiler runs many bytes at a
+/// time: much cheaper than escaping them one by one.
+pub(crate) fn needs_escape(s: &str) -> bool {
+    s.bytes().fold(false, |any, b| {
+        any | (b < 0x20) | (b == b'"') | (b == b'\\')
+    })
+}
+
+/// Append a JSON string: as is between quotes when nothing in it needs escaping, else
+/// as serde escapes it.
+pub(crate) fn push_text(out: &mut String, s: &str) {
+    if !needs_escape(s) {
         out.push('"');
         out.push_str(s);
         out.push('"');
@@ -439,7 +447,7 @@ fn push_text(out: &mut String, s: &str) {
     }
 }
 
-fn push_opt_str(out: &mut String, s: Option<&str>) {
+pub(crate) fn push_opt_str(out: &mut String, s: Option<&str>) {
     match s {
         Some(s) => push_text(out, s),
         None => out.push_str("null"),
@@ -447,7 +455,7 @@ fn push_opt_str(out: &mut String, s: Option<&str>) {
 }
 
 /// A time as `serialize_time` writes it (its text needs no escaping), or `null`.
-fn push_opt_time(out: &mut String, at: Option<DateTime<Utc>>) {
+pub(crate) fn push_opt_time(out: &mut String, at: Option<DateTime<Utc>>) {
     match at {
         Some(at) => {
             out.push('"');
@@ -459,7 +467,7 @@ fn push_opt_time(out: &mut String, at: Option<DateTime<Utc>>) {
 }
 
 /// Append a value as serde_json writes it (numbers, enums, strings to escape).
-fn push_serde<T: Serialize + ?Sized>(out: &mut String, value: &T) {
+pub(crate) fn push_serde<T: Serialize + ?Sized>(out: &mut String, value: &T) {
     /// serde_json writes whole UTF-8 pieces (text between escapes, numbers, keys).
     struct Text<'a>(&'a mut String);
     impl std::io::Write for Text<'_> {
