@@ -430,9 +430,11 @@ pub(crate) fn push_u64(out: &mut String, n: u64) {
 /// look at every byte without stopping early, which the compiler runs many bytes at a
 /// time: much cheaper than escaping them one by one.
 pub(crate) fn needs_escape(s: &str) -> bool {
-    s.bytes().fold(false, |any, b| {
-        any | (b < 0x20) | (b == b'"') | (b == b'\\')
-    })
+    // An integer accumulator: the compiler vectorizes the reduction (a `bool` one it
+    // does not).
+    s.bytes().fold(0u8, |any, b| {
+        any | u8::from(b < 0x20) | u8::from(b == b'"') | u8::from(b == b'\\')
+    }) != 0
 }
 
 /// Append a JSON string: as is between quotes when nothing in it needs escaping, else
