@@ -44,7 +44,7 @@ use crate::events::{
     push_time, CallbackOutcome, Event, EventKind, PowerState, Problem, ReportPlace, SwitchState,
 };
 use crate::inference::{Analyzer, BeliefDelta, Observation, Physics, Removal, Site};
-use crate::network::{CustomerIdx, FastMap, FastSet, Network};
+use crate::network::{CustomerIdx, CustomerMap, FastMap, FastSet, Network};
 
 pub use callbacks::{CallbackBook, CallbackItem};
 pub use outage::{outage_name, parse_outage_name, Outage, OutageKind, OutageStatus};
@@ -148,7 +148,7 @@ pub struct Engine {
     meter_outage_at: FastMap<CustomerIdx, u64>,
     reports_seen: FastSet<String>,
     /// Report ids (and times) per service point, for evidence lists and callbacks.
-    report_ids_at: FastMap<CustomerIdx, Vec<(String, DateTime<Utc>)>>,
+    report_ids_at: CustomerMap<Vec<(String, DateTime<Utc>)>>,
     /// Who reported a meter or wire-down outage (those are not inferred from a site).
     direct_reporters: FastMap<u64, Vec<(CustomerIdx, String)>>,
     /// The network in its normal state, kept from the first switching on (planned
@@ -219,7 +219,7 @@ impl Engine {
             at_site: FastMap::default(),
             meter_outage_at: FastMap::default(),
             reports_seen: FastSet::default(),
-            report_ids_at: FastMap::default(),
+            report_ids_at: CustomerMap::default(),
             direct_reporters: FastMap::default(),
             normal: None,
             planned: PlannedBook::default(),
@@ -496,8 +496,7 @@ impl Engine {
                     }
                     Problem::NoPower | Problem::PartialPower => {
                         self.report_ids_at
-                            .entry(c)
-                            .or_default()
+                            .get_or_insert_with(c, Vec::new)
                             .push((r.id.clone(), event.at));
                         self.last_report = Some((c, r.id.clone()));
                         self.observe(at, event.at, Observation::Dark(c), &mut out);

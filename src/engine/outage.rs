@@ -3,6 +3,8 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use crate::events::push_time;
+#[cfg(test)]
 use crate::events::{serialize_opt_time, serialize_time};
 use crate::inference::Site;
 use crate::network::{DeviceKind, ZoneKind};
@@ -220,8 +222,108 @@ impl Outage {
         )
     }
 
-    /// The object as the stream and the API carry it, as JSON text.
+    /// The object as the stream and the API carry it, as JSON text. Written by hand,
+    /// field by field, as serde's derive would write it (`to_json_serde`, in the tests,
+    /// is that derive): most of an outage message is its keys and plain-text strings,
+    /// which need no escaping, and the stream writes one for every change.
     pub fn to_json(&self) -> String {
+        let mut out = String::with_capacity(1024);
+        out.push_str("{\"id\":\"OUT-");
+        push_u64(&mut out, self.number);
+        out.push_str("\",\"kind\":\"");
+        out.push_str(self.kind.as_str());
+        out.push_str("\",\"device\":");
+        push_text(&mut out, &self.device);
+        out.push_str(",\"device_kind\":");
+        push_serde(&mut out, &self.device_kind);
+        out.push_str(",\"feeder\":");
+        push_opt_str(&mut out, self.feeder.as_deref());
+        out.push_str(",\"status\":\"");
+        out.push_str(self.status.as_str());
+        out.push_str("\",\"customers_out\":");
+        push_u64(&mut out, self.customers_out);
+        out.push_str(",\"critical_customers_out\":");
+        push_u64(&mut out, self.critical_customers_out.into());
+        out.push_str(",\"reports\":");
+        push_u64(&mut out, self.reports.into());
+        out.push_str(",\"ami_off\":");
+        push_u64(&mut out, self.ami_off.into());
+        out.push_str(",\"started_at\":");
+        push_opt_time(&mut out, Some(self.started_at));
+        out.push_str(",\"predicted_at\":");
+        push_opt_time(&mut out, Some(self.predicted_at));
+        out.push_str(",\"restored_at\":");
+        push_opt_time(&mut out, self.restored_at);
+        out.push_str(",\"arrive_by\":");
+        push_opt_time(&mut out, Some(self.arrive_by));
+        out.push_str(",\"restore_by\":");
+        push_opt_time(&mut out, Some(self.restore_by));
+        out.push_str(",\"order\":");
+        push_opt_str(&mut out, self.order.as_deref());
+        out.push_str(",\"crew\":");
+        push_opt_str(&mut out, self.crew.as_deref());
+        out.push_str(",\"eta\":");
+        push_opt_time(&mut out, self.eta);
+        out.push_str(",\"etr\":");
+        push_opt_time(&mut out, self.etr);
+        out.push_str(",\"lon\":");
+        push_serde(&mut out, &self.lon);
+        out.push_str(",\"lat\":");
+        push_serde(&mut out, &self.lat);
+        out.push_str(",\"zone\":");
+        push_serde(&mut out, &self.zone);
+        out.push_str(",\"merged_into\":");
+        push_opt_str(&mut out, self.merged_into.as_deref());
+        out.push_str(",\"follows\":");
+        match self.follows {
+            Some(n) => {
+                out.push_str("\"OUT-");
+                push_u64(&mut out, n);
+                out.push('"');
+            }
+            None => out.push_str("null"),
+        }
+        out.push_str(",\"follow_ups\":[");
+        for (i, n) in self.follow_ups.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push_str("\"OUT-");
+            push_u64(&mut out, *n);
+            out.push('"');
+        }
+        out.push_str("],\"evidence\":{\"rule\":");
+        push_text(&mut out, &self.rule);
+        out.push_str(",\"score\":");
+        push_serde(&mut out, &self.score);
+        out.push_str(",\"confidence\":");
+        push_serde(&mut out, &self.confidence);
+        out.push_str(",\"report_ids\":[");
+        for (i, id) in self.report_ids.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            push_text(&mut out, id);
+        }
+        out.push_str("],\"alternatives\":[");
+        for (i, (device, score)) in self.alternatives.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push_str("{\"device\":");
+            push_text(&mut out, device);
+            out.push_str(",\"score\":");
+            push_serde(&mut out, score);
+            out.push('}');
+        }
+        out.push_str("]}}");
+        out
+    }
+
+    /// [`Outage::to_json`] through serde's derive: the reference the hand-written
+    /// writer is checked against.
+    #[cfg(test)]
+    fn to_json_serde(&self) -> String {
         #[derive(Serialize)]
         struct Alternative<'a> {
             device: &'a str,
@@ -314,5 +416,118 @@ impl Outage {
         };
         // A struct of plain fields always serializes.
         serde_json::to_string(&json).unwrap_or_default()
+    }
+}
+
+/// Append a whole number as serde writes it.
+pub(crate) fn push_u64(out: &mut String, n: u64) {
+    use std::fmt::Write;
+    // unwrap: writing to a String cannot fail.
+    write!(out, "{n}").unwrap();
+}
+
+/// Whether serde_json would escape anything in `s` (control characters, `"`, `\\`). A
+/// look at every byte without stopping early, which the compiler runs many bytes at a
+/// time: much cheaper than escaping them one by one.
+pub(crate) fn needs_escape(s: &str) -> bool {
+    // An integer accumulator: the compiler vectorizes the reduction (a `bool` one it
+    // does not).
+    s.bytes().fold(0u8, |any, b| {
+        any | u8::from(b < 0x20) | u8::from(b == b'"') | u8::from(b == b'\\')
+    }) != 0
+}
+
+/// Append a JSON string: as is between quotes when nothing in it needs escaping, else
+/// as serde escapes it.
+pub(crate) fn push_text(out: &mut String, s: &str) {
+    if !needs_escape(s) {
+        out.push('"');
+        out.push_str(s);
+        out.push('"');
+    } else {
+        push_serde(out, s);
+    }
+}
+
+pub(crate) fn push_opt_str(out: &mut String, s: Option<&str>) {
+    match s {
+        Some(s) => push_text(out, s),
+        None => out.push_str("null"),
+    }
+}
+
+/// A time as `serialize_time` writes it (its text needs no escaping), or `null`.
+pub(crate) fn push_opt_time(out: &mut String, at: Option<DateTime<Utc>>) {
+    match at {
+        Some(at) => {
+            out.push('"');
+            push_time(out, at);
+            out.push('"');
+        }
+        None => out.push_str("null"),
+    }
+}
+
+/// Append a value as serde_json writes it (numbers, enums, strings to escape).
+pub(crate) fn push_serde<T: Serialize + ?Sized>(out: &mut String, value: &T) {
+    /// serde_json writes whole UTF-8 pieces (text between escapes, numbers, keys).
+    struct Text<'a>(&'a mut String);
+    impl std::io::Write for Text<'_> {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            let text = std::str::from_utf8(buf).map_err(std::io::Error::other)?;
+            self.0.push_str(text);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    // A plain value always serializes.
+    let _ = serde_json::to_writer(Text(out), value);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The hand-written JSON is serde's, byte for byte, whatever the fields hold.
+    #[test]
+    fn to_json_is_serdes() {
+        let at = DateTime::from_timestamp(1_783_994_400, 0).unwrap();
+        let mut o = Outage::new(7, OutageKind::Device, "UNTRMT:1_101".into(), at, at);
+        assert_eq!(o.to_json(), o.to_json_serde());
+        o.device_kind = Some(DeviceKind::Transformer);
+        o.feeder = Some("feeder \"north\"\\2".into());
+        o.status = OutageStatus::Cancelled;
+        o.customers_out = u64::MAX;
+        o.critical_customers_out = 3;
+        o.reports = 12;
+        o.report_ids = vec![
+            "R-1".into(),
+            "tab\there, line\nbreak, \u{1}".into(),
+            "ünï".into(),
+        ];
+        o.ami_off = 40;
+        o.restored_at = Some(at + chrono::Duration::milliseconds(1500));
+        o.ended_at = o.restored_at;
+        o.eta = DateTime::from_timestamp(-99_999_999_999, 0);
+        o.etr = Some(at);
+        o.lon = -52.0206903;
+        o.lat = f64::NAN;
+        o.zone = ZoneKind::Rural;
+        o.rule = "best explanation of 2 call(s) — \"quoted\" \u{7f}".into();
+        o.score = 1e21;
+        o.confidence = 0.1 + 0.2;
+        o.alternatives = vec![("A".into(), f64::INFINITY), ("B/\\".into(), -0.0)];
+        o.merged_into = Some(outage_name(3));
+        o.follows = Some(2);
+        o.follow_ups = vec![9, 10];
+        o.order = Some("WO-1".into());
+        o.crew = Some("crew 1".into());
+        assert_eq!(o.to_json(), o.to_json_serde());
+        o.follow_ups = vec![11];
+        o.alternatives.truncate(1);
+        o.report_ids.clear();
+        assert_eq!(o.to_json(), o.to_json_serde());
     }
 }

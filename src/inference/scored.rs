@@ -38,7 +38,7 @@ use std::collections::{BTreeSet, BinaryHeap, VecDeque};
 use chrono::{DateTime, Duration, Utc};
 
 use super::{ln_beta, BeliefDelta, Explanation, Observation, Physics, Removal, Site};
-use crate::network::{CustomerIdx, DeviceIdx, DeviceKind, FastMap, FastSet, Network};
+use crate::network::{CustomerIdx, CustomerMap, DeviceIdx, DeviceKind, FastMap, FastSet, Network};
 
 /// Log-likelihood weight of one meter that says its power is back (against "open").
 const LIT_WEIGHT: f64 = -12.0;
@@ -142,7 +142,7 @@ impl DeviceState {
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Scored {
     physics: Physics,
-    points: FastMap<CustomerIdx, PointEvidence>,
+    points: CustomerMap<PointEvidence>,
     devices: Vec<DeviceState>,
     /// Points with evidence but no device above them (fed from a substation node).
     orphans: BTreeSet<CustomerIdx>,
@@ -271,7 +271,7 @@ impl Scored {
     pub fn new(net: &Network, physics: Physics) -> Self {
         Self {
             physics,
-            points: FastMap::default(),
+            points: CustomerMap::default(),
             devices: vec![DeviceState::default(); net.device_count()],
             orphans: BTreeSet::new(),
             open: BTreeSet::new(),

@@ -78,6 +78,141 @@ pub(crate) mod as_pairs {
 /// Hash sets, as [`FastMap`].
 pub type FastSet<K> = std::collections::HashSet<K, foldhash::fast::FixedState>;
 
+/// A map keyed by service point, for state kept per customer with evidence: a lookup is
+/// two array reads instead of a hash and a probe. The entries sit together (a removal
+/// moves the last one into its place), so a walk over them costs what they number, not
+/// what the network does; their order is the order of insertions and removals, never a
+/// hash's. Serialized as the map it stands for.
+#[derive(Debug, Clone)]
+pub struct CustomerMap<V> {
+    /// Per customer index, its entry's place in `entries` (`u32::MAX`: none).
+    slot: Vec<u32>,
+    entries: Vec<(CustomerIdx, V)>,
+}
+
+impl<V> Default for CustomerMap<V> {
+    fn default() -> Self {
+        Self {
+            slot: Vec::new(),
+            entries: Vec::new(),
+        }
+    }
+}
+
+impl<V> CustomerMap<V> {
+    fn place(&self, c: CustomerIdx) -> Option<usize> {
+        match self.slot.get(c.index()) {
+            Some(&i) if i != u32::MAX => Some(i as usize),
+            _ => None,
+        }
+    }
+
+    /// The value at `c`.
+    pub fn get(&self, c: &CustomerIdx) -> Option<&V> {
+        self.place(*c).map(|i| &self.entries[i].1)
+    }
+
+    /// The value at `c`, to change.
+    pub fn get_mut(&mut self, c: &CustomerIdx) -> Option<&mut V> {
+        self.place(*c).map(|i| &mut self.entries[i].1)
+    }
+
+    /// Whether `c` has a value.
+    pub fn contains_key(&self, c: &CustomerIdx) -> bool {
+        self.place(*c).is_some()
+    }
+
+    /// Put `v` at `c`; the value it replaces.
+    pub fn insert(&mut self, c: CustomerIdx, v: V) -> Option<V> {
+        if let Some(i) = self.place(c) {
+            return Some(std::mem::replace(&mut self.entries[i].1, v));
+        }
+        if self.slot.len() <= c.index() {
+            self.slot.resize(c.index() + 1, u32::MAX);
+        }
+        self.slot[c.index()] = self.entries.len() as u32;
+        self.entries.push((c, v));
+        None
+    }
+
+    /// The value at `c`, inserted by `f` if there was none.
+    pub fn get_or_insert_with(&mut self, c: CustomerIdx, f: impl FnOnce() -> V) -> &mut V {
+        let i = match self.place(c) {
+            Some(i) => i,
+            None => {
+                self.insert(c, f());
+                self.entries.len() - 1
+            }
+        };
+        &mut self.entries[i].1
+    }
+
+    /// Take the value at `c` out.
+    pub fn remove(&mut self, c: &CustomerIdx) -> Option<V> {
+        let i = self.place(*c)?;
+        self.slot[c.index()] = u32::MAX;
+        let (_, v) = self.entries.swap_remove(i);
+        if let Some((moved, _)) = self.entries.get(i) {
+            self.slot[moved.index()] = i as u32;
+        }
+        Some(v)
+    }
+
+    /// How many customers have a value.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether none has.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Every entry, in the map's own order (see the type).
+    pub fn iter(&self) -> impl Iterator<Item = (&CustomerIdx, &V)> {
+        self.entries.iter().map(|(c, v)| (c, v))
+    }
+}
+
+impl<V> FromIterator<(CustomerIdx, V)> for CustomerMap<V> {
+    fn from_iter<I: IntoIterator<Item = (CustomerIdx, V)>>(iter: I) -> Self {
+        let mut map = Self::default();
+        for (c, v) in iter {
+            map.insert(c, v);
+        }
+        map
+    }
+}
+
+impl<V: Serialize> Serialize for CustomerMap<V> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.entries.iter().map(|(c, v)| (c, v)))
+    }
+}
+
+impl<'de, V: serde::Deserialize<'de>> serde::Deserialize<'de> for CustomerMap<V> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Entries<V>(std::marker::PhantomData<V>);
+        impl<'de, V: serde::Deserialize<'de>> serde::de::Visitor<'de> for Entries<V> {
+            type Value = CustomerMap<V>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a map keyed by service point")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<Self::Value, A::Error> {
+                let mut map = CustomerMap::default();
+                while let Some((c, v)) = access.next_entry::<CustomerIdx, V>()? {
+                    map.insert(c, v);
+                }
+                Ok(map)
+            }
+        }
+        d.deserialize_map(Entries(std::marker::PhantomData))
+    }
+}
+
 /// What a node is (CONTRACT section 1, Point features other than customers and depots).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
