@@ -1199,7 +1199,9 @@ impl Scored {
             // device above may have come or gone, and the covering site's evidence changed.
             if let Some(c) = touched {
                 let p = self.points.get(&c);
-                let dark = p.is_some_and(|p| p.is_dark() && p.counted);
+                // The same test as `visit`'s: a meter silent after a restoration is no
+                // outage of its own.
+                let dark = p.is_some_and(|p| p.is_dark() && p.counted && !p.after_restoration);
                 let site = Site::Point(c);
                 let covered_by_device = net
                     .chain_of_customer(c)
