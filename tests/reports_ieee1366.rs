@@ -123,12 +123,35 @@ fn order(id: &str, outage: &str, steps: &[(&str, &str, &str, Option<&str>)]) -> 
 }
 
 fn day_query(net: &Network, from: &str, to: &str) -> Query {
+    query_as_of(net, from, to, None, t("2026-07-15T06:00:00Z"))
+}
+
+/// The report's days `from`..=`to` (of one feeder, or the whole network), asked at `as_of`.
+fn query_as_of(
+    net: &Network,
+    from: &str,
+    to: &str,
+    feeder: Option<&str>,
+    as_of: DateTime<Utc>,
+) -> Query {
     let text = QueryText {
         from: Some(from.into()),
         to: Some(to.into()),
+        feeder: feeder.map(str::to_owned),
         ..QueryText::default()
     };
-    Query::parse(&text, net, t("2026-07-15T06:00:00Z")).expect("query")
+    Query::parse(&text, net, as_of).expect("query")
+}
+
+/// Eleven days of July as the log holds them, asked the morning after.
+fn july_records(outages: Vec<OutageRecord>) -> Records {
+    Records {
+        outages,
+        planned: vec![],
+        orders: vec![],
+        as_of: t("2026-07-12T00:00:00Z"),
+        log_start: t("2026-07-01T00:00:00Z"),
+    }
 }
 
 fn close(a: f64, b: f64) -> bool {
@@ -413,24 +436,9 @@ fn a_storm_day_above_t_med_is_a_major_event_day_and_is_excluded() {
         o.restore_by = start + chrono::Duration::hours(12);
         outages.push(o);
     }
-    let records = Records {
-        outages,
-        planned: vec![],
-        orders: vec![],
-        as_of: t("2026-07-12T00:00:00Z"),
-        log_start: t("2026-07-01T00:00:00Z"),
-    };
+    let records = july_records(outages);
     let units = Units::new(&net);
-    let q = Query::parse(
-        &QueryText {
-            from: Some("2026-07-01".into()),
-            to: Some("2026-07-11".into()),
-            ..QueryText::default()
-        },
-        &net,
-        records.as_of,
-    )
-    .unwrap();
+    let q = query_as_of(&net, "2026-07-01", "2026-07-11", None, records.as_of);
     let r = reports::build(&net, &units, &records, &q).reliability;
     assert_eq!(r.med.history_days, 11);
     assert_eq!(r.med.history_days_with_interruptions, 11);
@@ -481,27 +489,10 @@ fn major_event_days_are_found_on_the_whole_network_for_a_feeder_s_report() {
             outages.push(o);
         }
     }
-    let records = Records {
-        outages,
-        planned: vec![],
-        orders: vec![],
-        as_of: t("2026-07-12T00:00:00Z"),
-        log_start: t("2026-07-01T00:00:00Z"),
-    };
+    let records = july_records(outages);
     let units = Units::new(&net);
-    let query = |feeder: Option<&str>| {
-        Query::parse(
-            &QueryText {
-                from: Some("2026-07-01".into()),
-                to: Some("2026-07-11".into()),
-                feeder: feeder.map(str::to_owned),
-                ..QueryText::default()
-            },
-            &net,
-            records.as_of,
-        )
-        .unwrap()
-    };
+    let query =
+        |feeder: Option<&str>| query_as_of(&net, "2026-07-01", "2026-07-11", feeder, records.as_of);
     let whole = reports::build(&net, &units, &records, &query(None)).reliability;
     assert_eq!(whole.customers_served, 10);
     let t_med = whole.med.t_med_min.expect("a threshold");
