@@ -16,7 +16,8 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::outage::{
-    needs_escape, outage_name, push_opt_str, push_opt_time, push_serde, push_text, push_u64,
+    needs_escape, outage_name, push_opt_outage, push_opt_str, push_opt_time, push_serde, push_text,
+    push_u64,
 };
 use crate::events::CallbackOutcome;
 #[cfg(test)]
@@ -109,14 +110,8 @@ impl CallbackItem {
         out.push_str(",\"note\":");
         push_opt_str(&mut out, self.note.as_deref());
         out.push_str(",\"follow_up\":");
-        match self.follow_up {
-            Some(n) => {
-                out.push_str("\"OUT-");
-                push_u64(&mut out, n);
-                out.push_str("\"}");
-            }
-            None => out.push_str("null}"),
-        }
+        push_opt_outage(&mut out, self.follow_up);
+        out.push('}');
         out
     }
 

@@ -275,22 +275,13 @@ impl Outage {
         out.push_str(",\"merged_into\":");
         push_opt_str(&mut out, self.merged_into.as_deref());
         out.push_str(",\"follows\":");
-        match self.follows {
-            Some(n) => {
-                out.push_str("\"OUT-");
-                push_u64(&mut out, n);
-                out.push('"');
-            }
-            None => out.push_str("null"),
-        }
+        push_opt_outage(&mut out, self.follows);
         out.push_str(",\"follow_ups\":[");
         for (i, n) in self.follow_ups.iter().enumerate() {
             if i > 0 {
                 out.push(',');
             }
-            out.push_str("\"OUT-");
-            push_u64(&mut out, *n);
-            out.push('"');
+            push_opt_outage(&mut out, Some(*n));
         }
         out.push_str("],\"evidence\":{\"rule\":");
         push_text(&mut out, &self.rule);
@@ -446,6 +437,18 @@ pub(crate) fn push_text(out: &mut String, s: &str) {
         out.push('"');
     } else {
         push_serde(out, s);
+    }
+}
+
+/// An outage's name (`"OUT-<n>"`, as [`outage_name`] makes it), or `null`.
+pub(crate) fn push_opt_outage(out: &mut String, number: Option<u64>) {
+    match number {
+        Some(n) => {
+            out.push_str("\"OUT-");
+            push_u64(out, n);
+            out.push('"');
+        }
+        None => out.push_str("null"),
     }
 }
 
