@@ -133,6 +133,11 @@ impl DeviceState {
         (self.lit_times.len() - self.lit_times.partition_point(|&x| x < from)) as u32
     }
 
+    /// When the oldest dark evidence below began, fresh or silent.
+    fn dark_since(&self) -> Option<DateTime<Utc>> {
+        earliest_of(self.earliest, self.silent_since)
+    }
+
     fn has_evidence(&self) -> bool {
         self.dark_points > 0 || self.lit > 0 || self.scada_open.is_some() || self.confirmed
     }
@@ -579,10 +584,7 @@ impl Scored {
                     &mut s.earliest
                 };
                 if dark > 0 {
-                    *slot = match (*slot, p.first_at) {
-                        (Some(a), Some(b)) => Some(a.min(b)),
-                        (a, b) => a.or(b),
-                    };
+                    *slot = earliest_of(*slot, p.first_at);
                 }
             } else {
                 s.calls -= calls;
@@ -993,10 +995,7 @@ impl Scored {
         // Or open since before the restoration that left meters below silent: then
         // every "power back" since that silence began speaks against it too.
         if s.silent > 0 {
-            let since = match (s.earliest, s.silent_since) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            };
+            let since = s.dark_since();
             let silent = calls
                 + f64::from(s.silent) * SILENT_WEIGHT
                 + f64::from(s.lit_since(since)) * LIT_WEIGHT;
@@ -1311,11 +1310,7 @@ impl Scored {
                 let st = &self.devices[d.index()];
                 // A meter that said power back before this outage's evidence began
                 // speaks of an earlier one.
-                let since = match (st.earliest, st.silent_since) {
-                    (Some(a), Some(b)) => Some(a.min(b)),
-                    (a, b) => a.or(b),
-                };
-                if st.lit_since(since) > 0 || st.scada_open == Some(false) {
+                if st.lit_since(st.dark_since()) > 0 || st.scada_open == Some(false) {
                     Removal::Restored
                 } else {
                     Removal::Withdrawn
@@ -1441,6 +1436,14 @@ impl Scored {
                 }
             }
         })
+    }
+}
+
+/// The earlier of two times, either of which may be missing.
+fn earliest_of(a: Option<DateTime<Utc>>, b: Option<DateTime<Utc>>) -> Option<DateTime<Utc>> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
     }
 }
 
