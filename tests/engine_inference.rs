@@ -18,6 +18,11 @@ use serde_json::json;
 ///         └─F2─ C ─XF5..XF6─ T5..T6 (5 customers each)
 /// ```
 fn feeder() -> Network {
+    feeder_of(5)
+}
+
+/// [`feeder`] with `per` customers on each transformer.
+fn feeder_of(per: usize) -> Network {
     let mut b = NetBuilder::new()
         .node("S", "substation", 116.0, 39.0)
         .node("A", "bus", 116.001, 39.0)
@@ -36,12 +41,12 @@ fn feeder() -> Network {
             &format!("T{t}"),
             json!({"subtype": "distribution"}),
         );
-        for c in 1..=5 {
+        for c in 1..=per {
             b = b.customer(
                 &format!("t{t}c{c}"),
                 &format!("T{t}"),
                 lon,
-                lat + c as f64 * 1e-4,
+                lat + c as f64 * 1e-5,
                 t == 6 && c == 1,
             );
         }
@@ -621,4 +626,92 @@ fn a_call_after_a_restoration_counts_at_once() {
     // The calls made during the breaker outage were answered by its restoration.
     run(&mut e, &[ev(70, json!({"type":"tick"}))]);
     assert_eq!(active_devices(&e), vec!["XF5"]);
+}
+
+/// ```text
+/// S ─BRK─ A ─F1─ B ─XF1..XF20─ (30 customers each: calling area)
+///           └─F2─ C ─XF21..XF80─ (30 customers each: quiet area)
+/// ```
+fn wide_feeder() -> Network {
+    let mut b = NetBuilder::new()
+        .node("S", "substation", 116.0, 39.0)
+        .node("A", "bus", 116.001, 39.0)
+        .node("B", "bus", 116.002, 39.0)
+        .node("C", "bus", 116.002, 39.001)
+        .edge("BRK", "breaker", "S", "A")
+        .edge("F1", "fuse", "A", "B")
+        .edge("F2", "fuse", "A", "C");
+    for t in 1..=80 {
+        let up = if t <= 20 { "B" } else { "C" };
+        let (lon, lat) = (116.003 + t as f64 * 0.001, 39.0);
+        b = b.node(&format!("T{t}"), "transformer", lon, lat).edge_with(
+            &format!("XF{t}"),
+            "transformer",
+            up,
+            &format!("T{t}"),
+            json!({"subtype": "distribution"}),
+        );
+        for c in 1..=30 {
+            b = b.customer(
+                &format!("t{t}c{c}"),
+                &format!("T{t}"),
+                lon,
+                lat + c as f64 * 1e-5,
+                false,
+            );
+        }
+    }
+    Network::from_geojson(&b.text(), &LoadOptions::default()).unwrap()
+}
+
+#[test]
+fn a_breaker_scada_shows_open_stays_the_outage_however_its_calls_would_split() {
+    let mut e = Engine::new(wide_feeder(), EngineOptions::default());
+    run(
+        &mut e,
+        &[ev(0, json!({"type":"scada","device":"BRK","state":"open"}))],
+    );
+    // Every customer below F1 calls and none below F2 (whose area may simply not
+    // call): a fault at F1 would explain the calls far better than the breaker, by
+    // more than any fixed weight given to SCADA. SCADA still says the breaker is open.
+    let mut calls = Vec::new();
+    for t in 1..=20 {
+        for c in 1..=30 {
+            let at = 1 + (t * 30 + c) % 20;
+            calls.push(call(at, &format!("R-{t}-{c}"), &format!("t{t}c{c}")));
+        }
+    }
+    calls.sort_by_key(|e| e.at);
+    run(&mut e, &calls);
+    run(&mut e, &[ev(25, json!({"type":"tick"}))]);
+    assert_eq!(active_devices(&e), vec!["BRK"]);
+    let o = e.active_outages().next().unwrap();
+    assert_eq!(o.customers_out, 2400);
+    assert_eq!(o.reports, 600);
+}
+
+#[test]
+fn a_fault_whose_calls_trickle_in_is_not_split_by_an_older_call_above_it() {
+    let mut e = Engine::new(feeder_of(30), EngineOptions::default());
+    // A customer under F1 calls about something of its own two hours before F1 blows.
+    run(&mut e, &[call(0, "R-0", "t1c1")]);
+    // F1 blows; its customers call one transformer after another over an hour and a
+    // half, a dozen calls on each.
+    let mut minute = 120;
+    for t in 1..=4 {
+        for c in 2..=13 {
+            run(
+                &mut e,
+                &[call(minute, &format!("R-{t}-{c}"), &format!("t{t}c{c}"))],
+            );
+            minute += 2;
+        }
+    }
+    run(&mut e, &[ev(minute, json!({"type":"tick"}))]);
+    // One fault explains them all. Four transformer faults would win only if each
+    // were judged against the noise of its own, younger, evidence and the fuse
+    // against the noise since the old call.
+    assert_eq!(active_devices(&e), vec!["F1"]);
+    let o = e.active_outages().next().unwrap();
+    assert_eq!(o.reports, 49);
 }

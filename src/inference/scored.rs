@@ -1012,7 +1012,7 @@ impl Scored {
         let sum_kids: f64 = self.devices[d.index()]
             .kids
             .iter()
-            .map(|k| self.devices[k.index()].best)
+            .map(|k| self.kid_best_for(net, d, *k, at))
             .sum();
         let s = &mut self.devices[d.index()];
         // One piece of evidence is one customer's problem (its drop, its meter, its own
@@ -1027,10 +1027,47 @@ impl Scored {
         let was_positive = s.best > 0.0;
         s.value = value;
         s.sum_kids = sum_kids;
-        // A tie goes to the devices below: the smaller explanation (the oracle's choice too).
-        s.open = value > 0.0 && value > sum_kids + 1e-9;
+        // A device SCADA or a dispatcher shows open is open, however well faults below
+        // would explain its calls: everything below it is dark. Otherwise a tie goes to
+        // the devices below: the smaller explanation (the oracle's choice too).
+        s.open = certain || (value > 0.0 && value > sum_kids + 1e-9);
         s.best = value.max(sum_kids).max(0.0);
         was_open != s.open || was_positive != (s.best > 0.0)
+    }
+
+    /// What the devices below `kid` are worth to `parent`: `kid`'s best, with its calls
+    /// weighed against noise over the parent's window of evidence rather than its own.
+    ///
+    /// Each device weighs its calls against the chance that customers with power called
+    /// over its own evidence's time (a short window makes a burst of calls telling). A
+    /// parent and the faults below it must be weighed against the same "all closed":
+    /// otherwise faults below would be favoured just because their evidence is younger,
+    /// and one fault whose calls trickle in over an hour would split into many.
+    fn kid_best_for(
+        &self,
+        net: &Network,
+        parent: DeviceIdx,
+        kid: DeviceIdx,
+        at: DateTime<Utc>,
+    ) -> f64 {
+        let k = &self.devices[kid.index()];
+        if k.best <= 0.0 || k.calls == 0 {
+            return k.best.max(0.0);
+        }
+        let (Some(own), Some(wide)) = (k.earliest, self.devices[parent.index()].earliest) else {
+            return k.best;
+        };
+        if wide >= own {
+            return k.best;
+        }
+        let lead = Duration::minutes(LEAD);
+        let own = self.terms.at(&self.physics, at - own + lead);
+        let wide = self.terms.at(&self.physics, at - wide + lead);
+        let calls = f64::from(k.calls);
+        let quiet = (net.device(kid).customers_below() as f64 - calls).max(0.0);
+        let shift =
+            -calls * (wide.ln_eps - own.ln_eps) - quiet * (wide.ln_not_eps - own.ln_not_eps);
+        (k.best + shift).max(0.0)
     }
 
     /// Re-score the chain from `base` up; the highest device whose decision changed.
