@@ -23,6 +23,12 @@ fn feeder() -> Network {
 
 /// [`feeder`] with `per` customers on each transformer.
 fn feeder_of(per: usize) -> Network {
+    feeder_shaped(4, 2, per)
+}
+
+/// [`feeder`]'s shape with `under_f1` and `under_f2` transformers below the fuses and
+/// `per` customers on each; the first customer of the last transformer is critical.
+fn feeder_shaped(under_f1: usize, under_f2: usize, per: usize) -> Network {
     let mut b = NetBuilder::new()
         .node("S", "substation", 116.0, 39.0)
         .node("A", "bus", 116.001, 39.0)
@@ -31,8 +37,9 @@ fn feeder_of(per: usize) -> Network {
         .edge("BRK", "breaker", "S", "A")
         .edge("F1", "fuse", "A", "B")
         .edge("F2", "fuse", "A", "C");
-    for t in 1..=6 {
-        let up = if t <= 4 { "B" } else { "C" };
+    let last = under_f1 + under_f2;
+    for t in 1..=last {
+        let up = if t <= under_f1 { "B" } else { "C" };
         let (lon, lat) = (116.003 + t as f64 * 0.001, 39.0);
         b = b.node(&format!("T{t}"), "transformer", lon, lat).edge_with(
             &format!("XF{t}"),
@@ -47,7 +54,7 @@ fn feeder_of(per: usize) -> Network {
                 &format!("T{t}"),
                 lon,
                 lat + c as f64 * 1e-5,
-                t == 6 && c == 1,
+                t == last && c == 1,
             );
         }
     }
@@ -628,45 +635,10 @@ fn a_call_after_a_restoration_counts_at_once() {
     assert_eq!(active_devices(&e), vec!["XF5"]);
 }
 
-/// ```text
-/// S ─BRK─ A ─F1─ B ─XF1..XF20─ (30 customers each: calling area)
-///           └─F2─ C ─XF21..XF80─ (30 customers each: quiet area)
-/// ```
-fn wide_feeder() -> Network {
-    let mut b = NetBuilder::new()
-        .node("S", "substation", 116.0, 39.0)
-        .node("A", "bus", 116.001, 39.0)
-        .node("B", "bus", 116.002, 39.0)
-        .node("C", "bus", 116.002, 39.001)
-        .edge("BRK", "breaker", "S", "A")
-        .edge("F1", "fuse", "A", "B")
-        .edge("F2", "fuse", "A", "C");
-    for t in 1..=80 {
-        let up = if t <= 20 { "B" } else { "C" };
-        let (lon, lat) = (116.003 + t as f64 * 0.001, 39.0);
-        b = b.node(&format!("T{t}"), "transformer", lon, lat).edge_with(
-            &format!("XF{t}"),
-            "transformer",
-            up,
-            &format!("T{t}"),
-            json!({"subtype": "distribution"}),
-        );
-        for c in 1..=30 {
-            b = b.customer(
-                &format!("t{t}c{c}"),
-                &format!("T{t}"),
-                lon,
-                lat + c as f64 * 1e-5,
-                false,
-            );
-        }
-    }
-    Network::from_geojson(&b.text(), &LoadOptions::default()).unwrap()
-}
-
 #[test]
 fn a_breaker_scada_shows_open_stays_the_outage_however_its_calls_would_split() {
-    let mut e = Engine::new(wide_feeder(), EngineOptions::default());
+    // 20 transformers of 30 customers below F1, 60 below F2.
+    let mut e = Engine::new(feeder_shaped(20, 60, 30), EngineOptions::default());
     run(
         &mut e,
         &[ev(0, json!({"type":"scada","device":"BRK","state":"open"}))],
