@@ -120,6 +120,10 @@ struct DeviceState {
     sum_kids: f64,
     best: f64,
     open: bool,
+    /// `(ln ε, ln(1−ε))`: the noise its calls were weighed against when it was last
+    /// scored (over its own evidence's window); `None` without dark evidence.
+    #[serde(default)]
+    noise: Option<(f64, f64)>,
 }
 
 impl DeviceState {
@@ -1009,10 +1013,16 @@ impl Scored {
 
     fn rescore(&mut self, net: &Network, d: DeviceIdx, at: DateTime<Utc>) -> bool {
         let value = self.value(net, d, at);
+        let noise = self.devices[d.index()].earliest.map(|first| {
+            let t = self
+                .terms
+                .at(&self.physics, at - first + Duration::minutes(LEAD));
+            (t.ln_eps, t.ln_not_eps)
+        });
         let sum_kids: f64 = self.devices[d.index()]
             .kids
             .iter()
-            .map(|k| self.kid_best_for(net, d, *k, at))
+            .map(|k| self.kid_best_for(net, noise, *k))
             .sum();
         let s = &mut self.devices[d.index()];
         // One piece of evidence is one customer's problem (its drop, its meter, its own
@@ -1027,6 +1037,7 @@ impl Scored {
         let was_positive = s.best > 0.0;
         s.value = value;
         s.sum_kids = sum_kids;
+        s.noise = noise;
         // A device SCADA or a dispatcher shows open is open, however well faults below
         // would explain its calls: everything below it is dark. Otherwise a tie goes to
         // the devices below: the smaller explanation (the oracle's choice too).
@@ -1035,39 +1046,30 @@ impl Scored {
         was_open != s.open || was_positive != (s.best > 0.0)
     }
 
-    /// What the devices below `kid` are worth to `parent`: `kid`'s best, with its calls
-    /// weighed against noise over the parent's window of evidence rather than its own.
+    /// What the devices below `kid` are worth to its parent: `kid`'s best, with its
+    /// calls weighed against the parent's noise `wide` (`(ln ε, ln(1−ε))` over the
+    /// parent's window of evidence) rather than the noise it was scored with.
     ///
     /// Each device weighs its calls against the chance that customers with power called
     /// over its own evidence's time (a short window makes a burst of calls telling). A
     /// parent and the faults below it must be weighed against the same "all closed":
     /// otherwise faults below would be favoured just because their evidence is younger,
     /// and one fault whose calls trickle in over an hour would split into many.
-    fn kid_best_for(
-        &self,
-        net: &Network,
-        parent: DeviceIdx,
-        kid: DeviceIdx,
-        at: DateTime<Utc>,
-    ) -> f64 {
+    fn kid_best_for(&self, net: &Network, wide: Option<(f64, f64)>, kid: DeviceIdx) -> f64 {
         let k = &self.devices[kid.index()];
         if k.best <= 0.0 || k.calls == 0 {
             return k.best.max(0.0);
         }
-        let (Some(own), Some(wide)) = (k.earliest, self.devices[parent.index()].earliest) else {
+        let (Some(own), Some(wide)) = (k.noise, wide) else {
             return k.best;
         };
-        if wide >= own {
+        if wide.0 <= own.0 {
+            // The parent's window is no longer than the kid's.
             return k.best;
         }
-        let lead = Duration::minutes(LEAD);
-        let own = self.terms.at(&self.physics, at - own + lead);
-        let wide = self.terms.at(&self.physics, at - wide + lead);
         let calls = f64::from(k.calls);
         let quiet = (net.device(kid).customers_below() as f64 - calls).max(0.0);
-        let shift =
-            -calls * (wide.ln_eps - own.ln_eps) - quiet * (wide.ln_not_eps - own.ln_not_eps);
-        (k.best + shift).max(0.0)
+        (k.best - calls * (wide.0 - own.0) - quiet * (wide.1 - own.1)).max(0.0)
     }
 
     /// Re-score the chain from `base` up; the highest device whose decision changed.
