@@ -58,6 +58,34 @@ pub struct CallbackItem {
 }
 
 impl CallbackItem {
+    /// A callback just listed for customer `customer` (its id and account as the
+    /// network gives them) of restored outage `outage`: not called yet.
+    pub fn listed(
+        outage: u64,
+        customer: CustomerIdx,
+        customer_id: String,
+        account: Option<String>,
+        report_ids: Vec<String>,
+        crew: Option<String>,
+        at: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            outage,
+            customer,
+            customer_id,
+            account,
+            report_ids,
+            crew,
+            listed_at: at,
+            outcome: None,
+            outcome_at: None,
+            attempts: 0,
+            agent: None,
+            note: None,
+            follow_up: None,
+        }
+    }
+
     /// Waiting for a settled answer (never called, or nobody answered).
     pub fn is_pending(&self) -> bool {
         matches!(self.outcome, None | Some(CallbackOutcome::NoAnswer))
@@ -247,21 +275,15 @@ mod tests {
     #[test]
     fn to_json_is_serdes() {
         let at = DateTime::from_timestamp(1_783_994_400, 0).unwrap();
-        let mut item = CallbackItem {
-            outage: 12,
-            customer: CustomerIdx(3),
-            customer_id: "UCBT:0124eabefd".into(),
-            account: None,
-            report_ids: Vec::new(),
-            crew: None,
-            listed_at: at,
-            outcome: None,
-            outcome_at: None,
-            attempts: 0,
-            agent: None,
-            note: None,
-            follow_up: None,
-        };
+        let mut item = CallbackItem::listed(
+            12,
+            CustomerIdx(3),
+            "UCBT:0124eabefd".into(),
+            None,
+            Vec::new(),
+            None,
+            at,
+        );
         assert_eq!(item.to_json(), item.to_json_serde());
         item.customer_id = "meter \"7\"\\b\u{2}".into();
         item.account = Some("acc/1 ü".into());

@@ -720,21 +720,15 @@ impl Engine {
         let crew = crew.or_else(|| o.crew.clone());
         for (c, report_ids) in reporters {
             let sp = self.network.customer(c);
-            let item = CallbackItem {
-                outage: n,
-                customer: c,
-                customer_id: sp.id.clone(),
-                account: sp.account.clone(),
+            let item = CallbackItem::listed(
+                n,
+                c,
+                sp.id.clone(),
+                sp.account.clone(),
                 report_ids,
-                crew: crew.clone(),
-                listed_at: clock,
-                outcome: None,
-                outcome_at: None,
-                attempts: 0,
-                agent: None,
-                note: None,
-                follow_up: None,
-            };
+                crew.clone(),
+                clock,
+            );
             let data = item.to_json();
             self.callbacks.insert(item);
             self.emit(out, clock, "callback.listed", data, None);
