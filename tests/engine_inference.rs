@@ -687,3 +687,54 @@ fn a_fault_whose_calls_trickle_in_is_not_split_by_an_older_call_above_it() {
     let o = e.active_outages().next().unwrap();
     assert_eq!(o.reports, 49);
 }
+
+/// A medium-voltage feeder whose service points each stand for many customers:
+///
+/// ```text
+/// S ─BRK─ A ─F1─ B ─L1..L3─ P1..P3 (one service point of 150 customers each: m1..m3)
+///         └─F2─ C ─L4─ P4 (m4, 150 customers)
+/// ```
+fn medium_voltage_feeder() -> Network {
+    let mut b = NetBuilder::new()
+        .node("S", "substation", 116.0, 39.0)
+        .node("A", "bus", 116.001, 39.0)
+        .node("B", "bus", 116.002, 39.0)
+        .node("C", "bus", 116.002, 39.001)
+        .edge("BRK", "breaker", "S", "A")
+        .edge("F1", "fuse", "A", "B")
+        .edge("F2", "fuse", "A", "C");
+    for k in 1..=4 {
+        let (lon, lat) = (116.003 + k as f64 * 0.001, 39.0);
+        let up = if k <= 3 { "B" } else { "C" };
+        b = b
+            .node(&format!("P{k}"), "bus", lon, lat)
+            .edge(&format!("L{k}"), "line", up, &format!("P{k}"))
+            .raw(json!({"type":"Feature","geometry":{"type":"Point","coordinates":[lon,lat]},
+                "properties":{"id":format!("m{k}"),"kind":"customer","bus":format!("P{k}"),"customers":150}}));
+    }
+    Network::from_geojson(&b.text(), &LoadOptions::default()).unwrap()
+}
+
+#[test]
+fn last_gasps_of_points_that_stand_for_many_customers_roll_up_to_their_fuse() {
+    let mut e = Engine::new(medium_voltage_feeder(), EngineOptions::default());
+    // F1 blows: the three meters below it gasp, and a few of their 450 customers call.
+    run(
+        &mut e,
+        &[
+            ev(0, json!({"type":"ami","customer":"m1","state":"off"})),
+            ev(0, json!({"type":"ami","customer":"m2","state":"off"})),
+            ev(0, json!({"type":"ami","customer":"m3","state":"off"})),
+            call(2, "R1", "m1"),
+            call(3, "R2", "m2"),
+            call(4, "R3", "m3"),
+            ev(5, json!({"type":"tick"})),
+        ],
+    );
+    // Three meters gasped out of three: F1, not three outages at the service points.
+    // (Counting each point's 150 customers as 150 meters, the 447 "silent" ones made
+    // F1 look unlikely.)
+    assert_eq!(active_devices(&e), vec!["F1"]);
+    let o = e.active_outages().next().unwrap();
+    assert_eq!(o.customers_out, 450);
+}

@@ -214,6 +214,9 @@ fn a_transformer_point_without_a_transformer_edge_is_its_own_device() {
     // 12 customers fed, one of them listed: 12 in all, not 13.
     assert_eq!(tp.customers_below(), 12);
     assert_eq!(net.device_by_id("BRK").unwrap().customers_below(), 12);
+    // One meter: the 11 customers not listed one by one have none to gasp with.
+    assert_eq!(tp.points_below(), 1);
+    assert_eq!(net.device_by_id("BRK").unwrap().points_below(), 1);
 }
 
 #[test]

@@ -136,10 +136,11 @@ fn picture(net: &Network, spec: &Spec) -> Vec<String> {
         .filter(|d| d.is_fed())
         .map(|d| {
             format!(
-                "{} below={} critical={} parent={:?}",
+                "{} below={} critical={} points={} parent={:?}",
                 d.id(),
                 d.customers_below(),
                 d.critical_below(),
+                d.points_below(),
                 d.parent().map(|p| p.id())
             )
         })

@@ -871,12 +871,13 @@ impl Scored {
         // Calls: Beta-binomial around the call law (the real call rate of a storm is
         // uncertain), against noise at rate ε.
         v += ln_beta(k + t.a, n - k + t.b) - t.ln_beta_ab - k * t.ln_eps - (n - k) * t.ln_not_eps;
-        // Last gasps, with one gasp rate for the whole network: the customers of a larger
-        // device who stayed silent count against it. Where no meter gasped, nothing is
-        // said (the area may have no smart meters at all).
+        // Last gasps, with one gasp rate for the whole network: the meters of a larger
+        // device that stayed silent count against it. Where no meter gasped, nothing is
+        // said (the area may have no smart meters at all). A meter is a service point:
+        // one that stands for a hundred customers still sends one last gasp.
         let g = f64::from(ami_off);
         if g > 0.0 {
-            let gn = (view.customers_below() as f64).max(g);
+            let gn = f64::from(view.points_below()).max(g);
             let (ln_gasp_odds, ln_no_gasp) = self.terms.gasp(&self.physics);
             v += g * ln_gasp_odds + (gn - g) * ln_no_gasp;
         }

@@ -16,7 +16,8 @@ use serde_json::Value;
 
 use super::{
     protection, spatial, trace, CustomerIdx, Depot, Device, DeviceIdx, DeviceKind, DeviceSite,
-    Edge, EdgeKind, Network, NetworkError, Node, NodeKind, Problem, ServicePoint, Zone, ZoneKind,
+    Edge, EdgeKind, Network, NetworkError, Node, NodeKind, NodeLoad, Problem, ServicePoint, Zone,
+    ZoneKind,
 };
 
 /// How to load a network file.
@@ -616,18 +617,19 @@ fn build(
         .filter_map(|(k, s)| s.account.clone().map(|a| (a, CustomerIdx(k as u32))))
         .collect();
     let mut customers_at = vec![Vec::new(); graph.node_count()];
-    let mut node_load: Vec<(u64, u32)> = vec![(0, 0); graph.node_count()];
+    let mut node_load = vec![NodeLoad::default(); graph.node_count()];
     for (k, s) in customers.iter().enumerate() {
         customers_at[s.node.index()].push(CustomerIdx(k as u32));
         let load = &mut node_load[s.node.index()];
-        load.0 += u64::from(s.customers);
+        load.customers += u64::from(s.customers);
+        load.points += 1;
         if s.critical {
-            load.1 += s.customers;
+            load.critical += s.customers;
         }
     }
 
     if options.add_protection {
-        let customers_per_node: Vec<u64> = node_load.iter().map(|l| l.0).collect();
+        let customers_per_node: Vec<u64> = node_load.iter().map(|l| l.customers).collect();
         notes.extend(protection::add_lateral_fuses(
             &mut graph,
             &closed,
@@ -749,6 +751,7 @@ fn find_devices(
             feeder: None,
             customers_below: 0,
             critical_below: 0,
+            points_below: 0,
             depth: 0,
             in_tree: false,
         });

@@ -428,6 +428,15 @@ pub(crate) enum DeviceSite {
     Node(NodeIndex),
 }
 
+/// What hangs on one node: customers (service points and the customers a transformer
+/// feeds that are not listed one by one), critical customers, and service points.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct NodeLoad {
+    pub(crate) customers: u64,
+    pub(crate) critical: u32,
+    pub(crate) points: u32,
+}
+
 /// A protective device and what the current trace says about it.
 #[derive(Debug, Clone)]
 pub struct Device {
@@ -440,6 +449,7 @@ pub struct Device {
     pub(crate) feeder: Option<FeederIdx>,
     pub(crate) customers_below: u64,
     pub(crate) critical_below: u32,
+    pub(crate) points_below: u32,
     pub(crate) depth: u32,
     pub(crate) in_tree: bool,
 }
@@ -506,8 +516,8 @@ pub struct Network {
     pub(crate) customer_by_account: FastMap<String, CustomerIdx>,
     /// Service points per node, for counting customers below a device.
     pub(crate) customers_at: Vec<Vec<CustomerIdx>>,
-    /// Customers and critical customers per node (service points + aggregates).
-    pub(crate) node_load: Vec<(u64, u32)>,
+    /// Customers, critical customers and service points per node.
+    pub(crate) node_load: Vec<NodeLoad>,
     pub(crate) devices: Vec<Device>,
     pub(crate) device_by_id: FastMap<String, DeviceIdx>,
     pub(crate) device_of_edge: FastMap<EdgeIndex, DeviceIdx>,
@@ -550,6 +560,12 @@ impl<'a> DeviceView<'a> {
     /// Critical customers this device feeds in the current state.
     pub fn critical_below(&self) -> u32 {
         self.net.devices[self.idx.index()].critical_below
+    }
+    /// Service points (meters) this device feeds in the current state: an aggregate
+    /// point standing for many customers is one meter, and customers not listed one by
+    /// one have none.
+    pub fn points_below(&self) -> u32 {
+        self.net.devices[self.idx.index()].points_below
     }
     /// The next protective device towards the substation.
     pub fn parent(&self) -> Option<DeviceView<'a>> {
@@ -736,8 +752,8 @@ impl Network {
             nodes: self.node_count(),
             edges: self.edge_count(),
             service_points: self.customers.len(),
-            customers: self.node_load.iter().map(|l| l.0).sum(),
-            critical_customers: self.node_load.iter().map(|l| u64::from(l.1)).sum(),
+            customers: self.node_load.iter().map(|l| l.customers).sum(),
+            critical_customers: self.node_load.iter().map(|l| u64::from(l.critical)).sum(),
             feeders: self.feeders.len(),
             devices,
             depots: self.depots.len(),
@@ -909,9 +925,9 @@ impl Network {
         let mut out = Darkened::default();
         for n in nodes {
             out.points.extend_from_slice(&self.customers_at[n.index()]);
-            let (customers, critical) = self.node_load[n.index()];
-            out.customers += customers;
-            out.critical += critical;
+            let load = self.node_load[n.index()];
+            out.customers += load.customers;
+            out.critical += load.critical;
         }
         out.points.sort();
         Some(out)

@@ -20,7 +20,9 @@ use std::collections::VecDeque;
 use petgraph::graph::{EdgeIndex, NodeIndex, UnGraph};
 use petgraph::visit::EdgeRef;
 
-use super::{DeviceIdx, DeviceSite, Edge, FeederIdx, Network, NetworkError, Node, NodeKind};
+use super::{
+    DeviceIdx, DeviceSite, Edge, FeederIdx, Network, NetworkError, Node, NodeKind, NodeLoad,
+};
 
 /// Per-node trace state, indexed by `NodeIndex::index()`.
 #[derive(Debug, Clone, Default)]
@@ -116,9 +118,12 @@ impl Network {
             }
             let unlisted = u64::from(self.graph[t].aggregate_customers).saturating_sub(listed);
             if unlisted > 0 {
-                self.node_load[t.index()].0 += unlisted;
+                self.node_load[t.index()].customers += unlisted;
                 let before = self.node_load[t.index()];
-                self.node_load[t.index()] = (unlisted, 0);
+                self.node_load[t.index()] = NodeLoad {
+                    customers: unlisted,
+                    ..NodeLoad::default()
+                };
                 self.move_load(std::iter::once(t), 1);
                 self.node_load[t.index()] = before;
             }
@@ -337,8 +342,8 @@ impl Network {
     /// Add (`sign = 1`) or take off (`sign = -1`) the customers of `nodes` on their chains.
     fn move_load(&mut self, nodes: impl Iterator<Item = NodeIndex>, sign: i64) {
         for n in nodes {
-            let (customers, critical) = self.node_load[n.index()];
-            if customers == 0 && critical == 0 {
+            let load = self.node_load[n.index()];
+            if load == NodeLoad::default() {
                 continue;
             }
             let mut cur = self.trace.device_above[n.index()];
@@ -346,10 +351,13 @@ impl Network {
                 let dev = &mut self.devices[d.index()];
                 dev.customers_below = dev
                     .customers_below
-                    .wrapping_add_signed(sign * customers as i64);
+                    .wrapping_add_signed(sign * load.customers as i64);
                 dev.critical_below = dev
                     .critical_below
-                    .wrapping_add_signed((sign * i64::from(critical)) as i32);
+                    .wrapping_add_signed((sign * i64::from(load.critical)) as i32);
+                dev.points_below = dev
+                    .points_below
+                    .wrapping_add_signed((sign * i64::from(load.points)) as i32);
                 cur = dev.parent;
             }
         }

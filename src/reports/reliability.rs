@@ -101,7 +101,7 @@ impl Units {
                     net.zone_at(sp.lon, sp.lat)
                 });
             }
-            let unlisted = net.node_load[n.index()].0.saturating_sub(listed);
+            let unlisted = net.node_load[n.index()].customers.saturating_sub(listed);
             u.unlisted_of_node.push(if unlisted > 0 {
                 u.weight.len() as u32
             } else {
