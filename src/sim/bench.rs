@@ -18,10 +18,14 @@ pub struct InferenceBenchArgs {
     /// Call-in rates to try.
     #[arg(long, value_delimiter = ',', default_values_t = vec![0.05, 0.10, 0.30])]
     pub call_rates: Vec<f64>,
-    /// Seeds per network and rate (a small network's storm has 5 faults: a dozen
-    /// storms give a few dozen counted faults, enough for a share to mean something).
+    /// Storms (seeds) per network and rate, at least.
     #[arg(long, default_value_t = 12)]
     pub seeds: u64,
+    /// Play more storms until this many faults are counted at +10 min (a small
+    /// network's storm has 5 faults: a dozen storms give 30 counted faults, where one
+    /// unlucky fault moves a share by 3 points). At most 20 times `--seeds` storms.
+    #[arg(long, default_value_t = 200)]
+    pub min_counted: usize,
     /// Unrelated calls per customer per hour.
     #[arg(long, default_value_t = 3.0e-4)]
     pub noise_per_customer_hour: f64,
@@ -95,7 +99,7 @@ pub fn run(args: InferenceBenchArgs) -> anyhow::Result<()> {
     } else {
         args.network.clone()
     };
-    println!("faultline bench inference: storms with noise ({} calls per customer-hour), {}% smart meters, {} seeds each", args.noise_per_customer_hour, args.ami_share * 100.0, args.seeds);
+    println!("faultline bench inference: storms with noise ({} calls per customer-hour), {}% smart meters, {} seeds each or more, until {} faults are counted at +10 min", args.noise_per_customer_hour, args.ami_share * 100.0, args.seeds, args.min_counted);
     println!("exact device found at +5/+10/+15/+30 min, % of faults with ≥ 2 pieces of evidence; 'of oracle' = % of the faults the oracle finds");
     println!();
     println!("{:<28} {:>5} {:>9} | {:<23} | {:<23} | {:<23} | {:<23} | {:>5} {:>5} | {:>6} {:>6} | {:>9}",
@@ -132,7 +136,12 @@ pub fn run(args: InferenceBenchArgs) -> anyhow::Result<()> {
             let mut fl = Totals::default();
             let mut base = Totals::default();
             let mut misses = Vec::new();
-            for seed in 1..=args.seeds {
+            let mut seeds = 0;
+            while seeds < args.seeds
+                || (fl.counted[1] < args.min_counted && seeds < args.seeds.saturating_mul(20))
+            {
+                seeds += 1;
+                let seed = seeds;
                 let options = StormOptions {
                     seed,
                     faults,
@@ -163,7 +172,7 @@ pub fn run(args: InferenceBenchArgs) -> anyhow::Result<()> {
                 "{:<28} {:>5.2} {:>9} | {} | {} | {} | {} | {:>5} {:>5} | {:>6.1} {:>6.1} | {:>9.0}",
                 format!("{name}{note}"),
                 rate,
-                format!("{}×{} ({})", args.seeds, faults, fl.counted[1]),
+                format!("{}×{} ({})", seeds, faults, fl.counted[1]),
                 row(&fl, false),
                 row(&base, false),
                 row(&fl, true),
