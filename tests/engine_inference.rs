@@ -738,3 +738,44 @@ fn last_gasps_of_points_that_stand_for_many_customers_roll_up_to_their_fuse() {
     let o = e.active_outages().next().unwrap();
     assert_eq!(o.customers_out, 450);
 }
+
+#[test]
+fn a_device_scada_shows_open_below_a_tripped_breaker_is_shown_at_once() {
+    let mut e = Engine::new(feeder(), EngineOptions::default());
+    run(
+        &mut e,
+        &[
+            ev(0, json!({"type":"scada","device":"BRK","state":"open"})),
+            // A telemetered device below the dead breaker reports open (an operator
+            // isolating a damaged section, or its own trip seen late).
+            ev(5, json!({"type":"scada","device":"F1","state":"open"})),
+        ],
+    );
+    assert_eq!(
+        active_devices(&e),
+        vec!["BRK", "F1"],
+        "both must be closed: the crews need to know now"
+    );
+    let f1 = e.active_outages().find(|o| o.device == "F1").unwrap().id();
+    // The breaker closes: F1's customers stay dark, in the same outage.
+    run(
+        &mut e,
+        &[
+            ev(60, json!({"type":"scada","device":"BRK","state":"closed"})),
+            ev(61, json!({"type":"tick"})),
+        ],
+    );
+    assert_eq!(active_devices(&e), vec!["F1"]);
+    let o = e.active_outages().next().unwrap();
+    assert_eq!(o.id(), f1);
+    assert_eq!(o.customers_out, 20);
+    // And F1 closing ends it.
+    run(
+        &mut e,
+        &[ev(
+            90,
+            json!({"type":"scada","device":"F1","state":"closed"}),
+        )],
+    );
+    assert!(active_devices(&e).is_empty());
+}

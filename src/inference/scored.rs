@@ -306,6 +306,15 @@ impl Scored {
             .is_none_or(|last| at.timestamp() / 60 > last.timestamp() / 60);
         let mut touched_point = None;
         let mut dirty_chain: Option<DeviceIdx> = None;
+        // A device's own state changed (SCADA, a dispatcher, a crew): below an open
+        // device too, it may be shown or taken away (see `visit_certain_below`).
+        let device_state = matches!(
+            obs,
+            Observation::ScadaOpen(_)
+                | Observation::ScadaClosed(_)
+                | Observation::Confirmed(_)
+                | Observation::Restored(Site::Device(_))
+        );
         match obs {
             Observation::Dark(c) => {
                 self.update_point(net, c, at, |p| {
@@ -408,7 +417,11 @@ impl Scored {
             self.refresh(net, at, touched_point)
         } else if let Some(base) = dirty_chain {
             let top_changed = self.rescore_chain(net, base, at);
-            self.reextract(net, top_changed, touched_point)
+            if device_state && self.open_above(net, base) {
+                self.full_extract(net, touched_point)
+            } else {
+                self.reextract(net, top_changed, touched_point)
+            }
         } else {
             // A point no device feeds: its own outage or nothing.
             self.reextract(net, None, touched_point)
@@ -1209,6 +1222,7 @@ impl Scored {
                 // after it opened cannot tell them apart from it, so they stay as
                 // they were.
                 out.extend(s.frozen.iter().copied());
+                self.visit_certain_below(d, out);
             }
             return;
         }
@@ -1224,6 +1238,27 @@ impl Scored {
         for k in &s.kids {
             self.visit(*k, out);
         }
+    }
+
+    /// The devices below `d` that SCADA or a dispatcher shows open, with the outages
+    /// nested below them: a recloser open under a tripped breaker must be closed too
+    /// when the breaker is, and the crews need to know it now, not once the breaker's
+    /// customers are back.
+    fn visit_certain_below(&self, d: DeviceIdx, out: &mut BTreeSet<Site>) {
+        for k in &self.devices[d.index()].kids {
+            let s = &self.devices[k.index()];
+            if s.scada_open == Some(true) || s.confirmed {
+                out.insert(Site::Device(*k));
+                out.extend(s.frozen.iter().copied());
+            }
+            self.visit_certain_below(*k, out);
+        }
+    }
+
+    /// Whether a device above `d` is believed open.
+    fn open_above(&self, net: &Network, d: DeviceIdx) -> bool {
+        net.chain_from(net.device(d).parent().map(|p| p.idx()))
+            .any(|a| self.devices[a.index()].open)
     }
 
     /// Re-extract the belief below `top` (the highest device whose decision changed).
@@ -1273,10 +1308,7 @@ impl Scored {
             return BeliefDelta::default();
         };
         // Does an open device above `top` already cover everything below it?
-        let covered_above = net.device(top).parent().is_some_and(|p| {
-            net.chain_from(Some(p.idx()))
-                .any(|a| self.devices[a.index()].open)
-        });
+        let covered_above = self.open_above(net, top);
         if covered_above {
             // What is below an open device does not change with it.
             return touched.map(|c| self.touch(net, c)).unwrap_or_default();
