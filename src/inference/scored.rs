@@ -142,6 +142,11 @@ impl DeviceState {
         earliest_of(self.earliest, self.silent_since)
     }
 
+    /// What [`Scored::rescore_all`] re-scores: evidence, or a belief to revise.
+    fn is_active(&self) -> bool {
+        self.has_evidence() || self.open || self.best > 0.0
+    }
+
     fn has_evidence(&self) -> bool {
         self.dark_points > 0 || self.lit > 0 || self.scada_open.is_some() || self.confirmed
     }
@@ -178,6 +183,14 @@ pub struct Scored {
     /// The parts of V(d) that depend on the elapsed time only (see [`TermCache`]).
     #[serde(skip)]
     terms: TermCache,
+    /// Every device that has (or had) evidence, was open or had a positive best since
+    /// the last minute's re-scoring (and maybe more): what [`Scored::rescore_all`] looks
+    /// at, instead of every device of the network. Derived state, rebuilt from the
+    /// devices when missing (`in_active` empty after a restore).
+    #[serde(skip)]
+    active: Vec<DeviceIdx>,
+    #[serde(skip)]
+    in_active: Vec<bool>,
 }
 
 /// What [`Scored::refreeze`] keeps of a certainly-open device between minutes.
@@ -190,6 +203,9 @@ struct PreTrip {
     /// The evidence its nested outages were last worked out from: while it stays the
     /// same, so do they.
     counted: Vec<PreTripPoint>,
+    /// A point below the device was counted in or out since `counted` was worked out
+    /// (set by [`Scored::count`]): until then there is nothing to look at again.
+    changed: bool,
 }
 
 /// One point's evidence as [`Scored::nested_before`] reads it.
@@ -290,6 +306,8 @@ impl Scored {
             pre_trip: FastMap::default(),
             waiting: None,
             terms: TermCache::default(),
+            active: Vec::new(),
+            in_active: Vec::new(),
         }
     }
 
@@ -584,6 +602,14 @@ impl Scored {
         let lit_at = p.lit_at.map_or(0, |t| t.timestamp());
         let mut child: Option<DeviceIdx> = None;
         for d in net.chain_from(Some(base)) {
+            if sign > 0 {
+                self.mark_active(d);
+            }
+            if self.devices[d.index()].certain_since.is_some() {
+                if let Some(kept) = self.pre_trip.get_mut(&d) {
+                    kept.changed = true;
+                }
+            }
             let s = &mut self.devices[d.index()];
             if sign > 0 {
                 s.calls += calls;
@@ -643,6 +669,7 @@ impl Scored {
     }
 
     fn set_device_flag(&mut self, net: &Network, d: DeviceIdx, f: impl FnOnce(&mut DeviceState)) {
+        self.mark_active(d);
         f(&mut self.devices[d.index()]);
         let mut child = d;
         for up in net.chain_from(net.device(d).parent().map(|p| p.idx())) {
@@ -667,6 +694,7 @@ impl Scored {
                 trip: at,
                 candidates,
                 counted,
+                changed: false,
             },
         );
     }
@@ -674,15 +702,25 @@ impl Scored {
     /// Work the nested outages of every certainly-open device out again (their pre-trip
     /// evidence may have been restored since).
     fn refreeze(&mut self, net: &Network) {
+        // A certainly-open device has evidence: it is on the active list.
+        self.ensure_active();
         let certain: Vec<(DeviceIdx, DateTime<Utc>)> = self
-            .devices
+            .active
             .iter()
-            .enumerate()
-            .filter(|(_, s)| s.scada_open == Some(true) || s.confirmed)
-            .filter_map(|(i, s)| s.certain_since.map(|t| (DeviceIdx(i as u32), t)))
+            .filter_map(|&d| {
+                let s = &self.devices[d.index()];
+                (s.scada_open == Some(true) || s.confirmed)
+                    .then_some(s.certain_since.map(|t| (d, t)))
+                    .flatten()
+            })
             .collect();
         for (d, t) in certain {
             let (mut candidates, last) = match self.pre_trip.remove(&d) {
+                Some(kept) if kept.trip == t && !kept.changed => {
+                    // No point below was counted in or out since: the same evidence.
+                    self.pre_trip.insert(d, kept);
+                    continue;
+                }
                 Some(kept) if kept.trip == t => (kept.candidates, Some(kept.counted)),
                 _ => (self.pre_trip_points(net, d, t), None),
             };
@@ -702,6 +740,7 @@ impl Scored {
                     trip: t,
                     candidates,
                     counted,
+                    changed: false,
                 },
             );
         }
@@ -1057,7 +1096,11 @@ impl Scored {
         // the devices below: the smaller explanation (the oracle's choice too).
         s.open = certain || (value > 0.0 && value > sum_kids + 1e-9);
         s.best = value.max(sum_kids).max(0.0);
-        was_open != s.open || was_positive != (s.best > 0.0)
+        let changed = was_open != s.open || was_positive != (s.best > 0.0);
+        if s.open || s.best > 0.0 {
+            self.mark_active(d);
+        }
+        changed
     }
 
     /// What the devices below `kid` are worth to its parent: `kid`'s best, with its
@@ -1177,16 +1220,41 @@ impl Scored {
 
     /// Re-score every device that has (or had) evidence, deepest first.
     fn rescore_all(&mut self, net: &Network, at: DateTime<Utc>) {
-        let mut with_evidence: Vec<DeviceIdx> = (0..self.devices.len())
-            .filter(|&i| {
-                self.devices[i].has_evidence() || self.devices[i].open || self.devices[i].best > 0.0
-            })
-            .map(|i| DeviceIdx(i as u32))
-            .collect();
+        self.ensure_active();
+        let mut with_evidence = std::mem::take(&mut self.active);
+        with_evidence.retain(|d| {
+            let keep = self.devices[d.index()].is_active();
+            self.in_active[d.index()] = keep;
+            keep
+        });
         with_evidence.sort_by_key(|d| std::cmp::Reverse((net.device(*d).depth(), *d)));
-        for d in with_evidence {
+        for &d in &with_evidence {
             self.rescore(net, d, at);
         }
+        // Re-scoring marked nothing new: each device it looked at is on the list.
+        debug_assert!(self.active.iter().all(|d| with_evidence.contains(d)));
+        self.active = with_evidence;
+    }
+
+    /// Put `d` on the list [`Scored::rescore_all`] looks at.
+    fn mark_active(&mut self, d: DeviceIdx) {
+        self.ensure_active();
+        if !self.in_active[d.index()] {
+            self.in_active[d.index()] = true;
+            self.active.push(d);
+        }
+    }
+
+    /// Build the list of active devices from the devices, if it is missing.
+    fn ensure_active(&mut self) {
+        if self.in_active.len() == self.devices.len() {
+            return;
+        }
+        self.in_active = self.devices.iter().map(DeviceState::is_active).collect();
+        self.active = (0..self.devices.len())
+            .filter(|&i| self.in_active[i])
+            .map(|i| DeviceIdx(i as u32))
+            .collect();
     }
 
     /// The belief from scratch, into `out`.
