@@ -64,8 +64,11 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<()> {
         line.push('\n');
         w.write_all(line.as_bytes())
     };
-    for e in &events {
-        for o in engine.apply(e) {
+    // Every event's service point is looked up first, in one pass (see
+    // `Engine::apply_resolved`).
+    let customers: Vec<_> = events.iter().map(|e| engine.customer_of(e)).collect();
+    for (e, customer) in events.iter().zip(customers) {
+        for o in engine.apply_resolved(e, customer) {
             write(&o)?;
         }
     }

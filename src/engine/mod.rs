@@ -442,7 +442,32 @@ impl Engine {
 
     /// Apply one event; return the messages it produced, in order.
     pub fn apply(&mut self, event: &Event) -> Vec<Output> {
-        let mut out = self.apply_inner(event);
+        let customer = self.customer_of(event);
+        self.apply_resolved(event, customer)
+    }
+
+    /// The service point an event names by id (a report naming a customer, a meter's
+    /// message, a callback), if the network has it.
+    pub fn customer_of(&self, event: &Event) -> Option<CustomerIdx> {
+        let id = match &event.kind {
+            EventKind::Report(r) => match &r.place {
+                ReportPlace::Customer { customer } => customer,
+                ReportPlace::Location { .. } => return None,
+            },
+            EventKind::Ami(m) => &m.customer,
+            EventKind::Callback(cb) => &cb.customer,
+            _ => return None,
+        };
+        self.network.customer_idx(id)
+    }
+
+    /// [`Engine::apply`], with the event's service point already looked up
+    /// ([`Engine::customer_of`]). A replay looks a whole log's up in one pass before
+    /// applying it: the id table then stays in cache, where a lookup per event, between
+    /// the analyzer's work, finds it evicted each time.
+    pub fn apply_resolved(&mut self, event: &Event, customer: Option<CustomerIdx>) -> Vec<Output> {
+        debug_assert_eq!(customer, self.customer_of(event), "looked up in this network");
+        let mut out = self.apply_inner(event, customer);
         let at = self.clock.unwrap_or(event.at);
         // The crew on each restored outage, before dispatch lets its order go.
         let restored: Vec<(u64, Option<String>)> = out
@@ -458,7 +483,8 @@ impl Engine {
         out
     }
 
-    fn apply_inner(&mut self, event: &Event) -> Vec<Output> {
+    /// `customer`: the event's service point ([`Engine::customer_of`]).
+    fn apply_inner(&mut self, event: &Event, customer: Option<CustomerIdx>) -> Vec<Output> {
         let at = self.clock.map_or(event.at, |c| c.max(event.at));
         self.clock = Some(at);
         let mut out = Vec::new();
@@ -475,7 +501,7 @@ impl Engine {
                     return out;
                 }
                 let customer = match &r.place {
-                    ReportPlace::Customer { customer } => self.network.customer_idx(customer),
+                    ReportPlace::Customer { .. } => customer,
                     ReportPlace::Location { lon, lat } => {
                         self.network.nearest_customer(*lon, *lat).map(|(c, _)| c)
                     }
@@ -519,7 +545,7 @@ impl Engine {
                 }
             }
             EventKind::Ami(m) => {
-                let Some(c) = self.network.customer_idx(&m.customer) else {
+                let Some(c) = customer else {
                     self.rejected += 1;
                     return out;
                 };
@@ -634,7 +660,7 @@ impl Engine {
                 self.observe(at, event.at, Observation::Tick, &mut out);
             }
             EventKind::Callback(cb) => {
-                self.record_callback(cb, at, &mut out);
+                self.record_callback(cb, customer, at, &mut out);
                 self.observe(at, event.at, Observation::Tick, &mut out);
             }
             EventKind::Tick => self.observe(at, event.at, Observation::Tick, &mut out),
@@ -735,15 +761,16 @@ impl Engine {
         }
     }
 
-    /// Record a callback's outcome; "still out" reopens analysis for the customer.
+    /// Record a callback's outcome (`c`: its service point); "still out" reopens analysis
+    /// for the customer.
     fn record_callback(
         &mut self,
         cb: &crate::events::Callback,
+        c: Option<CustomerIdx>,
         clock: DateTime<Utc>,
         out: &mut Vec<Output>,
     ) {
         let n = outage::parse_outage_name(&cb.outage);
-        let c = self.network.customer_idx(&cb.customer);
         if self
             .callbacks
             .check(n, c, &cb.outage, &cb.customer, cb.outcome)
