@@ -149,6 +149,12 @@ pub struct Engine {
     reports_seen: FastSet<String>,
     /// Report ids (and times) per service point, for evidence lists and callbacks.
     report_ids_at: CustomerMap<Vec<(String, DateTime<Utc>)>>,
+    /// The latest time among each service point's reports in `report_ids_at`, by
+    /// customer index: most customers below a restored outage last reported well before
+    /// it, and this says so without reading their reports. Derived from
+    /// `report_ids_at`, so not in a snapshot ([`Engine::restore`] works it out again).
+    #[serde(skip)]
+    latest_report_at: Vec<Option<DateTime<Utc>>>,
     /// Who reported a meter or wire-down outage (those are not inferred from a site).
     direct_reporters: FastMap<u64, Vec<(CustomerIdx, String)>>,
     /// The network in its normal state, kept from the first switching on (planned
@@ -220,6 +226,7 @@ impl Engine {
             meter_outage_at: FastMap::default(),
             reports_seen: FastSet::default(),
             report_ids_at: CustomerMap::default(),
+            latest_report_at: Vec::new(),
             direct_reporters: FastMap::default(),
             normal: None,
             planned: PlannedBook::default(),
@@ -289,6 +296,11 @@ impl Engine {
             let _ = restored.network.set_closed(edge, *closed);
         }
         restored.callbacks.name_from(&restored.network);
+        for (c, reports) in restored.report_ids_at.iter() {
+            for (_, at) in reports {
+                note_report_time(&mut restored.latest_report_at, *c, *at);
+            }
+        }
         restored.targets = self.targets;
         restored.dispatch.set_options(*self.dispatch.options());
         restored.fingerprint = std::mem::take(&mut self.fingerprint);
@@ -524,6 +536,7 @@ impl Engine {
                         self.report_ids_at
                             .get_or_insert_with(c, Vec::new)
                             .push((r.id.clone(), event.at));
+                        note_report_time(&mut self.latest_report_at, c, event.at);
                         self.last_report = Some((c, r.id.clone()));
                         self.observe(at, event.at, Observation::Dark(c), &mut out);
                         self.last_report = None;
@@ -714,11 +727,16 @@ impl Engine {
                 };
                 let in_window = |at: &DateTime<Utc>| *at >= o.started_at && *at <= until;
                 for c in points {
+                    // Most customers below reported nothing in this outage's time: they
+                    // are passed over before the (longer) look for their outage, most
+                    // of them on their latest report alone.
+                    let latest = self.latest_report_at.get(c.index()).copied().flatten();
+                    if latest.is_none_or(|latest| latest < o.started_at) {
+                        continue;
+                    }
                     let Some(reports) = self.report_ids_at.get(&c) else {
                         continue;
                     };
-                    // Most customers below reported nothing in this outage's time: they
-                    // are passed over before the (longer) look for their outage.
                     if !reports.iter().any(|(_, at)| in_window(at)) {
                         continue;
                     }
@@ -1429,6 +1447,14 @@ impl Engine {
             }
         }
     }
+}
+
+/// Keep the engine's `latest_report_at` up to date with a report of `c`'s at `at`.
+fn note_report_time(latest: &mut Vec<Option<DateTime<Utc>>>, c: CustomerIdx, at: DateTime<Utc>) {
+    if latest.len() <= c.index() {
+        latest.resize(c.index() + 1, None);
+    }
+    latest[c.index()] = latest[c.index()].max(Some(at));
 }
 
 /// What dispatch needs to know about an outage.
