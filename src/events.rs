@@ -816,9 +816,12 @@ fn plain_line(line: &str) -> Option<Line<'_>> {
         if b.get(i) != Some(&b'"') {
             return None;
         }
-        let len = b[i + 1..].iter().position(|&c| c == b'"')?;
-        let text = &b[i + 1..i + 1 + len];
-        if text.iter().any(|&c| c == b'\\' || c < 0x20) {
+        // One pass to the closing quote, stopping short at an escape or a control
+        // character.
+        let len = b[i + 1..]
+            .iter()
+            .position(|&c| c == b'"' || c == b'\\' || c < 0x20)?;
+        if b[i + 1 + len] != b'"' {
             return None;
         }
         // The quotes are ASCII, so the text between them is whole characters.
