@@ -728,16 +728,20 @@ impl Engine {
                 let in_window = |at: &DateTime<Utc>| *at >= o.started_at && *at <= until;
                 for c in points {
                     // Most customers below reported nothing in this outage's time: they
-                    // are passed over before the (longer) look for their outage, most
-                    // of them on their latest report alone.
-                    let latest = self.latest_report_at.get(c.index()).copied().flatten();
-                    if latest.is_none_or(|latest| latest < o.started_at) {
+                    // are passed over before the (longer) look for their outage. Their
+                    // latest report mostly tells: before the outage, none was in it; in
+                    // it, one was. Only a report after it needs a look through them all.
+                    let Some(latest) = self.latest_report_at.get(c.index()).copied().flatten()
+                    else {
+                        continue;
+                    };
+                    if latest < o.started_at {
                         continue;
                     }
                     let Some(reports) = self.report_ids_at.get(&c) else {
                         continue;
                     };
-                    if !reports.iter().any(|(_, at)| in_window(at)) {
+                    if !in_window(&latest) && !reports.iter().any(|(_, at)| in_window(at)) {
                         continue;
                     }
                     // A customer inside another outage still active reported that one.
