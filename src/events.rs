@@ -806,7 +806,10 @@ struct Line<'a> {
 fn plain_line(line: &str) -> Option<Line<'_>> {
     let b = line.as_bytes();
     let skip_space = |mut i: usize| {
-        while b.get(i).is_some_and(|&c| matches!(c, b' ' | b'\t' | b'\n' | b'\r')) {
+        while b
+            .get(i)
+            .is_some_and(|&c| matches!(c, b' ' | b'\t' | b'\n' | b'\r'))
+        {
             i += 1;
         }
         i
@@ -832,7 +835,10 @@ fn plain_line(line: &str) -> Option<Line<'_>> {
         field.replace(value).is_none().then_some(())
     }
     fn choice<'a, T: Deserialize<'a>>(value: &'a str) -> Option<T> {
-        T::deserialize(serde::de::value::BorrowedStrDeserializer::<serde::de::value::Error>::new(value)).ok()
+        T::deserialize(serde::de::value::BorrowedStrDeserializer::<
+            serde::de::value::Error,
+        >::new(value))
+        .ok()
     }
     let mut i = skip_space(0);
     if b.get(i) != Some(&b'{') {

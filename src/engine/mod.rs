@@ -478,7 +478,11 @@ impl Engine {
     /// applying it: the id table then stays in cache, where a lookup per event, between
     /// the analyzer's work, finds it evicted each time.
     pub fn apply_resolved(&mut self, event: &Event, customer: Option<CustomerIdx>) -> Vec<Output> {
-        debug_assert_eq!(customer, self.customer_of(event), "looked up in this network");
+        debug_assert_eq!(
+            customer,
+            self.customer_of(event),
+            "looked up in this network"
+        );
         let mut out = self.apply_inner(event, customer);
         let at = self.clock.unwrap_or(event.at);
         // The crew on each restored outage, before dispatch lets its order go.

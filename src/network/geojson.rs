@@ -133,7 +133,10 @@ impl Network {
 
     /// Load a network from the bytes of a contract GeoJSON FeatureCollection (a file read
     /// whole: serde_json parses a slice several times faster than a reader).
-    pub fn from_geojson_bytes(bytes: &[u8], options: &LoadOptions) -> Result<Network, NetworkError> {
+    pub fn from_geojson_bytes(
+        bytes: &[u8],
+        options: &LoadOptions,
+    ) -> Result<Network, NetworkError> {
         let raw: RawCollection =
             serde_json::from_slice(bytes).map_err(|e| NetworkError::NotGeoJson(e.to_string()))?;
         Self::from_raw(raw, options)
