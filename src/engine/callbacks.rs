@@ -95,7 +95,17 @@ impl CallbackItem {
     pub fn to_json(&self) -> String {
         // Written by hand as serde's derive writes it (`to_json_serde`, in the tests): a
         // restoration lists one callback per reporting customer at once.
-        let mut out = String::with_capacity(320);
+        // Sized for the whole object (its fixed text is some 250 bytes; the service
+        // point's id is written twice), so it is written without growing.
+        let text_len = |s: &Option<String>| s.as_ref().map_or(0, String::len);
+        let capacity = 256
+            + 2 * self.customer_id.len()
+            + self.report_ids.iter().map(|id| id.len() + 3).sum::<usize>()
+            + text_len(&self.account)
+            + text_len(&self.crew)
+            + text_len(&self.agent)
+            + text_len(&self.note);
+        let mut out = String::with_capacity(capacity);
         if needs_escape(&self.customer_id) {
             out.push_str("{\"id\":");
             push_text(&mut out, &self.id());

@@ -149,6 +149,12 @@ pub struct Engine {
     reports_seen: FastSet<String>,
     /// Report ids (and times) per service point, for evidence lists and callbacks.
     report_ids_at: CustomerMap<Vec<(String, DateTime<Utc>)>>,
+    /// The latest time among each service point's reports in `report_ids_at`, by
+    /// customer index: most customers below a restored outage last reported well before
+    /// it, and this says so without reading their reports. Derived from
+    /// `report_ids_at`, so not in a snapshot ([`Engine::restore`] works it out again).
+    #[serde(skip)]
+    latest_report_at: Vec<Option<DateTime<Utc>>>,
     /// Who reported a meter or wire-down outage (those are not inferred from a site).
     direct_reporters: FastMap<u64, Vec<(CustomerIdx, String)>>,
     /// The network in its normal state, kept from the first switching on (planned
@@ -220,6 +226,7 @@ impl Engine {
             meter_outage_at: FastMap::default(),
             reports_seen: FastSet::default(),
             report_ids_at: CustomerMap::default(),
+            latest_report_at: Vec::new(),
             direct_reporters: FastMap::default(),
             normal: None,
             planned: PlannedBook::default(),
@@ -289,6 +296,11 @@ impl Engine {
             let _ = restored.network.set_closed(edge, *closed);
         }
         restored.callbacks.name_from(&restored.network);
+        for (c, reports) in restored.report_ids_at.iter() {
+            for (_, at) in reports {
+                note_report_time(&mut restored.latest_report_at, *c, *at);
+            }
+        }
         restored.targets = self.targets;
         restored.dispatch.set_options(*self.dispatch.options());
         restored.fingerprint = std::mem::take(&mut self.fingerprint);
@@ -442,7 +454,36 @@ impl Engine {
 
     /// Apply one event; return the messages it produced, in order.
     pub fn apply(&mut self, event: &Event) -> Vec<Output> {
-        let mut out = self.apply_inner(event);
+        let customer = self.customer_of(event);
+        self.apply_resolved(event, customer)
+    }
+
+    /// The service point an event names by id (a report naming a customer, a meter's
+    /// message, a callback), if the network has it.
+    pub fn customer_of(&self, event: &Event) -> Option<CustomerIdx> {
+        let id = match &event.kind {
+            EventKind::Report(r) => match &r.place {
+                ReportPlace::Customer { customer } => customer,
+                ReportPlace::Location { .. } => return None,
+            },
+            EventKind::Ami(m) => &m.customer,
+            EventKind::Callback(cb) => &cb.customer,
+            _ => return None,
+        };
+        self.network.customer_idx(id)
+    }
+
+    /// [`Engine::apply`], with the event's service point already looked up
+    /// ([`Engine::customer_of`]). A replay looks a whole log's up in one pass before
+    /// applying it: the id table then stays in cache, where a lookup per event, between
+    /// the analyzer's work, finds it evicted each time.
+    pub fn apply_resolved(&mut self, event: &Event, customer: Option<CustomerIdx>) -> Vec<Output> {
+        debug_assert_eq!(
+            customer,
+            self.customer_of(event),
+            "looked up in this network"
+        );
+        let mut out = self.apply_inner(event, customer);
         let at = self.clock.unwrap_or(event.at);
         // The crew on each restored outage, before dispatch lets its order go.
         let restored: Vec<(u64, Option<String>)> = out
@@ -458,7 +499,8 @@ impl Engine {
         out
     }
 
-    fn apply_inner(&mut self, event: &Event) -> Vec<Output> {
+    /// `customer`: the event's service point ([`Engine::customer_of`]).
+    fn apply_inner(&mut self, event: &Event, customer: Option<CustomerIdx>) -> Vec<Output> {
         let at = self.clock.map_or(event.at, |c| c.max(event.at));
         self.clock = Some(at);
         let mut out = Vec::new();
@@ -475,7 +517,7 @@ impl Engine {
                     return out;
                 }
                 let customer = match &r.place {
-                    ReportPlace::Customer { customer } => self.network.customer_idx(customer),
+                    ReportPlace::Customer { .. } => customer,
                     ReportPlace::Location { lon, lat } => {
                         self.network.nearest_customer(*lon, *lat).map(|(c, _)| c)
                     }
@@ -498,6 +540,7 @@ impl Engine {
                         self.report_ids_at
                             .get_or_insert_with(c, Vec::new)
                             .push((r.id.clone(), event.at));
+                        note_report_time(&mut self.latest_report_at, c, event.at);
                         self.last_report = Some((c, r.id.clone()));
                         self.observe(at, event.at, Observation::Dark(c), &mut out);
                         self.last_report = None;
@@ -519,7 +562,7 @@ impl Engine {
                 }
             }
             EventKind::Ami(m) => {
-                let Some(c) = self.network.customer_idx(&m.customer) else {
+                let Some(c) = customer else {
                     self.rejected += 1;
                     return out;
                 };
@@ -634,7 +677,7 @@ impl Engine {
                 self.observe(at, event.at, Observation::Tick, &mut out);
             }
             EventKind::Callback(cb) => {
-                self.record_callback(cb, at, &mut out);
+                self.record_callback(cb, customer, at, &mut out);
                 self.observe(at, event.at, Observation::Tick, &mut out);
             }
             EventKind::Tick => self.observe(at, event.at, Observation::Tick, &mut out),
@@ -688,12 +731,21 @@ impl Engine {
                 };
                 let in_window = |at: &DateTime<Utc>| *at >= o.started_at && *at <= until;
                 for c in points {
+                    // Most customers below reported nothing in this outage's time: they
+                    // are passed over before the (longer) look for their outage. Their
+                    // latest report mostly tells: before the outage, none was in it; in
+                    // it, one was. Only a report after it needs a look through them all.
+                    let Some(latest) = self.latest_report_at.get(c.index()).copied().flatten()
+                    else {
+                        continue;
+                    };
+                    if latest < o.started_at {
+                        continue;
+                    }
                     let Some(reports) = self.report_ids_at.get(&c) else {
                         continue;
                     };
-                    // Most customers below reported nothing in this outage's time: they
-                    // are passed over before the (longer) look for their outage.
-                    if !reports.iter().any(|(_, at)| in_window(at)) {
+                    if !in_window(&latest) && !reports.iter().any(|(_, at)| in_window(at)) {
                         continue;
                     }
                     // A customer inside another outage still active reported that one.
@@ -735,15 +787,16 @@ impl Engine {
         }
     }
 
-    /// Record a callback's outcome; "still out" reopens analysis for the customer.
+    /// Record a callback's outcome (`c`: its service point); "still out" reopens analysis
+    /// for the customer.
     fn record_callback(
         &mut self,
         cb: &crate::events::Callback,
+        c: Option<CustomerIdx>,
         clock: DateTime<Utc>,
         out: &mut Vec<Output>,
     ) {
         let n = outage::parse_outage_name(&cb.outage);
-        let c = self.network.customer_idx(&cb.customer);
         if self
             .callbacks
             .check(n, c, &cb.outage, &cb.customer, cb.outcome)
@@ -1402,6 +1455,14 @@ impl Engine {
             }
         }
     }
+}
+
+/// Keep the engine's `latest_report_at` up to date with a report of `c`'s at `at`.
+fn note_report_time(latest: &mut Vec<Option<DateTime<Utc>>>, c: CustomerIdx, at: DateTime<Utc>) {
+    if latest.len() <= c.index() {
+        latest.resize(c.index() + 1, None);
+    }
+    latest[c.index()] = latest[c.index()].max(Some(at));
 }
 
 /// What dispatch needs to know about an outage.
