@@ -82,6 +82,14 @@ fn call(min: i64, id: &str, customer: &str) -> Event {
     )
 }
 
+fn ami(min: i64, customer: &str, state: &str) -> Event {
+    ev(min, json!({"type":"ami","customer":customer,"state":state}))
+}
+
+fn scada(min: i64, device: &str, state: &str) -> Event {
+    ev(min, json!({"type":"scada","device":device,"state":state}))
+}
+
 fn active_devices(e: &Engine) -> Vec<String> {
     let mut v: Vec<String> = e.active_outages().map(|o| o.device.clone()).collect();
     v.sort();
@@ -722,9 +730,9 @@ fn last_gasps_of_points_that_stand_for_many_customers_roll_up_to_their_fuse() {
     run(
         &mut e,
         &[
-            ev(0, json!({"type":"ami","customer":"m1","state":"off"})),
-            ev(0, json!({"type":"ami","customer":"m2","state":"off"})),
-            ev(0, json!({"type":"ami","customer":"m3","state":"off"})),
+            ami(0, "m1", "off"),
+            ami(0, "m2", "off"),
+            ami(0, "m3", "off"),
             call(2, "R1", "m1"),
             call(3, "R2", "m2"),
             call(4, "R3", "m3"),
@@ -745,10 +753,10 @@ fn a_device_scada_shows_open_below_a_tripped_breaker_is_shown_at_once() {
     run(
         &mut e,
         &[
-            ev(0, json!({"type":"scada","device":"BRK","state":"open"})),
+            scada(0, "BRK", "open"),
             // A telemetered device below the dead breaker reports open (an operator
             // isolating a damaged section, or its own trip seen late).
-            ev(5, json!({"type":"scada","device":"F1","state":"open"})),
+            scada(5, "F1", "open"),
         ],
     );
     assert_eq!(
@@ -760,22 +768,13 @@ fn a_device_scada_shows_open_below_a_tripped_breaker_is_shown_at_once() {
     // The breaker closes: F1's customers stay dark, in the same outage.
     run(
         &mut e,
-        &[
-            ev(60, json!({"type":"scada","device":"BRK","state":"closed"})),
-            ev(61, json!({"type":"tick"})),
-        ],
+        &[scada(60, "BRK", "closed"), ev(61, json!({"type":"tick"}))],
     );
     assert_eq!(active_devices(&e), vec!["F1"]);
     let o = e.active_outages().next().unwrap();
     assert_eq!(o.id(), f1);
     assert_eq!(o.customers_out, 20);
     // And F1 closing ends it.
-    run(
-        &mut e,
-        &[ev(
-            90,
-            json!({"type":"scada","device":"F1","state":"closed"}),
-        )],
-    );
+    run(&mut e, &[scada(90, "F1", "closed")]);
     assert!(active_devices(&e).is_empty());
 }
