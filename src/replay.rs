@@ -12,7 +12,7 @@ use clap::Args;
 
 use crate::engine::{Engine, EngineOptions};
 use crate::events::{parse_ndjson, Event};
-use crate::serve::load_network;
+use crate::serve::load_network_whole;
 
 /// Arguments of `faultline replay`.
 #[derive(Debug, Args)]
@@ -48,7 +48,7 @@ pub fn read_events(path: &std::path::Path) -> anyhow::Result<Vec<Event>> {
 
 /// Run the engine over the file and write the stream.
 pub fn run(args: ReplayArgs) -> anyhow::Result<()> {
-    let network = load_network(&args.network, args.add_protection, args.set_aside_invalid)?;
+    let network = load_network_whole(&args.network, args.add_protection, args.set_aside_invalid)?;
     let events = read_events(&args.events)?;
     let options = EngineOptions {
         baseline: args.baseline,
@@ -82,7 +82,8 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<()> {
             "events naming something the network does not have were skipped"
         );
     }
-    // The stream is written and flushed; the process ends right after this. Freeing a
+    // The stream is written and flushed; `main` returns and the process ends right after
+    // this (`run` is the `replay` command, called from nowhere else). Freeing a
     // storm's engine and events (millions of small allocations) would only delay the
     // exit, so they are left to the operating system.
     std::mem::forget(engine);

@@ -745,18 +745,27 @@ fn last_gasps_of_points_that_stand_for_many_customers_roll_up_to_their_fuse() {
     assert_eq!(active_devices(&e), vec!["F1"]);
     let o = e.active_outages().next().unwrap();
     assert_eq!(o.customers_out, 450);
+    // The dispatcher reads what the gasps were counted among.
+    assert!(
+        o.rule
+            .contains("3 last gasp(s) among 450 customers (3 service points)"),
+        "{}",
+        o.rule
+    );
 }
 
 #[test]
 fn a_device_scada_shows_open_below_a_tripped_breaker_is_shown_at_once() {
     let mut e = Engine::new(feeder(), EngineOptions::default());
+    // All within the breaker's minute: the belief changes at each event, not at the
+    // next minute's refresh.
     run(
         &mut e,
         &[
             scada(0, "BRK", "open"),
             // A telemetered device below the dead breaker reports open (an operator
             // isolating a damaged section, or its own trip seen late).
-            scada(5, "F1", "open"),
+            scada(0, "F1", "open"),
         ],
     );
     assert_eq!(
@@ -764,6 +773,10 @@ fn a_device_scada_shows_open_below_a_tripped_breaker_is_shown_at_once() {
         vec!["BRK", "F1"],
         "both must be closed: the crews need to know now"
     );
+    run(&mut e, &[scada(0, "F1", "closed")]);
+    assert_eq!(active_devices(&e), vec!["BRK"]);
+    run(&mut e, &[scada(0, "F1", "open")]);
+    assert_eq!(active_devices(&e), vec!["BRK", "F1"]);
     let f1 = e.active_outages().find(|o| o.device == "F1").unwrap().id();
     // The breaker closes: F1's customers stay dark, in the same outage.
     run(

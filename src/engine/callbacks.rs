@@ -96,7 +96,8 @@ impl CallbackItem {
         // Written by hand as serde's derive writes it (`to_json_serde`, in the tests): a
         // restoration lists one callback per reporting customer at once.
         // Sized for the whole object (its fixed text is some 250 bytes; the service
-        // point's id is written twice), so it is written without growing.
+        // point's id is written twice), so a just-listed callback is written without
+        // growing; one with an outcome may grow once.
         let text_len = |s: &Option<String>| s.as_ref().map_or(0, String::len);
         let capacity = 256
             + 2 * self.customer_id.len()

@@ -10,11 +10,14 @@
 //! closed", opening `d` is worth the log-likelihood ratio
 //!
 //! ```text
-//! V(d) = k·ln(q/ε) + (n − k)·ln((1−q)/(1−ε)) + g·ln(a/ε_a) + lit·L − cost
+//! V(d) = k·ln(q/ε) + (n − k)·ln((1−q)/(1−ε)) + g·ln(a/ε_a) + (m − g)·ln(1−a) + lit·L − cost
 //! ```
 //!
-//! with `k` customers calling and `g` last gasps below `d`, `lit` meters below `d` that
-//! said power is back (`L` ≪ 0) and `cost` the log prior odds against one more fault.
+//! with `k` customers calling and `g` last gasps below `d`, `m` meters below `d` (one
+//! per service point, however many customers it stands for; the gasp terms only where
+//! some meter gasped), `lit` meters below `d` that said power is back (`L` ≪ 0) and
+//! `cost` the log prior odds against one more fault. (The call term is in fact a
+//! Beta-binomial around `q`: a storm's call rate is uncertain.)
 //! SCADA is near-certain evidence: a device SCADA shows open is open; one SCADA shows
 //! closed (and every breaker, which SCADA watches, until it reports open) is not.
 //!
@@ -189,6 +192,7 @@ pub struct Scored {
     /// devices when missing (`in_active` empty after a restore).
     #[serde(skip)]
     active: Vec<DeviceIdx>,
+    /// Per device, whether it is on `active`.
     #[serde(skip)]
     in_active: Vec<bool>,
 }
@@ -1538,11 +1542,19 @@ impl Scored {
                 } else if s.confirmed {
                     "confirmed by a dispatcher".to_owned()
                 } else {
+                    let view = net.device(d);
+                    // Where service points stand for many customers, their meters are
+                    // what the last gasps are counted among.
+                    let meters = if u64::from(view.points_below()) == view.customers_below() {
+                        String::new()
+                    } else {
+                        format!(" ({} service points)", view.points_below())
+                    };
                     format!(
-                        "best explanation of {} call(s) and {} last gasp(s) among {} customers below (log-likelihood ratio {:.1}, {:.1} better than the devices below)",
+                        "best explanation of {} call(s) and {} last gasp(s) among {} customers{meters} below (log-likelihood ratio {:.1}, {:.1} better than the devices below)",
                         s.calls,
                         s.ami_off,
-                        net.device(d).customers_below(),
+                        view.customers_below(),
                         s.value,
                         margin
                     )
