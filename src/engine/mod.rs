@@ -199,7 +199,7 @@ pub enum SnapshotError {
 }
 
 /// Bump when the engine's state changes shape: older snapshots are then ignored.
-const SNAPSHOT_FORMAT: u32 = 1;
+const SNAPSHOT_FORMAT: u32 = 2;
 
 impl Engine {
     /// An engine over `network` with no history.

@@ -35,8 +35,7 @@
 //! time, every device with evidence is re-scored once per minute of event time.
 
 use std::cell::Cell;
-use std::cmp::Reverse;
-use std::collections::{BTreeSet, BinaryHeap, VecDeque};
+use std::collections::{BTreeSet, VecDeque};
 
 use chrono::{DateTime, Duration, Utc};
 
@@ -169,7 +168,7 @@ pub struct Scored {
     /// When points need a look (grace over, evidence too old, "power back" forgotten),
     /// so the minute's refresh touches only those. Entries may be stale: a point is
     /// checked against its current state when its time comes.
-    due: BinaryHeap<Reverse<(i64, CustomerIdx)>>,
+    due: DueQueue,
     /// Per certainly-open device and its trip time, the points that may count in
     /// [`Scored::nested_before`]: dark since before the trip, below the device. A point
     /// dark since later can never join (new evidence is dated now, after the trip), so
@@ -195,6 +194,50 @@ pub struct Scored {
     /// Per device, whether it is on `active`.
     #[serde(skip)]
     in_active: Vec<bool>,
+}
+
+/// When points need a look, by the minute: the analyzer looks once a minute, so a heap
+/// ordered to the second would sort what is taken a whole minute at a time anyway.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+struct DueQueue {
+    /// Per minute (Unix seconds / 60), the (second, point) entries due in it.
+    minutes: std::collections::BTreeMap<i64, Vec<(i64, CustomerIdx)>>,
+}
+
+impl DueQueue {
+    fn push(&mut self, at: i64, c: CustomerIdx) {
+        self.minutes
+            .entry(at.div_euclid(60))
+            .or_default()
+            .push((at, c));
+    }
+
+    /// Take every entry due at or before `now` (seconds), in no particular order.
+    fn take_until(&mut self, now: i64) -> Vec<CustomerIdx> {
+        let minute = now.div_euclid(60);
+        let mut out = Vec::new();
+        while let Some(mut entry) = self.minutes.first_entry() {
+            if *entry.key() < minute {
+                out.extend(entry.remove().into_iter().map(|(_, c)| c));
+                continue;
+            }
+            if *entry.key() == minute {
+                let waiting = entry.get_mut();
+                waiting.retain(|&(t, c)| {
+                    let take = t <= now;
+                    if take {
+                        out.push(c);
+                    }
+                    !take
+                });
+                if waiting.is_empty() {
+                    entry.remove();
+                }
+            }
+            break;
+        }
+        out
+    }
 }
 
 /// What [`Scored::refreeze`] keeps of a certainly-open device between minutes.
@@ -306,7 +349,7 @@ impl Scored {
             open: BTreeSet::new(),
             last_refresh: None,
             restored_now: FastSet::default(),
-            due: BinaryHeap::new(),
+            due: DueQueue::default(),
             pre_trip: FastMap::default(),
             waiting: None,
             terms: TermCache::default(),
@@ -562,7 +605,7 @@ impl Scored {
                 self.orphans.insert(c);
             }
             if let Some(t) = self.next_due(&p) {
-                self.due.push(Reverse((t, c)));
+                self.due.push(t, c);
             }
             if let Some(waiting) = &mut self.waiting {
                 if p.counted {
@@ -1166,14 +1209,7 @@ impl Scored {
         let mut graced: Vec<CustomerIdx> = Vec::new();
         // Only the points whose time has come are looked at (a heap of due times).
         let now = at.timestamp();
-        let mut due: Vec<CustomerIdx> = Vec::new();
-        while let Some(Reverse((t, c))) = self.due.peek().copied() {
-            if t > now {
-                break;
-            }
-            self.due.pop();
-            due.push(c);
-        }
+        let mut due = self.due.take_until(now);
         due.sort();
         due.dedup();
         let mut later: Vec<(i64, CustomerIdx)> = Vec::new();
@@ -1202,7 +1238,7 @@ impl Scored {
             }
         }
         for (t, c) in later {
-            self.due.push(Reverse((t, c)));
+            self.due.push(t, c);
         }
         graced.sort();
         self.end_grace(net, at, graced);
@@ -1606,4 +1642,28 @@ fn sigmoid(x: f64) -> f64 {
 /// Scores leave the engine rounded, so streams compare byte for byte across machines.
 pub(crate) fn round3(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_due_queue_gives_what_is_due_to_the_second_and_keeps_the_rest() {
+        let mut q = DueQueue::default();
+        let c = |i| CustomerIdx(i);
+        // 600 is the start of minute 10.
+        for (at, i) in [(659, 1), (600, 2), (540, 3), (661, 4), (630, 5), (630, 6)] {
+            q.push(at, c(i));
+        }
+        let mut got = q.take_until(630);
+        got.sort();
+        // Everything of earlier minutes, and of this minute up to its 30th second.
+        assert_eq!(got, vec![c(2), c(3), c(5), c(6)]);
+        assert!(q.take_until(630).is_empty(), "taken once");
+        let mut got = q.take_until(700);
+        got.sort();
+        assert_eq!(got, vec![c(1), c(4)]);
+        assert!(q.minutes.is_empty());
+    }
 }
