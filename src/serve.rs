@@ -48,8 +48,9 @@ fn load(
     };
     let opening = || format!("opening the network file {}", path.display());
     let network = if whole {
-        let bytes = std::fs::read(path).with_context(opening)?;
-        Network::from_geojson_bytes(&bytes, &options)
+        // serde_json parses text in memory several times faster than through a reader.
+        let text = std::fs::read_to_string(path).with_context(opening)?;
+        Network::from_geojson(&text, &options)
     } else {
         let file = std::fs::File::open(path).with_context(opening)?;
         Network::from_geojson_reader(file, &options)

@@ -132,17 +132,6 @@ impl Network {
         Self::from_raw(raw, options)
     }
 
-    /// Load a network from the bytes of a contract GeoJSON FeatureCollection (a file read
-    /// whole: serde_json parses a slice several times faster than a reader).
-    pub fn from_geojson_bytes(
-        bytes: &[u8],
-        options: &LoadOptions,
-    ) -> Result<Network, NetworkError> {
-        let raw: RawCollection =
-            serde_json::from_slice(bytes).map_err(|e| NetworkError::NotGeoJson(e.to_string()))?;
-        Self::from_raw(raw, options)
-    }
-
     /// Load a network from a reader (a file), without holding its whole text in memory.
     pub fn from_geojson_reader(
         reader: impl std::io::Read,
