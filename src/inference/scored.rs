@@ -144,6 +144,11 @@ impl DeviceState {
         earliest_of(self.earliest, self.silent_since)
     }
 
+    /// SCADA or a dispatcher shows it open: near-certain, whatever the calls say.
+    fn is_certain(&self) -> bool {
+        self.scada_open == Some(true) || self.confirmed
+    }
+
     /// What [`Scored::rescore_all`] re-scores: evidence, or a belief to revise.
     fn is_active(&self) -> bool {
         self.has_evidence() || self.open || self.best > 0.0
@@ -728,7 +733,7 @@ impl Scored {
     /// Remember what was open below `d` before it became certainly open.
     fn freeze_below(&mut self, net: &Network, d: DeviceIdx, at: DateTime<Utc>) {
         let s = &self.devices[d.index()];
-        if s.scada_open == Some(true) || s.confirmed {
+        if s.is_certain() {
             return;
         }
         self.devices[d.index()].certain_since = Some(at);
@@ -756,7 +761,7 @@ impl Scored {
             .iter()
             .filter_map(|&d| {
                 let s = &self.devices[d.index()];
-                (s.scada_open == Some(true) || s.confirmed)
+                s.is_certain()
                     .then_some(s.certain_since.map(|t| (d, t)))
                     .flatten()
             })
@@ -1082,7 +1087,7 @@ impl Scored {
         if s.scada_open == Some(false) && !s.confirmed {
             return IMPOSSIBLE;
         }
-        let certain = s.scada_open == Some(true) || s.confirmed;
+        let certain = s.is_certain();
         if !certain && view.kind() == DeviceKind::Breaker {
             // SCADA watches breakers: one that has not reported open is closed.
             return IMPOSSIBLE;
@@ -1127,7 +1132,7 @@ impl Scored {
         let s = &mut self.devices[d.index()];
         // One piece of evidence is one customer's problem (its drop, its meter, its own
         // breaker): a device needs two, or SCADA, or a dispatcher.
-        let certain = s.scada_open == Some(true) || s.confirmed;
+        let certain = s.is_certain();
         let value = if certain || s.calls + s.ami_off + s.silent >= 2 {
             value
         } else {
@@ -1325,7 +1330,7 @@ impl Scored {
         let s = &self.devices[d.index()];
         if s.open {
             out.insert(Site::Device(d));
-            if s.scada_open == Some(true) || s.confirmed {
+            if s.is_certain() {
                 // Outages known below it before it opened stay (nested). Evidence
                 // after it opened cannot tell them apart from it, so they stay as
                 // they were.
@@ -1355,7 +1360,7 @@ impl Scored {
     fn visit_certain_below(&self, d: DeviceIdx, out: &mut BTreeSet<Site>) {
         for k in &self.devices[d.index()].kids {
             let s = &self.devices[k.index()];
-            if s.scada_open == Some(true) || s.confirmed {
+            if s.is_certain() {
                 out.insert(Site::Device(*k));
                 out.extend(s.frozen.iter().copied());
             }
