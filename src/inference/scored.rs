@@ -111,6 +111,16 @@ struct DeviceState {
     direct: Vec<CustomerIdx>,
     /// Children devices that have evidence below them.
     kids: Vec<DeviceIdx>,
+    /// Of `kids`, those whose best is positive, in index order: the only ones that add
+    /// to the sum over children (a kid worth nothing adds nothing). A feeder breaker
+    /// has hundreds of kids, and its sum is taken at every report on its feeder.
+    /// Derived state, rebuilt from `kids` after a restore (`Scored::hot_built`).
+    #[serde(skip)]
+    hot: Vec<DeviceIdx>,
+    /// Whether `value`, `best` and `open` were worked out from the counters and flags
+    /// as they are now (false after a restore, so everything is scored again).
+    #[serde(skip)]
+    scored_fresh: bool,
     scada_open: Option<bool>,
     confirmed: bool,
     /// Outages already believed below this device when it became certainly open
@@ -152,6 +162,14 @@ impl DeviceState {
     /// What [`Scored::rescore_all`] re-scores: evidence, or a belief to revise.
     fn is_active(&self) -> bool {
         self.has_evidence() || self.open || self.best > 0.0
+    }
+
+    /// Whether re-scoring it now would give what it has: scored since its counters and
+    /// flags last changed, and nothing in its score depends on the time (no dark
+    /// evidence below it, only "power back" messages or SCADA, and no child worth
+    /// anything). Most devices a restoration leaves behind are such for hours.
+    fn score_is_timeless(&self) -> bool {
+        self.scored_fresh && self.dark_points == 0 && self.hot.is_empty()
     }
 
     fn has_evidence(&self) -> bool {
@@ -199,6 +217,9 @@ pub struct Scored {
     /// Per device, whether it is on `active`.
     #[serde(skip)]
     in_active: Vec<bool>,
+    /// Whether the devices' `hot` lists are built (false after a restore).
+    #[serde(skip)]
+    hot_built: bool,
 }
 
 /// When points need a look, by the minute: the analyzer looks once a minute, so a heap
@@ -360,6 +381,7 @@ impl Scored {
             terms: TermCache::default(),
             active: Vec::new(),
             in_active: Vec::new(),
+            hot_built: true,
         }
     }
 
@@ -371,6 +393,7 @@ impl Scored {
     /// Take one observation; see [`super::Analyzer::observe`].
     pub fn observe(&mut self, net: &Network, at: DateTime<Utc>, obs: Observation) -> BeliefDelta {
         self.restored_now.clear();
+        self.ensure_hot();
         let minute_passed = self
             .last_refresh
             .is_none_or(|last| at.timestamp() / 60 > last.timestamp() / 60);
@@ -657,12 +680,17 @@ impl Scored {
             if sign > 0 {
                 self.mark_active(d);
             }
-            if self.devices[d.index()].certain_since.is_some() {
-                if let Some(kept) = self.pre_trip.get_mut(&d) {
-                    kept.changed = true;
+            // Only evidence from before the trip counts for the nested outages (see
+            // `pre_trip_evidence`): evidence that began later changes nothing there.
+            if let Some(trip) = self.devices[d.index()].certain_since {
+                if p.is_dark() && p.first_at.is_some_and(|f| f < trip) {
+                    if let Some(kept) = self.pre_trip.get_mut(&d) {
+                        kept.changed = true;
+                    }
                 }
             }
             let s = &mut self.devices[d.index()];
+            s.scored_fresh = false;
             if sign > 0 {
                 s.calls += calls;
                 s.ami_off += ami;
@@ -706,23 +734,51 @@ impl Scored {
         }
     }
 
-    /// Keep `kid` in `parent`'s list of children with evidence exactly while it has some.
+    /// Keep `kid` in `parent`'s list of children with evidence exactly while it has some
+    /// (and in its `hot` list while, besides, its best is positive).
     fn link_kid(&mut self, parent: DeviceIdx, kid: DeviceIdx) {
-        let has = self.devices[kid.index()].has_evidence();
-        let list = &mut self.devices[parent.index()].kids;
-        let pos = list.iter().position(|&k| k == kid);
+        let k = &self.devices[kid.index()];
+        let (has, positive) = (k.has_evidence(), k.best > 0.0);
+        let p = &mut self.devices[parent.index()];
+        let pos = p.kids.iter().position(|&k| k == kid);
         match (has, pos) {
-            (true, None) => list.push(kid),
+            (true, None) => {
+                p.kids.push(kid);
+                if positive {
+                    set_member(&mut p.hot, kid, true);
+                }
+            }
             (false, Some(i)) => {
-                list.swap_remove(i);
+                p.kids.swap_remove(i);
+                set_member(&mut p.hot, kid, false);
             }
             _ => {}
         }
     }
 
+    /// Build every device's `hot` list from its `kids`, if they are missing.
+    fn ensure_hot(&mut self) {
+        if self.hot_built {
+            return;
+        }
+        for i in 0..self.devices.len() {
+            let mut hot: Vec<DeviceIdx> = self.devices[i]
+                .kids
+                .iter()
+                .copied()
+                .filter(|k| self.devices[k.index()].best > 0.0)
+                .collect();
+            hot.sort_unstable();
+            self.devices[i].hot = hot;
+        }
+        self.hot_built = true;
+    }
+
     fn set_device_flag(&mut self, net: &Network, d: DeviceIdx, f: impl FnOnce(&mut DeviceState)) {
         self.mark_active(d);
-        f(&mut self.devices[d.index()]);
+        let s = &mut self.devices[d.index()];
+        f(s);
+        s.scored_fresh = false;
         let mut child = d;
         for up in net.chain_from(net.device(d).parent().map(|p| p.idx())) {
             self.link_kid(up, child);
@@ -1124,8 +1180,10 @@ impl Scored {
                 .at(&self.physics, at - first + Duration::minutes(LEAD));
             (t.ln_eps, t.ln_not_eps)
         });
+        // Only kids worth something add to the sum; `hot` lists them in index order, so
+        // the sum is the same whatever order they came in.
         let sum_kids: f64 = self.devices[d.index()]
-            .kids
+            .hot
             .iter()
             .map(|k| self.kid_best_for(net, noise, *k))
             .sum();
@@ -1143,13 +1201,22 @@ impl Scored {
         s.value = value;
         s.sum_kids = sum_kids;
         s.noise = noise;
+        s.scored_fresh = true;
         // A device SCADA or a dispatcher shows open is open, however well faults below
         // would explain its calls: everything below it is dark. Otherwise a tie goes to
         // the devices below: the smaller explanation (the oracle's choice too).
         s.open = certain || (value > 0.0 && value > sum_kids + 1e-9);
         s.best = value.max(sum_kids).max(0.0);
-        let changed = was_open != s.open || was_positive != (s.best > 0.0);
-        if s.open || s.best > 0.0 {
+        let positive = s.best > 0.0;
+        let linked = s.has_evidence();
+        let changed = was_open != s.open || was_positive != positive;
+        let open = s.open;
+        if was_positive != positive && linked {
+            if let Some(parent) = net.device(d).parent() {
+                set_member(&mut self.devices[parent.idx().index()].hot, d, positive);
+            }
+        }
+        if open || positive {
             self.mark_active(d);
         }
         changed
@@ -1274,6 +1341,9 @@ impl Scored {
         });
         with_evidence.sort_by_key(|d| std::cmp::Reverse((net.device(*d).depth(), *d)));
         for &d in &with_evidence {
+            if self.devices[d.index()].score_is_timeless() {
+                continue;
+            }
             self.rescore(net, d, at);
         }
         // Re-scoring marked nothing new: each device it looked at is on the list.
@@ -1629,6 +1699,17 @@ impl Scored {
                 }
             }
         })
+    }
+}
+
+/// Put `d` in (or take it out of) a list kept in index order.
+fn set_member(list: &mut Vec<DeviceIdx>, d: DeviceIdx, member: bool) {
+    match (list.binary_search(&d), member) {
+        (Err(i), true) => list.insert(i, d),
+        (Ok(i), false) => {
+            list.remove(i);
+        }
+        _ => {}
     }
 }
 
