@@ -164,6 +164,13 @@ pub struct Physics {
     pub call_rate_concentration: f64,
     /// Log prior cost of one more outage (log of prior odds against a fault there).
     pub outage_cost: f64,
+    /// Extra log prior cost of a breaker open that SCADA never reported. Feeder
+    /// breakers are usually watched, and a watched one reports its trip within
+    /// seconds; but a feeder head may have no SCADA (an imported network's first line
+    /// out of the substation acts as its breaker), and then only the calls and last
+    /// gasps tell. Large enough that a breaker is named only when it explains the
+    /// evidence clearly better than the devices below it.
+    pub unwatched_breaker_cost: f64,
     /// Unexplained evidence is forgotten after this long (minutes).
     pub evidence_window_min: i64,
 }
@@ -179,6 +186,7 @@ impl Default for Physics {
             ami_false_rate: 1.0e-5,
             call_rate_concentration: 10.0,
             outage_cost: 5.0,
+            unwatched_breaker_cost: 30.0,
             evidence_window_min: 180,
         }
     }

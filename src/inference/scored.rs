@@ -19,7 +19,10 @@
 //! `cost` the log prior odds against one more fault. (The call term is in fact a
 //! Beta-binomial around `q`: a storm's call rate is uncertain.)
 //! SCADA is near-certain evidence: a device SCADA shows open is open; one SCADA shows
-//! closed (and every breaker, which SCADA watches, until it reports open) is not.
+//! closed is not. SCADA usually watches breakers, so a breaker it never reported open
+//! pays a large extra prior cost (`Physics::unwatched_breaker_cost`): it is named only
+//! when it explains the evidence far better than the devices below it (its whole
+//! feeder dark), which is what an unwatched feeder head's trip looks like.
 //!
 //! Nested devices form a tree, so the best set is an exact dynamic programme:
 //! `best(d) = max(0, V(d), Σ best(children))`, and `d` is believed open when
@@ -1144,10 +1147,13 @@ impl Scored {
             return IMPOSSIBLE;
         }
         let certain = s.is_certain();
-        if !certain && view.kind() == DeviceKind::Breaker {
-            // SCADA watches breakers: one that has not reported open is closed.
-            return IMPOSSIBLE;
-        }
+        // SCADA usually watches breakers: one SCADA has not reported open is most
+        // likely closed (one it reported closed was ruled out above).
+        let unwatched = if !certain && view.kind() == DeviceKind::Breaker {
+            self.physics.unwatched_breaker_cost
+        } else {
+            0.0
+        };
         // Two stories, the likelier one counts. Opened with the fresh evidence (calls,
         // last gasps): every "power back" since then speaks against it, and meters left
         // silent by an earlier restoration are another matter.
@@ -1169,7 +1175,7 @@ impl Scored {
         if certain {
             v += CERTAIN;
         }
-        v - self.physics.outage_cost
+        v - self.physics.outage_cost - unwatched
     }
 
     fn rescore(&mut self, net: &Network, d: DeviceIdx, at: DateTime<Utc>) -> bool {

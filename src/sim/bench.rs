@@ -32,6 +32,9 @@ pub struct InferenceBenchArgs {
     /// Share of smart meters.
     #[arg(long, default_value_t = 0.3)]
     pub ami_share: f64,
+    /// Share of breakers that SCADA watches (the others trip without a SCADA message).
+    #[arg(long, default_value_t = 1.0)]
+    pub scada_share: f64,
     /// Print every miss (a fault the oracle found and faultline did not).
     #[arg(long)]
     pub verbose: bool,
@@ -99,7 +102,7 @@ pub fn run(args: InferenceBenchArgs) -> anyhow::Result<()> {
     } else {
         args.network.clone()
     };
-    println!("faultline bench inference: storms with noise ({} calls per customer-hour), {}% smart meters, {} seeds each or more, until {} faults are counted at +10 min", args.noise_per_customer_hour, args.ami_share * 100.0, args.seeds, args.min_counted);
+    println!("faultline bench inference: storms with noise ({} calls per customer-hour), {}% smart meters, {}% of breakers watched by SCADA, {} seeds each or more, until {} faults are counted at +10 min", args.noise_per_customer_hour, args.ami_share * 100.0, args.scada_share * 100.0, args.seeds, args.min_counted);
     println!("exact device found at +5/+10/+15/+30 min, % of faults with ≥ 2 pieces of evidence; 'of oracle' = % of the faults the oracle finds");
     println!();
     println!("{:<28} {:>5} {:>9} | {:<23} | {:<23} | {:<23} | {:<23} | {:>5} {:>5} | {:>6} {:>6} | {:>9}",
@@ -148,6 +151,7 @@ pub fn run(args: InferenceBenchArgs) -> anyhow::Result<()> {
                     call_rate: rate,
                     ami_share: args.ami_share,
                     noise_per_hour: (customers * args.noise_per_customer_hour).max(1.0),
+                    scada_share: args.scada_share,
                     ..StormOptions::default()
                 };
                 let storm = generate(&net, &options);

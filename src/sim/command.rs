@@ -31,6 +31,10 @@ pub struct SimulateArgs {
     /// Unrelated calls per hour over the network.
     #[arg(long, default_value_t = 6.0)]
     pub noise_per_hour: f64,
+    /// Share of breakers (feeder heads included) that SCADA watches: the others trip
+    /// and close without a SCADA message.
+    #[arg(long, default_value_t = 1.0)]
+    pub scada_share: f64,
     /// Over how many minutes faults start.
     #[arg(long, default_value_t = 180)]
     pub duration_min: i64,
@@ -69,6 +73,7 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
         noise_per_hour: args.noise_per_hour,
         duration_min: args.duration_min,
         restore: !args.no_restore && args.crews == 0,
+        scada_share: args.scada_share,
         ..StormOptions::default()
     };
     if let Some(start) = args.start {

@@ -15,8 +15,8 @@
 //! - **AMI**: a share of meters are smart; a dark one sends its last gasp within
 //!   30 s, and "power back" within a minute of restoration; a share of those messages
 //!   are lost.
-//! - **SCADA**: a breaker (SCADA watches breakers) reports open at the fault and closed
-//!   at the restoration.
+//! - **SCADA**: a breaker SCADA watches (all of them by default, `scada_share`)
+//!   reports open at the fault and closed at the restoration.
 //! - **Restorations** after a repair time drawn per device kind; a nested fault is
 //!   repaired after the one above it.
 //! - **Noise**: calls from customers who have power (their own breaker, a flicker),
@@ -80,6 +80,9 @@ pub struct StormOptions {
     pub duration_min: i64,
     /// Whether devices are repaired (restorations) during the simulated time.
     pub restore: bool,
+    /// Share of breakers (feeder heads included) that SCADA watches: the others trip
+    /// and close without a word, and only their customers tell.
+    pub scada_share: f64,
 }
 
 impl Default for StormOptions {
@@ -101,6 +104,7 @@ impl Default for StormOptions {
             start: DateTime::from_timestamp(1_783_994_400, 0).unwrap_or_default(), // 2026-07-14T02:00:00Z
             duration_min: 180,
             restore: true,
+            scada_share: 1.0,
         }
     }
 }
@@ -255,6 +259,15 @@ pub fn generate(net: &Network, options: &StormOptions) -> Storm {
         seed: options.seed,
     };
     let faults = choose_faults(&mut b, options);
+    // Which breakers SCADA watches: drawn from a generator of their own, so that the
+    // rest of a storm is the same whatever the share.
+    let watched: Vec<bool> = {
+        let mut rng = ChaCha8Rng::seed_from_u64(options.seed ^ 0x5CADA);
+        let share = options.scada_share.clamp(0.0, 1.0);
+        (0..net.device_count())
+            .map(|_| rng.random_bool(share))
+            .collect()
+    };
 
     // Dark intervals per service point: the union of the faults above it.
     let mut dark: BTreeMap<CustomerIdx, Vec<Span>> = BTreeMap::new();
@@ -264,7 +277,7 @@ pub fn generate(net: &Network, options: &StormOptions) -> Storm {
                 .or_default()
                 .push((f.started_at, f.restored_at, k));
         }
-        if f.device_kind == DeviceKind::Breaker {
+        if f.device_kind == DeviceKind::Breaker && watched[f.device_idx.index()] {
             b.push(
                 f.started_at,
                 EventKind::Scada(ScadaChange {
