@@ -69,7 +69,7 @@ const LEAD: i64 = 3;
 /// slowly than this would show short-lived nested outages after each restoration.
 const GRACE_MIN: i64 = 2;
 
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, Default, serde::Serialize, serde::Deserialize)]
 struct PointEvidence {
     calls: u32,
     ami_off: bool,
@@ -603,7 +603,9 @@ impl Scored {
         fresh: bool,
         f: impl FnOnce(&mut PointEvidence),
     ) {
-        let mut p = self.points.remove(&c).unwrap_or_default();
+        // Changed in place: a point's entry stays where it is in the map.
+        let existed = self.points.contains_key(&c);
+        let mut p = self.points.get(&c).copied().unwrap_or_default();
         // The `direct` list the point is on (counted points only), moved only when it
         // changes: most updates keep the point counted at the same base, and the
         // lists' order means nothing.
@@ -648,6 +650,9 @@ impl Scored {
             self.move_direct(c, direct_before, p.base.filter(|_| p.counted));
             self.points.insert(c, p);
         } else {
+            if existed {
+                self.points.remove(&c);
+            }
             self.orphans.remove(&c);
             if let Some(waiting) = &mut self.waiting {
                 waiting.remove(&c);
@@ -1262,8 +1267,7 @@ impl Scored {
         at: DateTime<Utc>,
     ) -> Option<DeviceIdx> {
         let mut top = None;
-        let chain: Vec<DeviceIdx> = net.chain_from(Some(base)).collect();
-        for d in chain {
+        for d in net.chain_from(Some(base)) {
             if self.rescore(net, d, at) {
                 top = Some(d);
             }
