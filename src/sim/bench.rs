@@ -35,6 +35,18 @@ pub struct InferenceBenchArgs {
     /// Share of breakers that SCADA watches (the others trip without a SCADA message).
     #[arg(long, default_value_t = 1.0)]
     pub scada_share: f64,
+    /// Share of AMI messages lost on the way.
+    #[arg(long, default_value_t = 0.2)]
+    pub ami_loss: f64,
+    /// Median delay before a dark customer calls, minutes (faultline assumes 12).
+    #[arg(long, default_value_t = 10.0)]
+    pub call_delay_median_min: f64,
+    /// Faults per storm (default: a tenth of the network's devices, 5 to 25).
+    #[arg(long)]
+    pub faults: Option<usize>,
+    /// Over how many minutes a storm's faults start.
+    #[arg(long, default_value_t = 180)]
+    pub duration_min: i64,
     /// Print every miss (a fault the oracle found and faultline did not).
     #[arg(long)]
     pub verbose: bool,
@@ -102,7 +114,7 @@ pub fn run(args: InferenceBenchArgs) -> anyhow::Result<()> {
     } else {
         args.network.clone()
     };
-    println!("faultline bench inference: storms with noise ({} calls per customer-hour), {}% smart meters, {}% of breakers watched by SCADA, {} seeds each or more, until {} faults are counted at +10 min", args.noise_per_customer_hour, args.ami_share * 100.0, args.scada_share * 100.0, args.seeds, args.min_counted);
+    println!("faultline bench inference: storms with noise ({} calls per customer-hour), {}% smart meters, {}% of AMI messages lost, {}% of breakers watched by SCADA, calls after a median {} min, faults over {} min, {} seeds each or more, until {} faults are counted at +10 min", args.noise_per_customer_hour, args.ami_share * 100.0, args.ami_loss * 100.0, args.scada_share * 100.0, args.call_delay_median_min, args.duration_min, args.seeds, args.min_counted);
     println!("exact device found at +5/+10/+15/+30 min, % of faults with ≥ 2 pieces of evidence; 'of oracle' = % of the faults the oracle finds");
     println!();
     println!("{:<28} {:>5} {:>9} | {:<23} | {:<23} | {:<23} | {:<23} | {:>5} {:>5} | {:>6} {:>6} | {:>9}",
@@ -130,7 +142,9 @@ pub fn run(args: InferenceBenchArgs) -> anyhow::Result<()> {
             (plain, "")
         };
         let customers = net.summary().customers as f64;
-        let faults = (net.device_count() / 10).clamp(5, 25);
+        let faults = args
+            .faults
+            .unwrap_or((net.device_count() / 10).clamp(5, 25));
         let name = path
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
@@ -152,6 +166,9 @@ pub fn run(args: InferenceBenchArgs) -> anyhow::Result<()> {
                     ami_share: args.ami_share,
                     noise_per_hour: (customers * args.noise_per_customer_hour).max(1.0),
                     scada_share: args.scada_share,
+                    ami_loss: args.ami_loss,
+                    call_delay_median_min: args.call_delay_median_min,
+                    duration_min: args.duration_min,
                     ..StormOptions::default()
                 };
                 let storm = generate(&net, &options);
