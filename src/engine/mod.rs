@@ -771,6 +771,8 @@ impl Engine {
             }
         }
         let crew = crew.or_else(|| o.crew.clone());
+        let mut items = Vec::with_capacity(reporters.len());
+        out.reserve(reporters.len());
         for (c, report_ids) in reporters {
             let sp = self.network.customer(c);
             let item = CallbackItem::listed(
@@ -782,10 +784,10 @@ impl Engine {
                 crew.clone(),
                 clock,
             );
-            let data = item.to_json();
-            self.callbacks.insert(item);
-            self.emit(out, clock, "callback.listed", data, None);
+            self.emit(out, clock, "callback.listed", item.to_json(), None);
+            items.push(item);
         }
+        self.callbacks.list(n, items);
     }
 
     /// Record a callback's outcome (`c`: its service point); "still out" reopens analysis
