@@ -1304,13 +1304,19 @@ impl Engine {
 
     /// The first few report ids an outage at `site` explains (on creation or a move).
     fn report_ids_below(&self, site: Site) -> Vec<String> {
-        let points = match site {
-            Site::Point(c) => vec![c],
-            Site::Device(d) => self.network.customers_below(d),
+        // The subtree is walked only until the list is full: on a feeder with history,
+        // that is a few service points, not every one below the device.
+        let (point, device) = match site {
+            Site::Point(c) => (Some(c), None),
+            Site::Device(d) => (None, Some(d)),
         };
-        points
-            .iter()
-            .filter_map(|c| self.report_ids_at.get(c))
+        let below = device
+            .into_iter()
+            .flat_map(|d| self.network.customers_below_lazily(d));
+        point
+            .into_iter()
+            .chain(below)
+            .filter_map(|c| self.report_ids_at.get(&c))
             .flat_map(PointReports::iter)
             .take(REPORT_IDS_SHOWN)
             .map(|(id, _)| id.clone())
