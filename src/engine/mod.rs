@@ -148,7 +148,7 @@ pub struct Engine {
     meter_outage_at: FastMap<CustomerIdx, u64>,
     reports_seen: FastSet<String>,
     /// Report ids (and times) per service point, for evidence lists and callbacks.
-    report_ids_at: CustomerMap<Vec<(String, DateTime<Utc>)>>,
+    report_ids_at: CustomerMap<PointReports>,
     /// The latest time among each service point's reports in `report_ids_at`, by
     /// customer index: most customers below a restored outage last reported well before
     /// it, and this says so without reading their reports. Derived from
@@ -297,8 +297,8 @@ impl Engine {
         }
         restored.callbacks.name_from(&restored.network);
         for (c, reports) in restored.report_ids_at.iter() {
-            for (_, at) in reports {
-                note_report_time(&mut restored.latest_report_at, *c, *at);
+            if let Some(at) = reports.latest() {
+                note_report_time(&mut restored.latest_report_at, *c, at);
             }
         }
         restored.targets = self.targets;
@@ -538,8 +538,8 @@ impl Engine {
                     }
                     Problem::NoPower | Problem::PartialPower => {
                         self.report_ids_at
-                            .get_or_insert_with(c, Vec::new)
-                            .push((r.id.clone(), event.at));
+                            .get_or_insert_with(c, PointReports::default)
+                            .insert(r.id.clone(), event.at);
                         note_report_time(&mut self.latest_report_at, c, event.at);
                         self.last_report = Some((c, r.id.clone()));
                         self.observe(at, event.at, Observation::Dark(c), &mut out);
@@ -722,19 +722,18 @@ impl Engine {
             return;
         };
         let until = o.restored_at.unwrap_or(clock);
-        let mut reporters: BTreeMap<CustomerIdx, Vec<String>> = BTreeMap::new();
+        // By service point, each with the reports it made about this outage.
+        let mut reporters: Vec<(CustomerIdx, Vec<String>)> = Vec::new();
         match (o.kind, o.site) {
             (OutageKind::Device | OutageKind::Service, Some(site)) => {
                 let points = match site {
                     Site::Point(c) => vec![c],
                     Site::Device(d) => self.network.customers_below(d),
                 };
-                let in_window = |at: &DateTime<Utc>| *at >= o.started_at && *at <= until;
                 for c in points {
-                    // Most customers below reported nothing in this outage's time: they
-                    // are passed over before the (longer) look for their outage. Their
-                    // latest report mostly tells: before the outage, none was in it; in
-                    // it, one was. Only a report after it needs a look through them all.
+                    // Most customers below reported nothing in this outage's time: their
+                    // latest report, before the outage began, passes them over before
+                    // their reports are read.
                     let Some(latest) = self.latest_report_at.get(c.index()).copied().flatten()
                     else {
                         continue;
@@ -745,7 +744,8 @@ impl Engine {
                     let Some(reports) = self.report_ids_at.get(&c) else {
                         continue;
                     };
-                    if !in_window(&latest) && !reports.iter().any(|(_, at)| in_window(at)) {
+                    let made = reports.between(o.started_at, until);
+                    if made.is_empty() {
                         continue;
                     }
                     // A customer inside another outage still active reported that one.
@@ -755,21 +755,24 @@ impl Engine {
                     {
                         continue;
                     }
-                    reporters.entry(c).or_default().extend(
-                        reports
-                            .iter()
-                            .filter(|(_, at)| in_window(at))
-                            .map(|(id, _)| id.clone()),
-                    );
+                    reporters.push((c, made.iter().map(|(id, _)| id.clone()).collect()));
                 }
+                // The subtree's walk gives each service point once, in no useful order.
+                reporters.sort_unstable_by_key(|(c, _)| *c);
             }
             _ => {
+                // A customer may have reported a failed meter more than once: one
+                // callback, with each report, in the order they came.
+                let mut by_point: BTreeMap<CustomerIdx, Vec<String>> = BTreeMap::new();
                 for (c, id) in self.direct_reporters.get(&n).into_iter().flatten() {
-                    reporters.entry(*c).or_default().push(id.clone());
+                    by_point.entry(*c).or_default().push(id.clone());
                 }
+                reporters.extend(by_point);
             }
         }
         let crew = crew.or_else(|| o.crew.clone());
+        let mut items = Vec::with_capacity(reporters.len());
+        out.reserve(reporters.len());
         for (c, report_ids) in reporters {
             let sp = self.network.customer(c);
             let item = CallbackItem::listed(
@@ -781,10 +784,10 @@ impl Engine {
                 crew.clone(),
                 clock,
             );
-            let data = item.to_json();
-            self.callbacks.insert(item);
-            self.emit(out, clock, "callback.listed", data, None);
+            self.emit(out, clock, "callback.listed", item.to_json(), None);
+            items.push(item);
         }
+        self.callbacks.list(n, items);
     }
 
     /// Record a callback's outcome (`c`: its service point); "still out" reopens analysis
@@ -1301,14 +1304,20 @@ impl Engine {
 
     /// The first few report ids an outage at `site` explains (on creation or a move).
     fn report_ids_below(&self, site: Site) -> Vec<String> {
-        let points = match site {
-            Site::Point(c) => vec![c],
-            Site::Device(d) => self.network.customers_below(d),
+        // The subtree is walked only until the list is full: on a feeder with history,
+        // that is a few service points, not every one below the device.
+        let (point, device) = match site {
+            Site::Point(c) => (Some(c), None),
+            Site::Device(d) => (None, Some(d)),
         };
-        points
-            .iter()
-            .filter_map(|c| self.report_ids_at.get(c))
-            .flatten()
+        let below = device
+            .into_iter()
+            .flat_map(|d| self.network.customers_below_lazily(d));
+        point
+            .into_iter()
+            .chain(below)
+            .filter_map(|c| self.report_ids_at.get(&c))
+            .flat_map(PointReports::iter)
             .take(REPORT_IDS_SHOWN)
             .map(|(id, _)| id.clone())
             .collect()
@@ -1465,6 +1474,65 @@ fn note_report_time(latest: &mut Vec<Option<DateTime<Utc>>>, c: CustomerIdx, at:
     latest[c.index()] = latest[c.index()].max(Some(at));
 }
 
+/// One service point's reports (their ids and times), oldest first.
+///
+/// A customer of a busy network reports again and again over weeks, and a restoration
+/// looks at the reports of every customer below it: the ones it explains are the
+/// latest few, found by reading from the end (binary search would read a cold list at
+/// random, which costs more than the few entries read here).
+///
+/// In a snapshot, the list as it stands; read back, it is put in time order again (an
+/// engine that kept the list in arrival order may have written it).
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(transparent)]
+struct PointReports(Vec<(String, DateTime<Utc>)>);
+
+impl PointReports {
+    /// Add a report made at `at`, after those made before it or at the same time. Events
+    /// mostly come in time order: then this is a push.
+    fn insert(&mut self, id: String, at: DateTime<Utc>) {
+        let place = self
+            .0
+            .iter()
+            .rposition(|(_, made)| *made <= at)
+            .map_or(0, |last_before| last_before + 1);
+        self.0.insert(place, (id, at));
+    }
+
+    /// The reports made from `from` to `until` (both included), oldest first.
+    fn between(&self, from: DateTime<Utc>, until: DateTime<Utc>) -> &[(String, DateTime<Utc>)] {
+        let end = self
+            .0
+            .iter()
+            .rposition(|(_, made)| *made <= until)
+            .map_or(0, |last_in| last_in + 1);
+        let start = self.0[..end]
+            .iter()
+            .rposition(|(_, made)| *made < from)
+            .map_or(0, |last_before| last_before + 1);
+        &self.0[start..end]
+    }
+
+    /// When the latest report was made.
+    fn latest(&self) -> Option<DateTime<Utc>> {
+        self.0.last().map(|(_, made)| *made)
+    }
+
+    /// Every report, oldest first.
+    fn iter(&self) -> impl Iterator<Item = &(String, DateTime<Utc>)> {
+        self.0.iter()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for PointReports {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut reports = Vec::<(String, DateTime<Utc>)>::deserialize(d)?;
+        // Stable: reports made at the same time keep the order they came in.
+        reports.sort_by_key(|(_, made)| *made);
+        Ok(Self(reports))
+    }
+}
+
 /// What dispatch needs to know about an outage.
 fn facts_of(o: &Outage) -> OutageFacts<'_> {
     OutageFacts {
@@ -1489,5 +1557,58 @@ fn facts_of(o: &Outage) -> OutageFacts<'_> {
         started_at: o.started_at,
         arrive_by: o.arrive_by,
         restore_by: o.restore_by,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(minute: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_783_994_400 + 60 * minute, 0).unwrap()
+    }
+
+    fn ids(reports: &[(String, DateTime<Utc>)]) -> Vec<&str> {
+        reports.iter().map(|(id, _)| id.as_str()).collect()
+    }
+
+    /// Reports stay in time order whatever order they come in (equal times in the order
+    /// they came), and a window is every report in it, both ends included.
+    #[test]
+    fn point_reports_keep_time_order_and_find_a_window() {
+        let mut reports = PointReports::default();
+        for (id, minute) in [("a", 10), ("b", 20), ("c", 30), ("late", 15), ("c2", 30)] {
+            reports.insert(id.into(), at(minute));
+        }
+        assert_eq!(ids(&reports.0), ["a", "late", "b", "c", "c2"]);
+        assert_eq!(reports.latest(), Some(at(30)));
+        assert_eq!(
+            ids(reports.between(at(15), at(30))),
+            ["late", "b", "c", "c2"]
+        );
+        assert_eq!(ids(reports.between(at(11), at(29))), ["late", "b"]);
+        assert_eq!(ids(reports.between(at(0), at(10))), ["a"]);
+        assert!(reports.between(at(31), at(40)).is_empty());
+        assert!(reports.between(at(0), at(9)).is_empty());
+        assert!(reports.between(at(16), at(19)).is_empty());
+        assert!(PointReports::default().between(at(0), at(40)).is_empty());
+    }
+
+    /// A snapshot keeps the list as it is; one written in arrival order reads back in
+    /// time order.
+    #[test]
+    fn point_reports_read_back_in_time_order() {
+        let mut reports = PointReports::default();
+        reports.insert("a".into(), at(10));
+        reports.insert("b".into(), at(20));
+        let text = serde_json::to_string(&reports).unwrap();
+        assert_eq!(
+            text,
+            serde_json::to_string(&vec![("a", at(10)), ("b", at(20))]).unwrap()
+        );
+        let arrival_order =
+            serde_json::to_string(&vec![("b", at(20)), ("a", at(10)), ("a2", at(10))]).unwrap();
+        let read: PointReports = serde_json::from_str(&arrival_order).unwrap();
+        assert_eq!(ids(&read.0), ["a", "a2", "b"]);
     }
 }

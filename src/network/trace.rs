@@ -192,15 +192,37 @@ impl Network {
 
     /// Nodes of the forest below a device (its downstream node and everything under it).
     pub(crate) fn nodes_below(&self, device: DeviceIdx) -> Vec<NodeIndex> {
+        self.top_below(device)
+            .map(|n| self.subtree(n))
+            .unwrap_or_default()
+    }
+
+    /// [`Network::nodes_below`], walked as the nodes are read: a caller that needs only
+    /// the first few walks no further (the same order: breadth first from the top).
+    pub(crate) fn nodes_below_lazily(
+        &self,
+        device: DeviceIdx,
+    ) -> impl Iterator<Item = NodeIndex> + '_ {
+        let mut reached: Vec<NodeIndex> = self.top_below(device).into_iter().collect();
+        let mut next = 0;
+        std::iter::from_fn(move || {
+            let n = *reached.get(next)?;
+            next += 1;
+            reached.extend_from_slice(&self.trace.children[n.index()]);
+            Some(n)
+        })
+    }
+
+    /// The node right below a device in the forest, if it is in the forest.
+    fn top_below(&self, device: DeviceIdx) -> Option<NodeIndex> {
         let d = &self.devices[device.index()];
         if !d.in_tree {
-            return Vec::new();
+            return None;
         }
-        let top = match d.site {
+        match d.site {
             DeviceSite::Node(n) => Some(n),
             DeviceSite::Edge(e) => self.trace.edge_child(&self.graph, e),
-        };
-        top.map(|n| self.subtree(n)).unwrap_or_default()
+        }
     }
 
     fn subtree(&self, top: NodeIndex) -> Vec<NodeIndex> {
