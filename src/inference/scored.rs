@@ -223,6 +223,41 @@ pub struct Scored {
     /// Whether the devices' `hot` lists are built (false after a restore).
     #[serde(skip)]
     hot_built: bool,
+    /// Scratch table of [`Scored::nested_before`], one entry per device, all clear
+    /// between calls.
+    #[serde(skip)]
+    tally: Vec<Tally>,
+}
+
+/// One device's pre-trip evidence in [`Scored::nested_before`].
+#[derive(Debug, Clone, Default)]
+struct Tally {
+    used: bool,
+    calls: u32,
+    ami_off: u32,
+    pieces: u32,
+    earliest: Option<DateTime<Utc>>,
+    kids: Vec<DeviceIdx>,
+    direct: Vec<CustomerIdx>,
+    best: f64,
+    open: bool,
+}
+
+impl Tally {
+    /// Back to unused, keeping the lists' room.
+    fn clear(&mut self) {
+        let (mut kids, mut direct) = (
+            std::mem::take(&mut self.kids),
+            std::mem::take(&mut self.direct),
+        );
+        kids.clear();
+        direct.clear();
+        *self = Self {
+            kids,
+            direct,
+            ..Self::default()
+        };
+    }
 }
 
 /// When points need a look, by the minute: the analyzer looks once a minute, so a heap
@@ -385,6 +420,7 @@ impl Scored {
             active: Vec::new(),
             in_active: Vec::new(),
             hot_built: true,
+            tally: Vec::new(),
         }
     }
 
@@ -1060,36 +1096,40 @@ impl Scored {
     ///
     /// `pre` is that evidence, in index order: see [`Scored::pre_trip_evidence`].
     fn nested_before(
-        &self,
+        &mut self,
         net: &Network,
         d: DeviceIdx,
         trip: DateTime<Utc>,
         pre: &[PreTripPoint],
     ) -> Vec<Site> {
-        #[derive(Default)]
-        struct Tally {
-            calls: u32,
-            ami_off: u32,
-            pieces: u32,
-            earliest: Option<DateTime<Utc>>,
-            kids: Vec<DeviceIdx>,
-            direct: Vec<CustomerIdx>,
-        }
-        let mut tally: FastMap<DeviceIdx, Tally> = FastMap::default();
+        // Per device, in a table kept between calls (a breaker's pre-trip evidence is
+        // worked out again every minute something in it changes).
+        let mut tally = std::mem::take(&mut self.tally);
+        tally.resize_with(net.device_count(), Tally::default);
+        let mut used: Vec<DeviceIdx> = Vec::new();
         let mut top_points: Vec<CustomerIdx> = Vec::new();
+        let mut entry = |tally: &mut Vec<Tally>, x: DeviceIdx| {
+            let t = &mut tally[x.index()];
+            if !t.used {
+                t.used = true;
+                used.push(x);
+            }
+        };
         for p in pre {
             let base = p.base;
             if base == d {
                 top_points.push(p.c);
                 continue;
             }
-            tally.entry(base).or_default().direct.push(p.c);
+            entry(&mut tally, base);
+            tally[base.index()].direct.push(p.c);
             let mut child: Option<DeviceIdx> = None;
             for x in net.chain_from(Some(base)) {
                 if x == d {
                     break;
                 }
-                let t = tally.entry(x).or_default();
+                entry(&mut tally, x);
+                let t = &mut tally[x.index()];
                 t.calls += p.calls;
                 t.ami_off += u32::from(p.ami_off);
                 t.pieces += p.calls + u32::from(p.ami_off);
@@ -1103,11 +1143,10 @@ impl Scored {
             }
         }
         // Bottom-up: best(x) = max(0, V(x), Σ best(kids)), evaluated when `d` opened.
-        let mut order: Vec<DeviceIdx> = tally.keys().copied().collect();
+        let mut order = used;
         order.sort_by_key(|x| std::cmp::Reverse((net.device(*x).depth(), *x)));
-        let mut best: FastMap<DeviceIdx, (f64, bool)> = FastMap::default();
         for x in &order {
-            let t = &tally[x];
+            let t = &tally[x.index()];
             let kind_ok = net.device(*x).kind() != DeviceKind::Breaker;
             let value = if kind_ok && t.pieces >= 2 {
                 self.evidence_value(net, *x, t.calls, t.ami_off, t.earliest, trip)
@@ -1115,13 +1154,10 @@ impl Scored {
             } else {
                 f64::NEG_INFINITY
             };
-            let sum: f64 = t
-                .kids
-                .iter()
-                .map(|k| best.get(k).map_or(0.0, |b| b.0))
-                .sum();
-            let open = value > 0.0 && value > sum + 1e-9;
-            best.insert(*x, (value.max(sum).max(0.0), open));
+            let sum: f64 = t.kids.iter().map(|k| tally[k.index()].best).sum();
+            let t = &mut tally[x.index()];
+            t.open = value > 0.0 && value > sum + 1e-9;
+            t.best = value.max(sum).max(0.0);
         }
         // Top-down from the devices right below `d`.
         let mut out: Vec<Site> = top_points.into_iter().map(Site::Point).collect();
@@ -1132,15 +1168,19 @@ impl Scored {
             .collect();
         stack.sort();
         while let Some(x) = stack.pop() {
-            if best.get(&x).is_some_and(|b| b.1) {
+            let t = &tally[x.index()];
+            if t.open {
                 out.push(Site::Device(x));
                 continue;
             }
-            let t = &tally[&x];
             out.extend(t.direct.iter().map(|c| Site::Point(*c)));
             stack.extend(t.kids.iter().copied());
         }
         out.sort();
+        for x in order {
+            tally[x.index()].clear();
+        }
+        self.tally = tally;
         out
     }
 
