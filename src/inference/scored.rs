@@ -120,10 +120,6 @@ struct DeviceState {
     /// Derived state, rebuilt from `kids` after a restore (`Scored::hot_built`).
     #[serde(skip)]
     hot: Vec<DeviceIdx>,
-    /// Whether `value`, `best` and `open` were worked out from the counters and flags
-    /// as they are now (false after a restore, so everything is scored again).
-    #[serde(skip)]
-    scored_fresh: bool,
     scada_open: Option<bool>,
     confirmed: bool,
     /// Outages already believed below this device when it became certainly open
@@ -165,14 +161,6 @@ impl DeviceState {
     /// What [`Scored::rescore_all`] re-scores: evidence, or a belief to revise.
     fn is_active(&self) -> bool {
         self.has_evidence() || self.open || self.best > 0.0
-    }
-
-    /// Whether re-scoring it now would give what it has: scored since its counters and
-    /// flags last changed, and nothing in its score depends on the time (no dark
-    /// evidence below it, only "power back" messages or SCADA, and no child worth
-    /// anything). Most devices a restoration leaves behind are such for hours.
-    fn score_is_timeless(&self) -> bool {
-        self.scored_fresh && self.dark_points == 0 && self.hot.is_empty()
     }
 
     fn has_evidence(&self) -> bool {
@@ -734,7 +722,6 @@ impl Scored {
                 }
             }
             let s = &mut self.devices[d.index()];
-            s.scored_fresh = false;
             if sign > 0 {
                 s.calls += calls;
                 s.ami_off += ami;
@@ -820,9 +807,7 @@ impl Scored {
 
     fn set_device_flag(&mut self, net: &Network, d: DeviceIdx, f: impl FnOnce(&mut DeviceState)) {
         self.mark_active(d);
-        let s = &mut self.devices[d.index()];
-        f(s);
-        s.scored_fresh = false;
+        f(&mut self.devices[d.index()]);
         let mut child = d;
         for up in net.chain_from(net.device(d).parent().map(|p| p.idx())) {
             self.link_kid(up, child);
@@ -1252,7 +1237,6 @@ impl Scored {
         s.value = value;
         s.sum_kids = sum_kids;
         s.noise = noise;
-        s.scored_fresh = true;
         // A device SCADA or a dispatcher shows open is open, however well faults below
         // would explain its calls: everything below it is dark. Otherwise a tie goes to
         // the devices below: the smaller explanation (the oracle's choice too).
@@ -1391,9 +1375,6 @@ impl Scored {
         });
         with_evidence.sort_by_key(|d| std::cmp::Reverse((net.device(*d).depth(), *d)));
         for &d in &with_evidence {
-            if self.devices[d.index()].score_is_timeless() {
-                continue;
-            }
             self.rescore(net, d, at);
         }
         // Re-scoring marked nothing new: each device it looked at is on the list.
