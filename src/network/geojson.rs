@@ -5,9 +5,9 @@
 //! [`LoadOptions::set_aside_invalid`] the offending features are left out instead and
 //! listed in [`Network::set_aside`].
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::VecDeque;
 
-use super::FastMap as HashMap;
+use super::{FastMap as HashMap, FastSet as HashSet};
 
 use petgraph::graph::{EdgeIndex, NodeIndex, UnGraph};
 use petgraph::visit::EdgeRef;
@@ -472,8 +472,12 @@ fn build(
     options: &LoadOptions,
 ) -> Result<Network, NetworkError> {
     // Duplicate ids: among Points (nodes, customers, depots), and among edges.
-    let mut point_ids: HashSet<&str> = HashSet::new();
-    let mut edge_ids: HashSet<&str> = HashSet::new();
+    let points = parsed
+        .iter()
+        .filter(|p| !matches!(p, Parsed::Edge(..) | Parsed::Zone(_)));
+    let mut point_ids: HashSet<&str> =
+        HashSet::with_capacity_and_hasher(points.count(), Default::default());
+    let mut edge_ids: HashSet<&str> = HashSet::default();
     let mut duplicate = vec![false; parsed.len()];
     for (k, p) in parsed.iter().enumerate() {
         let (id, set) = match p {
@@ -690,7 +694,7 @@ fn find_devices(
         E(EdgeIndex, DeviceKind),
         N(NodeIndex),
     }
-    let mut fed_by_transformer_edge = HashSet::new();
+    let mut fed_by_transformer_edge = HashSet::default();
     let mut sites: Vec<(usize, Site)> = Vec::new();
     for e in graph.edge_references() {
         let edge = e.weight();
@@ -784,9 +788,9 @@ fn find_loops(
         }
         x
     }
-    let mut seen_pairs: HashSet<(usize, usize)> = HashSet::new();
+    let mut seen_pairs: HashSet<(usize, usize)> = HashSet::default();
     let mut tree_adj: HashMap<usize, Vec<(usize, EdgeIndex)>> = HashMap::default();
-    let mut loops = HashSet::new();
+    let mut loops = HashSet::default();
     for e in graph.edge_references() {
         if !closed[e.id().index()] {
             continue;
@@ -830,7 +834,7 @@ fn tree_path(
 ) -> Vec<EdgeIndex> {
     let mut prev: HashMap<usize, (usize, EdgeIndex)> = HashMap::default();
     let mut queue = VecDeque::from([from]);
-    let mut seen = HashSet::from([from]);
+    let mut seen: HashSet<usize> = [from].into_iter().collect();
     while let Some(u) = queue.pop_front() {
         if u == to {
             break;
@@ -897,7 +901,7 @@ fn find_unreached(
         (component, has_open_point)
     };
     flood(roots, &mut seen);
-    let mut unreached = HashSet::new();
+    let mut unreached = HashSet::default();
     for n in graph.node_indices() {
         if seen[n.index()] {
             continue;
