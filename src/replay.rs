@@ -12,7 +12,7 @@ use clap::Args;
 
 use crate::engine::{Engine, EngineOptions};
 use crate::events::{parse_ndjson, Event};
-use crate::serve::load_network_whole;
+use crate::serve::load_network;
 
 /// Arguments of `faultline replay`.
 #[derive(Debug, Args)]
@@ -48,7 +48,7 @@ pub fn read_events(path: &std::path::Path) -> anyhow::Result<Vec<Event>> {
 
 /// Run the engine over the file and write the stream.
 pub fn run(args: ReplayArgs) -> anyhow::Result<()> {
-    let network = load_network_whole(&args.network, args.add_protection, args.set_aside_invalid)?;
+    let network = load_network(&args.network, args.add_protection, args.set_aside_invalid)?;
     let events = read_events(&args.events)?;
     let options = EngineOptions {
         baseline: args.baseline,

@@ -14,48 +14,23 @@ use crate::network::{LoadOptions, Network};
 use crate::store::{redacted, Store, StoreOptions};
 
 /// Load a network file with the settings' options, logging what it took. The file is
-/// parsed as a stream, never held whole: a 1,000,000-customer file peaks at 2.1 GB this
-/// way, 3.0 GB read whole (BENCHMARKS.md, section 1).
+/// read as a stream, one feature at a time, never held whole: a 1,000,000-customer file
+/// peaks at 2.1 GB this way (3.0 GB read whole), and loads as fast (BENCHMARKS.md,
+/// section 1).
 pub fn load_network(
     path: &std::path::Path,
     add_protection: bool,
     set_aside_invalid: bool,
-) -> anyhow::Result<Network> {
-    load(path, add_protection, set_aside_invalid, false)
-}
-
-/// [`load_network`] reading the file whole before parsing it: faster (BDGD 175 → 100 ms,
-/// the 1,000,000-customer file 11.3 → 8.1 s), for the batch commands (`replay`) that
-/// hold their whole input in memory anyway.
-pub fn load_network_whole(
-    path: &std::path::Path,
-    add_protection: bool,
-    set_aside_invalid: bool,
-) -> anyhow::Result<Network> {
-    load(path, add_protection, set_aside_invalid, true)
-}
-
-fn load(
-    path: &std::path::Path,
-    add_protection: bool,
-    set_aside_invalid: bool,
-    whole: bool,
 ) -> anyhow::Result<Network> {
     let started = Instant::now();
     let options = LoadOptions {
         add_protection,
         set_aside_invalid,
     };
-    let opening = || format!("opening the network file {}", path.display());
-    let network = if whole {
-        // serde_json parses text in memory several times faster than through a reader.
-        let text = std::fs::read_to_string(path).with_context(opening)?;
-        Network::from_geojson(&text, &options)
-    } else {
-        let file = std::fs::File::open(path).with_context(opening)?;
-        Network::from_geojson_reader(file, &options)
-    }
-    .with_context(|| format!("loading {}", path.display()))?;
+    let file = std::fs::File::open(path)
+        .with_context(|| format!("opening the network file {}", path.display()))?;
+    let network = Network::from_geojson_reader(file, &options)
+        .with_context(|| format!("loading {}", path.display()))?;
     let s = network.summary();
     tracing::info!(
         file = %path.display(),

@@ -141,3 +141,26 @@ fn add_protection_fuses_the_laterals_of_j1_and_ieee123_and_says_so() {
         assert_eq!(ids(&fused), ids(&again));
     }
 }
+
+#[test]
+fn a_network_read_from_a_file_as_a_stream_is_the_one_read_from_its_text() {
+    for (name, protect) in [
+        ("bdgd_mux_energia", false),
+        ("ieee8500", false),
+        ("epri_j1", true),
+        ("ieee123", true),
+        ("simbench_mv_semiurb", true),
+    ] {
+        let options = LoadOptions {
+            add_protection: protect,
+            ..LoadOptions::default()
+        };
+        let from_text = load(name, &options);
+        let path = format!("{}/gis-data/{name}.geojson", env!("CARGO_MANIFEST_DIR"));
+        let file = std::fs::File::open(&path).unwrap();
+        let streamed = Network::from_geojson_reader(file, &options).unwrap();
+        assert_eq!(streamed.fingerprint(), from_text.fingerprint(), "{name}");
+        assert_eq!(streamed.metadata(), from_text.metadata(), "{name}");
+        assert_eq!(streamed.summary(), from_text.summary(), "{name}");
+    }
+}

@@ -137,9 +137,18 @@ impl Network {
         reader: impl std::io::Read,
         options: &LoadOptions,
     ) -> Result<Network, NetworkError> {
-        let raw: RawCollection =
-            serde_json::from_reader(std::io::BufReader::with_capacity(1 << 20, reader))
-                .map_err(|e| NetworkError::NotGeoJson(e.to_string()))?;
+        let c = super::feature_reader::read_collection(std::io::BufReader::with_capacity(
+            1 << 20,
+            reader,
+        ))
+        .map_err(NetworkError::NotGeoJson)?;
+        let raw = RawCollection {
+            kind: c
+                .kind
+                .ok_or_else(|| NetworkError::NotGeoJson("missing field `type`".into()))?,
+            features: c.features,
+            metadata: c.metadata,
+        };
         Self::from_raw(raw, options)
     }
 

@@ -33,6 +33,7 @@
 //! and devices are named by their string ids or by the opaque [`DeviceIdx`] and
 //! [`CustomerIdx`] handles.
 
+mod feature_reader;
 mod geojson;
 pub mod protection;
 pub mod spatial;
