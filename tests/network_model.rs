@@ -162,6 +162,23 @@ fn a_lenient_load_sets_aside_the_offending_features_and_lists_them() {
     assert_eq!(aside, vec!["L3", "L9"]);
     assert!(!net.has_edge("L3") && !net.has_edge("L9"));
     assert_eq!(net.summary().customers, 5);
+
+    // Read as a stream (as `serve` reads a file), the same problems, in the same words.
+    let text = b.text();
+    let streamed = Network::from_geojson_reader(text.as_bytes(), &opts).unwrap();
+    assert_eq!(
+        format!("{:?}", streamed.set_aside()),
+        format!("{:?}", net.set_aside())
+    );
+    let strict = LoadOptions::default();
+    assert_eq!(
+        Network::from_geojson_reader(text.as_bytes(), &strict)
+            .err()
+            .map(|e| e.to_string()),
+        Network::from_geojson(&text, &strict)
+            .err()
+            .map(|e| e.to_string())
+    );
 }
 
 #[test]

@@ -12,19 +12,20 @@ use std::io::BufRead;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-/// The parts of a `FeatureCollection` the loader reads; other members are skipped.
-pub(super) struct Collection<F> {
+/// The members of a `FeatureCollection` besides its features; others are skipped.
+pub(super) struct Collection {
     /// Its `type` member, if it has one.
     pub kind: Option<String>,
-    pub features: Vec<F>,
     pub metadata: Value,
 }
 
-/// Read a collection whose features deserialize as `F`. The error names the feature
-/// (its place in the array) or the byte where the text stops being JSON.
+/// Read a collection whose features deserialize as `F`, handing each to `each` with
+/// its place in the array as soon as it is read. The error names the feature or the
+/// byte where the text stops being JSON.
 pub(super) fn read_collection<F: DeserializeOwned>(
     input: impl BufRead,
-) -> Result<Collection<F>, String> {
+    mut each: impl FnMut(usize, F),
+) -> Result<Collection, String> {
     let mut s = Scanner {
         input,
         offset: 0,
@@ -33,7 +34,6 @@ pub(super) fn read_collection<F: DeserializeOwned>(
     };
     let mut out = Collection {
         kind: None,
-        features: Vec::new(),
         metadata: Value::Null,
     };
     s.expect(b'{')?;
@@ -46,7 +46,7 @@ pub(super) fn read_collection<F: DeserializeOwned>(
         let key: String = s.parse("a member name")?;
         s.expect(b':')?;
         match key.as_str() {
-            "features" => s.features(&mut out.features)?,
+            "features" => s.features(&mut each)?,
             "type" => {
                 s.value()?;
                 out.kind = Some(s.parse("the collection's type")?);
@@ -251,25 +251,29 @@ impl<R: BufRead> Scanner<R> {
             .map_err(|e| format!("{what} (at byte {}): {e}", self.start))
     }
 
-    /// The `features` array, each element parsed as it is found.
-    fn features<F: DeserializeOwned>(&mut self, out: &mut Vec<F>) -> Result<(), String> {
+    /// The `features` array, each element parsed and handed on as it is found.
+    fn features<F: DeserializeOwned>(
+        &mut self,
+        each: &mut impl FnMut(usize, F),
+    ) -> Result<(), String> {
         self.expect(b'[')?;
         if self.next_is(b']')? {
             return Ok(());
         }
-        loop {
+        for n in 0.. {
             self.value()?;
-            let n = out.len();
-            out.push(serde_json::from_slice(&self.text).map_err(|e| {
+            let feature = serde_json::from_slice(&self.text).map_err(|e| {
                 format!(
                     "feature {n} (counting from 0), which starts at byte {} of the file: {e} of the feature",
                     self.start
                 )
-            })?);
+            })?;
+            each(n, feature);
             if !self.comma_or(b']')? {
-                return Ok(());
+                break;
             }
         }
+        Ok(())
     }
 }
 
@@ -297,8 +301,15 @@ fn quiet_run(bytes: &[u8]) -> usize {
 mod tests {
     use super::*;
 
-    fn read(text: &str, buffer: usize) -> Result<Collection<Value>, String> {
-        read_collection(std::io::BufReader::with_capacity(buffer, text.as_bytes()))
+    /// The collection, and its features in the order they were handed on.
+    fn read(text: &str, buffer: usize) -> Result<(Collection, Vec<Value>), String> {
+        let mut features = Vec::new();
+        let input = std::io::BufReader::with_capacity(buffer, text.as_bytes());
+        let c = read_collection(input, |i, f| {
+            assert_eq!(i, features.len());
+            features.push(f);
+        })?;
+        Ok((c, features))
     }
 
     #[test]
@@ -312,14 +323,10 @@ mod tests {
         "#;
         let whole: Value = serde_json::from_str(text).unwrap();
         for buffer in [1, 2, 3, 7, 64, 1 << 16] {
-            let c = read(text, buffer).unwrap();
+            let (c, features) = read(text, buffer).unwrap();
             assert_eq!(c.kind.as_deref(), Some("FeatureCollection"));
             assert_eq!(c.metadata, whole["metadata"], "buffer {buffer}");
-            assert_eq!(
-                Value::Array(c.features),
-                whole["features"],
-                "buffer {buffer}"
-            );
+            assert_eq!(Value::Array(features), whole["features"], "buffer {buffer}");
         }
     }
 
@@ -340,8 +347,8 @@ mod tests {
             r#"{"type":"FeatureCollection"}"#,
             r#"{"features":[]}"#,
         ] {
-            let c = read(text, 4).unwrap();
-            assert!(c.features.is_empty(), "{text}");
+            let (_, features) = read(text, 4).unwrap();
+            assert!(features.is_empty(), "{text}");
         }
     }
 

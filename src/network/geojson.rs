@@ -116,6 +116,13 @@ struct Collector {
 }
 
 impl Collector {
+    fn new(options: &LoadOptions) -> Self {
+        Self {
+            strict: !options.set_aside_invalid,
+            problems: Vec::new(),
+        }
+    }
+
     fn add(&mut self, feature: &str, message: impl Into<String>) {
         self.problems.push(Problem {
             feature: feature.to_owned(),
@@ -137,40 +144,51 @@ impl Network {
         reader: impl std::io::Read,
         options: &LoadOptions,
     ) -> Result<Network, NetworkError> {
-        let c = super::feature_reader::read_collection(std::io::BufReader::with_capacity(
-            1 << 20,
-            reader,
-        ))
+        // Each feature is checked as soon as it is read: the file's features are
+        // never all held at once, only what the network keeps of them.
+        let mut problems = Collector::new(options);
+        let mut parsed = Vec::new();
+        let input = std::io::BufReader::with_capacity(1 << 20, reader);
+        let c = super::feature_reader::read_collection(input, |i, f: RawFeature| {
+            parse_feature(i, f, &mut problems, &mut parsed)
+        })
         .map_err(NetworkError::NotGeoJson)?;
-        let raw = RawCollection {
-            kind: c
-                .kind
-                .ok_or_else(|| NetworkError::NotGeoJson("missing field `type`".into()))?,
-            features: c.features,
-            metadata: c.metadata,
-        };
-        Self::from_raw(raw, options)
+        let kind = c
+            .kind
+            .ok_or_else(|| NetworkError::NotGeoJson("missing field `type`".into()))?;
+        check_kind(&kind)?;
+        Self::from_parsed(parsed, c.metadata, problems, options)
     }
 
     fn from_raw(raw: RawCollection, options: &LoadOptions) -> Result<Network, NetworkError> {
-        if raw.kind != "FeatureCollection" {
-            return Err(NetworkError::NotGeoJson(format!(
-                "top-level type is {:?}, expected \"FeatureCollection\"",
-                raw.kind
-            )));
-        }
-        let mut problems = Collector {
-            strict: !options.set_aside_invalid,
-            problems: Vec::new(),
-        };
+        check_kind(&raw.kind)?;
+        let mut problems = Collector::new(options);
         let parsed = first_pass(raw.features, &mut problems);
-        let mut net = build(parsed, raw.metadata, &mut problems, options)?;
+        Self::from_parsed(parsed, raw.metadata, problems, options)
+    }
+
+    fn from_parsed(
+        parsed: Vec<Parsed>,
+        metadata: Value,
+        mut problems: Collector,
+        options: &LoadOptions,
+    ) -> Result<Network, NetworkError> {
+        let mut net = build(parsed, metadata, &mut problems, options)?;
         if problems.strict && !problems.problems.is_empty() {
             return Err(NetworkError::Invalid(problems.problems));
         }
         net.set_aside = problems.problems;
         Ok(net)
     }
+}
+
+fn check_kind(kind: &str) -> Result<(), NetworkError> {
+    if kind == "FeatureCollection" {
+        return Ok(());
+    }
+    Err(NetworkError::NotGeoJson(format!(
+        "top-level type is {kind:?}, expected \"FeatureCollection\""
+    )))
 }
 
 fn str_prop<'a>(props: &'a RawProps, key: &str) -> Option<&'a str> {
@@ -252,67 +270,73 @@ fn check_positions(points: &[[f64; 2]], name: &str, c: &mut Collector) -> bool {
     }
 }
 
+/// Check every feature and turn it into what `build` takes (or note why it cannot be).
 fn first_pass(features: Vec<RawFeature>, c: &mut Collector) -> Vec<Parsed> {
     let mut out = Vec::with_capacity(features.len());
     for (i, f) in features.into_iter().enumerate() {
-        let props = f.properties.unwrap_or_default();
-        let id = id_of(&props);
-        let name = id.clone().unwrap_or_else(|| format!("feature #{i}"));
-        let Some(geometry) = f.geometry else {
-            c.add(&name, "has no geometry");
-            continue;
-        };
-        let kind = str_prop(&props, "kind").unwrap_or("");
-        if kind == "zone" {
-            if let Some(z) = parse_zone(&props, &geometry, &name, c) {
-                out.push(Parsed::Zone(z));
-            }
-            continue;
-        }
-        let Some(id) = id else {
-            c.add(&name, "has no \"id\" property (ids are non-empty strings)");
-            continue;
-        };
-        match geometry.kind.as_str() {
-            "Point" => {
-                let Some(p) = position(&geometry.coordinates) else {
-                    c.add(&name, "Point has no [lon, lat] coordinates");
-                    continue;
-                };
-                if !check_positions(&[p], &name, c) {
-                    continue;
-                }
-                if let Some(parsed) = parse_point(i, id, kind, p, &props, &name, c) {
-                    out.push(parsed);
-                }
-            }
-            "LineString" => {
-                let coords: Option<Vec<[f64; 2]>> = geometry
-                    .coordinates
-                    .as_array()
-                    .map(|a| a.iter().map(position).collect::<Option<Vec<_>>>())
-                    .unwrap_or(None);
-                let Some(coords) = coords.filter(|v| !v.is_empty()) else {
-                    c.add(&name, "LineString has no list of [lon, lat] positions");
-                    continue;
-                };
-                if !check_positions(&coords, &name, c) {
-                    continue;
-                }
-                if kind == "road" {
-                    continue; // the road graph belongs to dispatch; kept in the file
-                }
-                if let Some(parsed) = parse_edge(i, id, kind, coords, &props, &name, c) {
-                    out.push(parsed);
-                }
-            }
-            other => c.add(
-                &name,
-                format!("geometry {other:?} with kind {kind:?} is not part of the network schema"),
-            ),
-        }
+        parse_feature(i, f, c, &mut out);
     }
     out
+}
+
+/// Check feature `i` and push what `build` takes of it onto `out` (or note why not).
+fn parse_feature(i: usize, f: RawFeature, c: &mut Collector, out: &mut Vec<Parsed>) {
+    let props = f.properties.unwrap_or_default();
+    let id = id_of(&props);
+    let name = id.clone().unwrap_or_else(|| format!("feature #{i}"));
+    let Some(geometry) = f.geometry else {
+        c.add(&name, "has no geometry");
+        return;
+    };
+    let kind = str_prop(&props, "kind").unwrap_or("");
+    if kind == "zone" {
+        if let Some(z) = parse_zone(&props, &geometry, &name, c) {
+            out.push(Parsed::Zone(z));
+        }
+        return;
+    }
+    let Some(id) = id else {
+        c.add(&name, "has no \"id\" property (ids are non-empty strings)");
+        return;
+    };
+    match geometry.kind.as_str() {
+        "Point" => {
+            let Some(p) = position(&geometry.coordinates) else {
+                c.add(&name, "Point has no [lon, lat] coordinates");
+                return;
+            };
+            if !check_positions(&[p], &name, c) {
+                return;
+            }
+            if let Some(parsed) = parse_point(i, id, kind, p, &props, &name, c) {
+                out.push(parsed);
+            }
+        }
+        "LineString" => {
+            let coords: Option<Vec<[f64; 2]>> = geometry
+                .coordinates
+                .as_array()
+                .map(|a| a.iter().map(position).collect::<Option<Vec<_>>>())
+                .unwrap_or(None);
+            let Some(coords) = coords.filter(|v| !v.is_empty()) else {
+                c.add(&name, "LineString has no list of [lon, lat] positions");
+                return;
+            };
+            if !check_positions(&coords, &name, c) {
+                return;
+            }
+            if kind == "road" {
+                return; // the road graph belongs to dispatch; kept in the file
+            }
+            if let Some(parsed) = parse_edge(i, id, kind, coords, &props, &name, c) {
+                out.push(parsed);
+            }
+        }
+        other => c.add(
+            &name,
+            format!("geometry {other:?} with kind {kind:?} is not part of the network schema"),
+        ),
+    }
 }
 
 fn parse_point(
