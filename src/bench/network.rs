@@ -3,21 +3,23 @@
 //! network of a million customers.
 //!
 //! # What is measured
-//! For each file, two phases, each in a **child process** of this executable (the
+//! For each file, three phases, each in a **child process** of this executable (the
 //! hidden `bench network-load-once FILE`), so that the child's peak resident memory
 //! (`VmHWM`, see [`super::usage`]) belongs to that phase alone:
 //! - the **baseline**: `serde_json::from_str::<serde_json::Value>` of the text, the
 //!   least any loader that looks at every byte of the JSON must do;
-//! - the **load**: [`Network::from_geojson`] with the options `serve` uses by default
+//! - the **load**, as `serve` does it: [`Network::from_geojson_reader`] on the file,
+//!   read as a stream one feature at a time, with the options `serve` uses by default
 //!   (validate, build the graph, trace feeders and device chains, count customers
-//!   below every device, build the spatial index).
+//!   below every device, build the spatial index). The goal is judged on this one;
+//! - the same load from the **text in memory** ([`Network::from_geojson`]), for
+//!   comparison: its peak memory includes the whole text.
 //!
-//! Reading the file is timed apart from both. The ratio load ÷ parse says how much the
-//! network model costs over reading JSON at all; peak memory includes the text itself
-//! (a loader holding the whole file, as `serve` does, cannot go below it). After the
-//! text is dropped and freed heap handed back, two more figures: the resident memory
-//! (what the process keeps) and the live heap (what the loaded network needs); the
-//! difference is fragmentation left by the transient parse.
+//! Reading the file whole is timed apart (the streamed load reads as it goes). The
+//! ratio load ÷ parse says how much the network model costs over reading JSON at all.
+//! After the load, and the text dropped and freed heap handed back, two more figures:
+//! the resident memory (what the process keeps) and the live heap (what the loaded
+//! network needs); the difference is fragmentation left by the transient parse.
 //!
 //! # The synthetic network
 //! A million-customer utility is made by **replicating the real BDGD network** (both
@@ -215,13 +217,15 @@ fn ms(d: Duration) -> f64 {
 }
 
 /// Run `bench network-load-once` on `file` in a child process of this executable.
-fn phase_in_child(file: &Path, parse_only: bool) -> anyhow::Result<PhaseFigures> {
+fn phase_in_child(file: &Path, phase: Phase) -> anyhow::Result<PhaseFigures> {
     let exe = std::env::current_exe().context("finding this executable")?;
     let mut command = Command::new(exe);
     command.args(["bench", "network-load-once"]).arg(file);
-    if parse_only {
-        command.arg("--parse-only");
-    }
+    match phase {
+        Phase::Parse => command.arg("--parse-only"),
+        Phase::Stream => command.arg("--stream"),
+        Phase::Text => &mut command,
+    };
     let output = command
         .stdin(Stdio::null())
         .stderr(Stdio::inherit())
@@ -243,10 +247,22 @@ fn phase_in_child(file: &Path, parse_only: bool) -> anyhow::Result<PhaseFigures>
     serde_json::from_str(line).context("reading the measuring child's figures")
 }
 
-/// Both phases of one file.
+/// What a child process measures.
+#[derive(Clone, Copy)]
+enum Phase {
+    /// The baseline JSON parse of the text.
+    Parse,
+    /// The network loaded from the file as a stream, as `serve` does.
+    Stream,
+    /// The network loaded from the whole text in memory.
+    Text,
+}
+
+/// The phases of one file.
 struct FileFigures {
     parse: PhaseFigures,
     load: PhaseFigures,
+    load_text: PhaseFigures,
     counts: LoadedCounts,
 }
 
@@ -256,14 +272,19 @@ fn measure(file: &Path) -> anyhow::Result<FileFigures> {
         &mut File::open(file).with_context(|| format!("opening {}", file.display()))?,
         &mut std::io::sink(),
     )?;
-    let parse = phase_in_child(file, true)?;
-    let load = phase_in_child(file, false)?;
+    let parse = phase_in_child(file, Phase::Parse)?;
+    let load = phase_in_child(file, Phase::Stream)?;
+    let load_text = phase_in_child(file, Phase::Text)?;
     let counts = load
         .network
         .context("the load phase reported no network counts")?;
+    if load_text.network.as_ref() != Some(&counts) {
+        bail!("the network loaded from the text is not the one read as a stream");
+    }
     Ok(FileFigures {
         parse,
         load,
+        load_text,
         counts,
     })
 }
@@ -334,7 +355,8 @@ fn print_file(name: &str, f: &FileFigures, real: Option<&FileFigures>) {
     );
     for (label, p) in [
         ("baseline: serde_json::Value parse", &f.parse),
-        ("load: Network::from_geojson", &f.load),
+        ("load as serve does (streamed)", &f.load),
+        ("load from the text in memory", &f.load_text),
     ] {
         println!(
             "  {:<34} {:>7.0} ms {:>7.0} ms {:>7.0} ms {:>10} {:>10} {:>10}",
