@@ -2,15 +2,19 @@
 //!
 //! serde_json parses text in memory several times faster than through a reader: its
 //! reader path takes the input one byte at a time. A network file is one object whose
-//! `features` array holds nearly all of it, so this reader finds where each feature
-//! ends in the buffered input (strings, escapes and nesting followed byte by byte),
-//! copies that one feature to a reusable buffer and lets serde_json parse the slice.
-//! The speed of the in-memory parse, with one feature's text in memory at a time.
+//! `features` array holds nearly all of it, so this reader keeps a window of the input
+//! in memory and lets serde_json parse each feature in place, as a slice, asking it
+//! where the feature ended. A feature cut by the end of the window is parsed again once
+//! the window holds the rest. The speed of the in-memory parse, with about a
+//! megabyte of the file's text in memory at a time.
 
-use std::io::BufRead;
+use std::io::Read;
 
-use serde::de::DeserializeOwned;
+use serde::de::{DeserializeOwned, IgnoredAny};
 use serde_json::Value;
+
+/// How much of the input is read at a time.
+const CHUNK: usize = 1 << 20;
 
 /// The members of a `FeatureCollection` besides its features; others are skipped.
 pub(super) struct Collection {
@@ -23,14 +27,25 @@ pub(super) struct Collection {
 /// its place in the array as soon as it is read. The error names the feature or the
 /// byte where the text stops being JSON.
 pub(super) fn read_collection<F: DeserializeOwned>(
-    input: impl BufRead,
+    input: impl Read,
+    each: impl FnMut(usize, F),
+) -> Result<Collection, String> {
+    read_in_chunks(input, CHUNK, each)
+}
+
+/// [`read_collection`], reading `chunk` bytes at a time.
+fn read_in_chunks<F: DeserializeOwned>(
+    input: impl Read,
+    chunk: usize,
     mut each: impl FnMut(usize, F),
 ) -> Result<Collection, String> {
-    let mut s = Scanner {
+    let mut s = Window {
         input,
+        buf: Vec::with_capacity(chunk),
+        chunk,
+        pos: 0,
         offset: 0,
-        text: Vec::new(),
-        start: 0,
+        at_end: false,
     };
     let mut out = Collection {
         kind: None,
@@ -42,20 +57,15 @@ pub(super) fn read_collection<F: DeserializeOwned>(
         return Ok(out);
     }
     loop {
-        s.value()?;
-        let key: String = s.parse("a member name")?;
+        let key: String = s.value("a member name")?;
         s.expect(b':')?;
         match key.as_str() {
             "features" => s.features(&mut each)?,
-            "type" => {
-                s.value()?;
-                out.kind = Some(s.parse("the collection's type")?);
+            "type" => out.kind = Some(s.value("the collection's type")?),
+            "metadata" => out.metadata = s.value("the collection's metadata")?,
+            _ => {
+                s.value::<IgnoredAny>("a member's value")?;
             }
-            "metadata" => {
-                s.value()?;
-                out.metadata = s.parse("the collection's metadata")?;
-            }
-            _ => s.value()?,
         }
         if !s.comma_or(b'}')? {
             break;
@@ -65,45 +75,75 @@ pub(super) fn read_collection<F: DeserializeOwned>(
     Ok(out)
 }
 
-struct Scanner<R> {
+/// The part of the input in memory.
+struct Window<R> {
     input: R,
-    /// Bytes consumed so far, for error messages.
+    buf: Vec<u8>,
+    /// How much to read at least when more is needed.
+    chunk: usize,
+    /// The next byte to read in `buf`.
+    pos: usize,
+    /// Where `buf` starts in the input, for error messages.
     offset: u64,
-    /// The text of the last value read.
-    text: Vec<u8>,
-    /// Where in the input it starts.
-    start: u64,
+    /// The input has no more bytes than `buf` holds.
+    at_end: bool,
 }
 
-impl<R: BufRead> Scanner<R> {
-    fn fill(&mut self) -> Result<&[u8], String> {
-        self.input
-            .fill_buf()
-            .map_err(|e| format!("reading at byte {}: {e}", self.offset))
+impl<R: Read> Window<R> {
+    /// Read more of the input, keeping what is not consumed yet; `false` at its end.
+    fn more(&mut self) -> Result<bool, String> {
+        if self.at_end {
+            return Ok(false);
+        }
+        if self.pos > 0 {
+            self.buf.drain(..self.pos);
+            self.offset += self.pos as u64;
+            self.pos = 0;
+        }
+        // At least a chunk, and as much again as is held: a value longer than the
+        // window is read again only a few times, not once per chunk.
+        let want = self.chunk.max(self.buf.len());
+        let have = self.buf.len();
+        self.buf.resize(have + want, 0);
+        let mut got = 0;
+        while got < want {
+            match self.input.read(&mut self.buf[have + got..]) {
+                Ok(0) => {
+                    self.at_end = true;
+                    break;
+                }
+                Ok(n) => got += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    return Err(format!(
+                        "reading at byte {}: {e}",
+                        self.offset + (have + got) as u64
+                    ))
+                }
+            }
+        }
+        self.buf.truncate(have + got);
+        Ok(got > 0)
     }
 
-    fn consume(&mut self, n: usize) {
-        self.input.consume(n);
-        self.offset += n as u64;
+    /// Where the next byte is in the input.
+    fn here(&self) -> u64 {
+        self.offset + self.pos as u64
     }
 
     /// The next byte that is not white space, not consumed; `None` at the end.
     fn peek(&mut self) -> Result<Option<u8>, String> {
         loop {
-            let buf = self.fill()?;
-            if buf.is_empty() {
-                return Ok(None);
+            if let Some(i) = self.buf[self.pos..]
+                .iter()
+                .position(|b| !b.is_ascii_whitespace())
+            {
+                self.pos += i;
+                return Ok(Some(self.buf[self.pos]));
             }
-            match buf.iter().position(|b| !b.is_ascii_whitespace()) {
-                Some(i) => {
-                    let b = buf[i];
-                    self.consume(i);
-                    return Ok(Some(b));
-                }
-                None => {
-                    let n = buf.len();
-                    self.consume(n);
-                }
+            self.pos = self.buf.len();
+            if !self.more()? {
+                return Ok(None);
             }
         }
     }
@@ -112,17 +152,17 @@ impl<R: BufRead> Scanner<R> {
         match found {
             Some(b) => format!(
                 "expected {wanted} at byte {}, found {:?}",
-                self.offset,
+                self.here(),
                 char::from(b)
             ),
-            None => format!("expected {wanted} at byte {}, found the end", self.offset),
+            None => format!("expected {wanted} at byte {}, found the end", self.here()),
         }
     }
 
     fn expect(&mut self, c: u8) -> Result<(), String> {
         match self.peek()? {
             Some(b) if b == c => {
-                self.consume(1);
+                self.pos += 1;
                 Ok(())
             }
             other => Err(self.unexpected(other, &format!("{:?}", char::from(c)))),
@@ -133,7 +173,7 @@ impl<R: BufRead> Scanner<R> {
     fn next_is(&mut self, c: u8) -> Result<bool, String> {
         let is = self.peek()? == Some(c);
         if is {
-            self.consume(1);
+            self.pos += 1;
         }
         Ok(is)
     }
@@ -143,11 +183,11 @@ impl<R: BufRead> Scanner<R> {
     fn comma_or(&mut self, close: u8) -> Result<bool, String> {
         match self.peek()? {
             Some(b',') => {
-                self.consume(1);
+                self.pos += 1;
                 Ok(true)
             }
             Some(b) if b == close => {
-                self.consume(1);
+                self.pos += 1;
                 Ok(false)
             }
             other => Err(self.unexpected(other, &format!("',' or {:?}", char::from(close)))),
@@ -162,93 +202,54 @@ impl<R: BufRead> Scanner<R> {
         }
     }
 
-    /// Copy the next JSON value's text into `self.text`. Its syntax inside is left to
-    /// serde_json: this only finds where it ends.
-    fn value(&mut self) -> Result<(), String> {
-        self.text.clear();
-        let Some(first) = self.peek()? else {
-            return Err(self.unexpected(None, "a value"));
-        };
-        self.start = self.offset;
-        // A number, `true`, `false` or `null` ends at the first byte that cannot be
-        // part of it; a string, an object or an array at its closing byte.
-        let scalar = !matches!(first, b'{' | b'[' | b'"');
-        let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
-        loop {
-            let buf = self.input.fill_buf().map_err(|e| e.to_string())?;
-            if buf.is_empty() {
-                if scalar && !self.text.is_empty() {
-                    return Ok(());
-                }
-                return Err(format!(
-                    "the value that starts at byte {} is cut short by the end of the file",
-                    self.start
-                ));
-            }
-            let mut end = None;
-            let mut i = 0;
-            while i < buf.len() {
-                let b = buf[i];
-                i += 1;
-                if in_string {
-                    if escaped {
-                        escaped = false;
-                    } else if b == b'\\' {
-                        escaped = true;
-                    } else if b == b'"' {
-                        in_string = false;
-                        if depth == 0 {
-                            end = Some(i);
-                            break;
-                        }
-                    } else {
-                        // Most of a network file is inside strings (ids): skip to
-                        // the next quote or backslash eight bytes at a time.
-                        i += quiet_run(&buf[i..]);
-                    }
-                    continue;
-                }
-                match b {
-                    b'"' => {
-                        in_string = true;
-                        i += quiet_run(&buf[i..]);
-                    }
-                    b'{' | b'[' => depth += 1,
-                    b'}' | b']' if depth == 0 => {
-                        end = Some(i - 1);
-                        break;
-                    }
-                    b'}' | b']' => {
-                        depth -= 1;
-                        if depth == 0 {
-                            end = Some(i);
-                            break;
-                        }
-                    }
-                    b',' if depth == 0 => {
-                        end = Some(i - 1);
-                        break;
-                    }
-                    b if depth == 0 && b.is_ascii_whitespace() => {
-                        end = Some(i - 1);
-                        break;
-                    }
-                    _ => {}
-                }
-            }
-            let take = end.unwrap_or(buf.len());
-            self.text.extend_from_slice(&buf[..take]);
-            self.consume(take);
-            if end.is_some() {
-                return Ok(());
-            }
-        }
+    /// Parse the next JSON value in place; `what` names it in an error.
+    fn value<T: DeserializeOwned>(&mut self, what: &str) -> Result<T, String> {
+        self.parse(|e, start| format!("{what} (at byte {start}): {e}"))
     }
 
-    /// Parse the last value read.
-    fn parse<T: DeserializeOwned>(&self, what: &str) -> Result<T, String> {
-        serde_json::from_slice(&self.text)
-            .map_err(|e| format!("{what} (at byte {}): {e}", self.start))
+    /// Parse the next value, reading more of the input while it runs past the window.
+    /// `describe` words an error from serde_json and where the value starts.
+    fn parse<T: DeserializeOwned>(
+        &mut self,
+        describe: impl Fn(serde_json::Error, u64) -> String,
+    ) -> Result<T, String> {
+        if self.peek()?.is_none() {
+            return Err(self.unexpected(None, "a value"));
+        }
+        loop {
+            let mut values =
+                serde_json::Deserializer::from_slice(&self.buf[self.pos..]).into_iter::<T>();
+            let parsed = values.next();
+            let used = values.byte_offset();
+            // A value that ends where the window ends may go on past it (a number).
+            let cut = self.pos + used == self.buf.len() && !self.at_end;
+            match parsed {
+                Some(Ok(v)) if !cut => {
+                    self.pos += used;
+                    return Ok(v);
+                }
+                // An error before the end of the window is the text's own: the parser
+                // never looked past it.
+                Some(Err(e)) if !e.is_eof() && !at_the_end(&self.buf[self.pos..], &e) => {
+                    return Err(describe(e, self.here()));
+                }
+                _ => {
+                    if !self.more()? {
+                        return match parsed {
+                            Some(Ok(v)) => {
+                                self.pos += used;
+                                Ok(v)
+                            }
+                            Some(Err(e)) if !e.is_eof() => Err(describe(e, self.here())),
+                            _ => Err(format!(
+                                "the value that starts at byte {} is cut short by the end of the file",
+                                self.here()
+                            )),
+                        };
+                    }
+                }
+            }
+        }
     }
 
     /// The `features` array, each element parsed and handed on as it is found.
@@ -261,11 +262,9 @@ impl<R: BufRead> Scanner<R> {
             return Ok(());
         }
         for n in 0.. {
-            self.value()?;
-            let feature = serde_json::from_slice(&self.text).map_err(|e| {
+            let feature = self.parse(|e, start| {
                 format!(
-                    "feature {n} (counting from 0), which starts at byte {} of the file: {e} of the feature",
-                    self.start
+                    "feature {n} (counting from 0), which starts at byte {start} of the file: {e} of the feature"
                 )
             })?;
             each(n, feature);
@@ -277,24 +276,24 @@ impl<R: BufRead> Scanner<R> {
     }
 }
 
-/// How many bytes at the start of `bytes` are neither `"` nor `\\`, counted whole
-/// eight-byte words at a time (the rest is left to the byte loop).
-fn quiet_run(bytes: &[u8]) -> usize {
-    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
-    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
-    let has = |word: u64, byte: u8| {
-        let x = word ^ (ONES * u64::from(byte));
-        x.wrapping_sub(ONES) & !x & HIGHS != 0
-    };
-    let mut n = 0;
-    for chunk in bytes.chunks_exact(8) {
-        let word = u64::from_ne_bytes(chunk.try_into().expect("eight bytes"));
-        if has(word, b'"') || has(word, b'\\') {
-            break;
+/// Whether serde_json's error `e` on `text` points at its last byte or past it (where
+/// a value cut by the end of the window fails, a number say).
+fn at_the_end(text: &[u8], e: &serde_json::Error) -> bool {
+    // serde_json counts lines from 1 and, on a line, bytes from 1.
+    let line_start = if e.line() <= 1 {
+        0
+    } else {
+        match text
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| **b == b'\n')
+            .nth(e.line() - 2)
+        {
+            Some((i, _)) => i + 1,
+            None => return true,
         }
-        n += 8;
-    }
-    n
+    };
+    line_start + e.column() >= text.len()
 }
 
 #[cfg(test)]
@@ -302,10 +301,9 @@ mod tests {
     use super::*;
 
     /// The collection, and its features in the order they were handed on.
-    fn read(text: &str, buffer: usize) -> Result<(Collection, Vec<Value>), String> {
+    fn read(text: &str, chunk: usize) -> Result<(Collection, Vec<Value>), String> {
         let mut features = Vec::new();
-        let input = std::io::BufReader::with_capacity(buffer, text.as_bytes());
-        let c = read_collection(input, |i, f| {
+        let c = read_in_chunks(text.as_bytes(), chunk, |i, f| {
             assert_eq!(i, features.len());
             features.push(f);
         })?;
@@ -319,7 +317,8 @@ mod tests {
             "features": [ {"type":"Feature","properties":{"id":"a\"b}","n":[1,[2,3]]},
               "geometry":{"type":"Point","coordinates":[116.1,39.2]}},
               {"type":"Feature","properties":{"id":"\u00e9\\"},"geometry":null} ,
-              "a string", 42, -0.5e-3, true, null, [] ] }
+              "a string", 42, -0.5e-3, true, null, [], 123456789 ],
+            "version": -12345.678e-2 }
         "#;
         let whole: Value = serde_json::from_str(text).unwrap();
         for buffer in [1, 2, 3, 7, 64, 1 << 16] {
@@ -328,16 +327,6 @@ mod tests {
             assert_eq!(c.metadata, whole["metadata"], "buffer {buffer}");
             assert_eq!(Value::Array(features), whole["features"], "buffer {buffer}");
         }
-    }
-
-    #[test]
-    fn quiet_runs_stop_before_the_word_holding_a_quote_or_a_backslash() {
-        assert_eq!(quiet_run(b"abcdefghijklmnop\""), 16);
-        assert_eq!(quiet_run(b"abcdefghijklmno\"p"), 8);
-        assert_eq!(quiet_run(b"abc\\defghijklmnop"), 0);
-        assert_eq!(quiet_run(b"abcdefg"), 0);
-        // Bytes above 0x7f (UTF-8) are quiet too.
-        assert_eq!(quiet_run("éééééééé\"".as_bytes()), 16);
     }
 
     #[test]

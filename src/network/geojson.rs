@@ -148,8 +148,7 @@ impl Network {
         // never all held at once, only what the network keeps of them.
         let mut problems = Collector::new(options);
         let mut parsed = Vec::new();
-        let input = std::io::BufReader::with_capacity(1 << 20, reader);
-        let c = super::feature_reader::read_collection(input, |i, f: RawFeature| {
+        let c = super::feature_reader::read_collection(reader, |i, f: RawFeature| {
             parse_feature(i, f, &mut problems, &mut parsed)
         })
         .map_err(NetworkError::NotGeoJson)?;
