@@ -30,16 +30,6 @@ pub struct LoadOptions {
 }
 
 #[derive(Deserialize)]
-struct RawCollection {
-    #[serde(rename = "type")]
-    kind: String,
-    #[serde(default)]
-    features: Vec<RawFeature>,
-    #[serde(default)]
-    metadata: Value,
-}
-
-#[derive(Deserialize)]
 struct RawFeature {
     #[serde(default)]
     geometry: Option<RawGeometry>,
@@ -132,11 +122,10 @@ impl Collector {
 }
 
 impl Network {
-    /// Load a network from the text of a contract GeoJSON FeatureCollection.
+    /// Load a network from the text of a contract GeoJSON FeatureCollection (read as
+    /// [`Network::from_geojson_reader`] reads a file).
     pub fn from_geojson(text: &str, options: &LoadOptions) -> Result<Network, NetworkError> {
-        let raw: RawCollection =
-            serde_json::from_str(text).map_err(|e| NetworkError::NotGeoJson(e.to_string()))?;
-        Self::from_raw(raw, options)
+        Self::from_geojson_reader(text.as_bytes(), options)
     }
 
     /// Load a network from a reader (a file), without holding its whole text in memory.
@@ -157,13 +146,6 @@ impl Network {
             .ok_or_else(|| NetworkError::NotGeoJson("missing field `type`".into()))?;
         check_kind(&kind)?;
         Self::from_parsed(parsed, c.metadata, problems, options)
-    }
-
-    fn from_raw(raw: RawCollection, options: &LoadOptions) -> Result<Network, NetworkError> {
-        check_kind(&raw.kind)?;
-        let mut problems = Collector::new(options);
-        let parsed = first_pass(raw.features, &mut problems);
-        Self::from_parsed(parsed, raw.metadata, problems, options)
     }
 
     fn from_parsed(
@@ -267,15 +249,6 @@ fn check_positions(points: &[[f64; 2]], name: &str, c: &mut Collector) -> bool {
         }
         None => true,
     }
-}
-
-/// Check every feature and turn it into what `build` takes (or note why it cannot be).
-fn first_pass(features: Vec<RawFeature>, c: &mut Collector) -> Vec<Parsed> {
-    let mut out = Vec::with_capacity(features.len());
-    for (i, f) in features.into_iter().enumerate() {
-        parse_feature(i, f, c, &mut out);
-    }
-    out
 }
 
 /// Check feature `i` and push what `build` takes of it onto `out` (or note why not).
