@@ -615,7 +615,11 @@ fn build(
         .edge_indices()
         .map(|e| (graph[e].id.clone(), e))
         .collect();
-    let customer_by_id = super::IdIndex::new(customers.iter().map(|s| s.id.as_str()));
+    let customer_by_id: HashMap<String, CustomerIdx> = customers
+        .iter()
+        .enumerate()
+        .map(|(k, s)| (s.id.clone(), CustomerIdx(k as u32)))
+        .collect();
     let customer_by_account = customers
         .iter()
         .enumerate()

@@ -79,45 +79,6 @@ pub(crate) mod as_pairs {
 /// Hash sets, as [`FastMap`].
 pub type FastSet<K> = std::collections::HashSet<K, foldhash::fast::FixedState>;
 
-/// Ids to places in a list, without a second copy of each id: the table holds the
-/// places, and each id stays in its item. A million service points' ids are ~70 MB
-/// that a map keyed by `String` would hold twice.
-#[derive(Clone, Default)]
-pub(crate) struct IdIndex {
-    table: hashbrown::HashTable<u32>,
-}
-
-impl std::fmt::Debug for IdIndex {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "IdIndex({} ids)", self.table.len())
-    }
-}
-
-impl IdIndex {
-    fn hash(id: &str) -> u64 {
-        use std::hash::BuildHasher;
-        foldhash::fast::FixedState::default().hash_one(id)
-    }
-
-    /// The index of `ids`, each at its place (ids are unique: the loader refuses or
-    /// sets aside duplicates).
-    pub(crate) fn new<'a>(ids: impl ExactSizeIterator<Item = &'a str>) -> Self {
-        let mut table = hashbrown::HashTable::with_capacity(ids.len());
-        let hashes: Vec<u64> = ids.map(Self::hash).collect();
-        for (k, h) in hashes.iter().enumerate() {
-            table.insert_unique(*h, k as u32, |&j| hashes[j as usize]);
-        }
-        Self { table }
-    }
-
-    /// The place of `id`, given each place's id.
-    pub(crate) fn get<'a>(&self, id: &str, id_at: impl Fn(u32) -> &'a str) -> Option<u32> {
-        self.table
-            .find(Self::hash(id), |&k| id_at(k) == id)
-            .copied()
-    }
-}
-
 /// A map keyed by service point, for state kept per customer with evidence: a lookup is
 /// two array reads instead of a hash and a probe. The entries sit together (a removal
 /// moves the last one into its place), so a walk over them costs what they number, not
@@ -552,7 +513,7 @@ pub struct Network {
     pub(crate) node_by_id: FastMap<String, NodeIndex>,
     pub(crate) edge_by_id: FastMap<String, EdgeIndex>,
     pub(crate) customers: Vec<ServicePoint>,
-    pub(crate) customer_by_id: IdIndex,
+    pub(crate) customer_by_id: FastMap<String, CustomerIdx>,
     pub(crate) customer_by_account: FastMap<String, CustomerIdx>,
     /// Service points per node, for counting customers below a device.
     pub(crate) customers_at: Vec<Vec<CustomerIdx>>,
@@ -882,9 +843,7 @@ impl Network {
 
     /// A service point's handle by its id.
     pub fn customer_idx(&self, id: &str) -> Option<CustomerIdx> {
-        self.customer_by_id
-            .get(id, |k| self.customers[k as usize].id.as_str())
-            .map(CustomerIdx)
+        self.customer_by_id.get(id).copied()
     }
 
     /// A service point's handle by its billing account.
