@@ -870,16 +870,13 @@ fn faults_on_a_few_laterals_are_not_taken_for_a_breaker_scada_never_reported() {
 
 #[test]
 fn over_storms_where_scada_watches_no_breaker_tripped_breakers_are_still_named() {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/gis-data/ieee123.geojson"
-    ))
-    .unwrap();
-    let options = LoadOptions {
-        add_protection: true,
-        ..Default::default()
-    };
-    let net = Network::from_geojson(&text, &options).unwrap();
+    let net = common::bundled_with(
+        "ieee123.geojson",
+        &LoadOptions {
+            add_protection: true,
+            ..Default::default()
+        },
+    );
     let (mut breaker_faults, mut named) = (0, 0);
     for seed in 1..=30 {
         let storm_with = |scada_share| {
@@ -908,8 +905,7 @@ fn over_storms_where_scada_watches_no_breaker_tripped_breakers_are_still_named()
         assert_eq!(calls_and_gasps, unwatched_events, "seed {seed}");
 
         // Every breaker trip: is the breaker named within 15 minutes, with no SCADA?
-        let net = Network::from_geojson(&text, &options).unwrap();
-        let mut e = Engine::new(net, EngineOptions::default());
+        let mut e = Engine::new(net.clone(), EngineOptions::default());
         let trips: Vec<_> = unwatched
             .truth
             .faults

@@ -8,10 +8,18 @@ use serde_json::{json, Value};
 
 /// A bundled network from `gis-data/`, loaded with the default options.
 pub fn bundled(file: &str) -> faultline::network::Network {
+    bundled_with(file, &faultline::network::LoadOptions::default())
+}
+
+/// A bundled network from `gis-data/`, loaded with `options`.
+pub fn bundled_with(
+    file: &str,
+    options: &faultline::network::LoadOptions,
+) -> faultline::network::Network {
     let path = format!("{}/gis-data/{file}", env!("CARGO_MANIFEST_DIR"));
     faultline::network::Network::from_geojson(
         &std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}")),
-        &faultline::network::LoadOptions::default(),
+        options,
     )
     .unwrap_or_else(|e| panic!("{path}: {e}"))
 }
