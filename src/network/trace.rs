@@ -24,6 +24,35 @@ use super::{
     DeviceIdx, DeviceSite, Edge, FeederIdx, Network, NetworkError, Node, NodeKind, NodeLoad,
 };
 
+/// A breadth-first walk of the forest from the nodes in `reached` (the tops first), as
+/// the nodes are read; or to its end at once ([`Walk::all`]).
+struct Walk<'a> {
+    children: &'a [Vec<NodeIndex>],
+    /// The nodes reached so far, in walk order.
+    reached: Vec<NodeIndex>,
+    /// The next of them to give (and to take the children of).
+    next: usize,
+}
+
+impl Walk<'_> {
+    /// Every node of the walk, in walk order.
+    fn all(mut self) -> Vec<NodeIndex> {
+        while self.next().is_some() {}
+        self.reached
+    }
+}
+
+impl Iterator for Walk<'_> {
+    type Item = NodeIndex;
+
+    fn next(&mut self) -> Option<NodeIndex> {
+        let n = *self.reached.get(self.next)?;
+        self.next += 1;
+        self.reached.extend_from_slice(&self.children[n.index()]);
+        Some(n)
+    }
+}
+
 /// Per-node trace state, indexed by `NodeIndex::index()`.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Trace {
@@ -192,9 +221,7 @@ impl Network {
 
     /// Nodes of the forest below a device (its downstream node and everything under it).
     pub(crate) fn nodes_below(&self, device: DeviceIdx) -> Vec<NodeIndex> {
-        self.top_below(device)
-            .map(|n| self.subtree(n))
-            .unwrap_or_default()
+        self.walk_below(device).all()
     }
 
     /// [`Network::nodes_below`], walked as the nodes are read: a caller that needs only
@@ -203,14 +230,15 @@ impl Network {
         &self,
         device: DeviceIdx,
     ) -> impl Iterator<Item = NodeIndex> + '_ {
-        let mut reached: Vec<NodeIndex> = self.top_below(device).into_iter().collect();
-        let mut next = 0;
-        std::iter::from_fn(move || {
-            let n = *reached.get(next)?;
-            next += 1;
-            reached.extend_from_slice(&self.trace.children[n.index()]);
-            Some(n)
-        })
+        self.walk_below(device)
+    }
+
+    fn walk_below(&self, device: DeviceIdx) -> Walk<'_> {
+        Walk {
+            children: &self.trace.children,
+            reached: self.top_below(device).into_iter().collect(),
+            next: 0,
+        }
     }
 
     /// The node right below a device in the forest, if it is in the forest.
@@ -226,13 +254,12 @@ impl Network {
     }
 
     fn subtree(&self, top: NodeIndex) -> Vec<NodeIndex> {
-        let mut out = vec![top];
-        let mut i = 0;
-        while i < out.len() {
-            out.extend_from_slice(&self.trace.children[out[i].index()]);
-            i += 1;
+        Walk {
+            children: &self.trace.children,
+            reached: vec![top],
+            next: 0,
         }
-        out
+        .all()
     }
 
     /// Cut `top`'s subtree out of the forest and mark it dark.
