@@ -117,7 +117,7 @@ struct DeviceState {
     /// Of `kids`, those whose best is positive, in index order: the only ones that add
     /// to the sum over children (a kid worth nothing adds nothing). A feeder breaker
     /// has hundreds of kids, and its sum is taken at every report on its feeder.
-    /// Derived state, rebuilt from `kids` after a restore (`Scored::hot_built`).
+    /// Derived state, rebuilt from `kids` after a restore ([`Scored::ensure_derived`]).
     #[serde(skip)]
     hot: Vec<DeviceIdx>,
     scada_open: Option<bool>,
@@ -202,15 +202,13 @@ pub struct Scored {
     /// Every device that has (or had) evidence, was open or had a positive best since
     /// the last minute's re-scoring (and maybe more): what [`Scored::rescore_all`] looks
     /// at, instead of every device of the network. Derived state, rebuilt from the
-    /// devices when missing (`in_active` empty after a restore).
+    /// devices when missing (`in_active` empty after a restore: see
+    /// [`Scored::ensure_derived`]).
     #[serde(skip)]
     active: Vec<DeviceIdx>,
     /// Per device, whether it is on `active`.
     #[serde(skip)]
     in_active: Vec<bool>,
-    /// Whether the devices' `hot` lists are built (false after a restore).
-    #[serde(skip)]
-    hot_built: bool,
     /// Scratch table of [`Scored::nested_before`], one entry per device, all clear
     /// between calls.
     #[serde(skip)]
@@ -407,7 +405,6 @@ impl Scored {
             terms: TermCache::default(),
             active: Vec::new(),
             in_active: Vec::new(),
-            hot_built: true,
             tally: Vec::new(),
         }
     }
@@ -420,7 +417,7 @@ impl Scored {
     /// Take one observation; see [`super::Analyzer::observe`].
     pub fn observe(&mut self, net: &Network, at: DateTime<Utc>, obs: Observation) -> BeliefDelta {
         self.restored_now.clear();
-        self.ensure_hot();
+        self.ensure_derived();
         let minute_passed = self
             .last_refresh
             .is_none_or(|last| at.timestamp() / 60 > last.timestamp() / 60);
@@ -787,11 +784,17 @@ impl Scored {
         }
     }
 
-    /// Build every device's `hot` list from its `kids`, if they are missing.
-    fn ensure_hot(&mut self) {
-        if self.hot_built {
+    /// Build the derived state a snapshot leaves out (the active list, every device's
+    /// `hot` list), if it is missing: after a restore, `in_active` is empty.
+    fn ensure_derived(&mut self) {
+        if self.in_active.len() == self.devices.len() {
             return;
         }
+        self.in_active = self.devices.iter().map(DeviceState::is_active).collect();
+        self.active = (0..self.devices.len())
+            .filter(|&i| self.in_active[i])
+            .map(|i| DeviceIdx(i as u32))
+            .collect();
         for i in 0..self.devices.len() {
             let mut hot: Vec<DeviceIdx> = self.devices[i]
                 .kids
@@ -802,7 +805,6 @@ impl Scored {
             hot.sort_unstable();
             self.devices[i].hot = hot;
         }
-        self.hot_built = true;
     }
 
     fn set_device_flag(&mut self, net: &Network, d: DeviceIdx, f: impl FnOnce(&mut DeviceState)) {
@@ -840,7 +842,7 @@ impl Scored {
     /// evidence may have been restored since).
     fn refreeze(&mut self, net: &Network) {
         // A certainly-open device has evidence: it is on the active list.
-        self.ensure_active();
+        self.ensure_derived();
         let certain: Vec<(DeviceIdx, DateTime<Utc>)> = self
             .active
             .iter()
@@ -1366,7 +1368,7 @@ impl Scored {
 
     /// Re-score every device that has (or had) evidence, deepest first.
     fn rescore_all(&mut self, net: &Network, at: DateTime<Utc>) {
-        self.ensure_active();
+        self.ensure_derived();
         let mut with_evidence = std::mem::take(&mut self.active);
         with_evidence.retain(|d| {
             let keep = self.devices[d.index()].is_active();
@@ -1384,23 +1386,11 @@ impl Scored {
 
     /// Put `d` on the list [`Scored::rescore_all`] looks at.
     fn mark_active(&mut self, d: DeviceIdx) {
-        self.ensure_active();
+        self.ensure_derived();
         if !self.in_active[d.index()] {
             self.in_active[d.index()] = true;
             self.active.push(d);
         }
-    }
-
-    /// Build the list of active devices from the devices, if it is missing.
-    fn ensure_active(&mut self) {
-        if self.in_active.len() == self.devices.len() {
-            return;
-        }
-        self.in_active = self.devices.iter().map(DeviceState::is_active).collect();
-        self.active = (0..self.devices.len())
-            .filter(|&i| self.in_active[i])
-            .map(|i| DeviceIdx(i as u32))
-            .collect();
     }
 
     /// The belief from scratch, into `out`.
