@@ -1304,23 +1304,20 @@ impl Engine {
 
     /// The first few report ids an outage at `site` explains (on creation or a move).
     fn report_ids_below(&self, site: Site) -> Vec<String> {
-        // The subtree is walked only until the list is full: on a feeder with history,
-        // that is a few service points, not every one below the device.
-        let (point, device) = match site {
-            Site::Point(c) => (Some(c), None),
-            Site::Device(d) => (None, Some(d)),
+        let first_reports = |points: &mut dyn Iterator<Item = CustomerIdx>| {
+            points
+                .filter_map(|c| self.report_ids_at.get(&c))
+                .flat_map(PointReports::iter)
+                .take(REPORT_IDS_SHOWN)
+                .map(|(id, _)| id.clone())
+                .collect()
         };
-        let below = device
-            .into_iter()
-            .flat_map(|d| self.network.customers_below_lazily(d));
-        point
-            .into_iter()
-            .chain(below)
-            .filter_map(|c| self.report_ids_at.get(&c))
-            .flat_map(PointReports::iter)
-            .take(REPORT_IDS_SHOWN)
-            .map(|(id, _)| id.clone())
-            .collect()
+        match site {
+            Site::Point(c) => first_reports(&mut std::iter::once(c)),
+            // The subtree is walked only until the list is full: on a feeder with
+            // history, that is a few service points, not every one below the device.
+            Site::Device(d) => first_reports(&mut self.network.customers_below_lazily(d)),
+        }
     }
 
     fn emit_outage(&mut self, id: u64, clock: DateTime<Utc>, out: &mut Vec<Output>) {
