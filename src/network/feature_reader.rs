@@ -14,7 +14,7 @@ use serde::de::{DeserializeOwned, IgnoredAny};
 use serde_json::Value;
 
 /// How much of the input is read at a time.
-const CHUNK: usize = 1 << 20;
+pub(super) const CHUNK: usize = 1 << 20;
 
 /// The members of a `FeatureCollection` besides its features; others are skipped.
 pub(super) struct Collection {
@@ -25,16 +25,9 @@ pub(super) struct Collection {
 
 /// Read a collection whose features deserialize as `F`, handing each to `each` with
 /// its place in the array as soon as it is read. The error names the feature or the
-/// byte where the text stops being JSON.
+/// byte where the text stops being JSON. The input is read `chunk` bytes at a time
+/// ([`CHUNK`] but in tests).
 pub(super) fn read_collection<F: DeserializeOwned>(
-    input: impl Read,
-    each: impl FnMut(usize, F),
-) -> Result<Collection, String> {
-    read_in_chunks(input, CHUNK, each)
-}
-
-/// [`read_collection`], reading `chunk` bytes at a time.
-fn read_in_chunks<F: DeserializeOwned>(
     input: impl Read,
     chunk: usize,
     mut each: impl FnMut(usize, F),
@@ -303,7 +296,7 @@ mod tests {
     /// The collection, and its features in the order they were handed on.
     fn read(text: &str, chunk: usize) -> Result<(Collection, Vec<Value>), String> {
         let mut features = Vec::new();
-        let c = read_in_chunks(text.as_bytes(), chunk, |i, f| {
+        let c = read_collection(text.as_bytes(), chunk, |i, f| {
             assert_eq!(i, features.len());
             features.push(f);
         })?;

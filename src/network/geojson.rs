@@ -133,11 +133,20 @@ impl Network {
         reader: impl std::io::Read,
         options: &LoadOptions,
     ) -> Result<Network, NetworkError> {
+        Self::read_in_chunks(reader, super::feature_reader::CHUNK, options)
+    }
+
+    /// [`Network::from_geojson_reader`], reading `chunk` bytes of the input at a time.
+    fn read_in_chunks(
+        reader: impl std::io::Read,
+        chunk: usize,
+        options: &LoadOptions,
+    ) -> Result<Network, NetworkError> {
         // Each feature is checked as soon as it is read: the file's features are
         // never all held at once, only what the network keeps of them.
         let mut problems = Collector::new(options);
         let mut parsed = Vec::new();
-        let c = super::feature_reader::read_collection(reader, |i, f: RawFeature| {
+        let c = super::feature_reader::read_collection(reader, chunk, |i, f: RawFeature| {
             parse_feature(i, f, &mut problems, &mut parsed)
         })
         .map_err(NetworkError::NotGeoJson)?;
@@ -145,16 +154,7 @@ impl Network {
             .kind
             .ok_or_else(|| NetworkError::NotGeoJson("missing field `type`".into()))?;
         check_kind(&kind)?;
-        Self::from_parsed(parsed, c.metadata, problems, options)
-    }
-
-    fn from_parsed(
-        parsed: Vec<Parsed>,
-        metadata: Value,
-        mut problems: Collector,
-        options: &LoadOptions,
-    ) -> Result<Network, NetworkError> {
-        let mut net = build(parsed, metadata, &mut problems, options)?;
+        let mut net = build(parsed, c.metadata, &mut problems, options)?;
         if problems.strict && !problems.problems.is_empty() {
             return Err(NetworkError::Invalid(problems.problems));
         }
@@ -930,4 +930,33 @@ fn find_unreached(
         }
     }
     unreached
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A real file read through a window of a few kilobytes (most features then cut by
+    /// its end, and parsed again once the rest is read) loads as through the default
+    /// megabyte, strict and lenient.
+    #[test]
+    fn bundled_networks_load_the_same_through_a_small_window() {
+        for name in ["bdgd_mux_energia", "ieee123", "simbench_mv_semiurb"] {
+            let path = format!("{}/gis-data/{name}.geojson", env!("CARGO_MANIFEST_DIR"));
+            let text = std::fs::read(&path).expect("bundled network is readable");
+            for options in [
+                LoadOptions::default(),
+                LoadOptions {
+                    add_protection: true,
+                    set_aside_invalid: true,
+                },
+            ] {
+                let whole = Network::from_geojson_reader(text.as_slice(), &options).unwrap();
+                let small = Network::read_in_chunks(text.as_slice(), 4093, &options).unwrap();
+                assert_eq!(small.fingerprint(), whole.fingerprint(), "{name}");
+                assert_eq!(small.summary(), whole.summary(), "{name}");
+                assert_eq!(small.metadata(), whole.metadata(), "{name}");
+            }
+        }
+    }
 }
