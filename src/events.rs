@@ -801,8 +801,9 @@ struct Line<'a> {
 
 /// A [`Line`] read by hand from the plainest objects (as `faultline simulate` and the
 /// event log write them): every value a string without escapes or control characters,
-/// no field it reads given twice (unknown keys may repeat, as serde allows). On those it gives what serde's derive gives, several times faster;
-/// anything else is `None`, left to serde.
+/// no field it reads given twice (unknown keys may repeat, as serde allows). On those
+/// it gives what serde's derive gives, several times faster; anything else is `None`,
+/// left to serde.
 fn plain_line(line: &str) -> Option<Line<'_>> {
     let b = line.as_bytes();
     let skip_space = |mut i: usize| {

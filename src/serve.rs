@@ -15,8 +15,7 @@ use crate::store::{redacted, Store, StoreOptions};
 
 /// Load a network file with the settings' options, logging what it took. The file is
 /// read as a stream, one feature at a time, never held whole: a 1,000,000-customer file
-/// peaks at 833 MiB this way (3.0 GB read whole), and loads faster (BENCHMARKS.md,
-/// "Network load, session 7").
+/// (951 MB) peaks at 835 MiB this way (BENCHMARKS.md, "Network load, session 7").
 pub fn load_network(
     path: &std::path::Path,
     add_protection: bool,
