@@ -30,6 +30,14 @@
 //! than several below: merge; or the reverse: split). The calls of a customer that no
 //! open device explains make a single-customer outage at its service point.
 //!
+//! Faults are rare events spread over a storm's hours, so several independent ones
+//! below the same device starting within the same two minutes are far less likely
+//! than one above them: in the sum over children, a child whose dark evidence began
+//! within [`COINCIDENT_S`] of a sibling's pays [`COINCIDENT_COST`] more. Without it,
+//! once the calls of a fault without smart meters stop (it was mended, and nothing
+//! said so), the quiet that argues against the device still being open would split it
+//! into every transformer below with two or three calls.
+//!
 //! # Incremental
 //! Counters `k`, `g`, `lit` and the earliest evidence time live on each device and are
 //! updated along the chain above the observed service point; `V`, `best` and the
@@ -68,6 +76,15 @@ const LEAD: i64 = 3;
 /// power back within a minute or so of its return; a head-end that delivers them more
 /// slowly than this would show short-lived nested outages after each restoration.
 const GRACE_MIN: i64 = 2;
+/// Children of one device whose dark evidence began within this long of each other
+/// began together (see the module docs).
+const COINCIDENT_S: i64 = 120;
+/// Log prior cost of a fault below a device starting together with a sibling's: about
+/// the log odds of an independent fault falling within [`COINCIDENT_S`] of another in a
+/// storm of a few hours (ln(180 min / 4 min) ≈ 3.8), less something for storms' faults
+/// bunching together. 5 gives the same bench figures; a window of 5 minutes does
+/// slightly worse (faults that really are separate begin within it).
+const COINCIDENT_COST: f64 = 3.0;
 
 #[derive(Debug, Clone, Copy, Default, serde::Serialize, serde::Deserialize)]
 struct PointEvidence {
@@ -114,12 +131,18 @@ struct DeviceState {
     direct: Vec<CustomerIdx>,
     /// Children devices that have evidence below them.
     kids: Vec<DeviceIdx>,
-    /// Of `kids`, those whose best is positive, in index order: the only ones that add
-    /// to the sum over children (a kid worth nothing adds nothing). A feeder breaker
-    /// has hundreds of kids, and its sum is taken at every report on its feeder.
-    /// Derived state, rebuilt from `kids` after a restore ([`Scored::ensure_derived`]).
+    /// Of `kids`, those whose best is positive: the only ones that add to the sum over
+    /// children (a kid worth nothing adds nothing). A feeder breaker has hundreds of
+    /// kids, and its sum is taken at every report on its feeder. Kept in the order
+    /// their dark evidence began (Unix seconds, `i64::MAX` for none; then index), so
+    /// the sum is the same whatever order they came in, and kids whose evidence began
+    /// together are neighbours (see [`COINCIDENT_S`]). Derived state, rebuilt from
+    /// `kids` after a restore ([`Scored::ensure_derived`]).
     #[serde(skip)]
-    hot: Vec<DeviceIdx>,
+    hot: Vec<(i64, DeviceIdx)>,
+    /// Where this device is filed in its parent's `hot` list, while it is there.
+    #[serde(skip)]
+    filed: Option<i64>,
     scada_open: Option<bool>,
     confirmed: bool,
     /// Outages already believed below this device when it became certainly open
@@ -763,7 +786,8 @@ impl Scored {
     }
 
     /// Keep `kid` in `parent`'s list of children with evidence exactly while it has some
-    /// (and in its `hot` list while, besides, its best is positive).
+    /// (and in its `hot` list while, besides, its best is positive, filed under when
+    /// its dark evidence began: this is called whenever that may have changed).
     fn link_kid(&mut self, parent: DeviceIdx, kid: DeviceIdx) {
         let k = &self.devices[kid.index()];
         let (has, positive) = (k.has_evidence(), k.best > 0.0);
@@ -773,12 +797,47 @@ impl Scored {
             (true, None) => {
                 p.kids.push(kid);
                 if positive {
-                    set_member(&mut p.hot, kid, true);
+                    self.set_hot(parent, kid, true);
                 }
             }
             (false, Some(i)) => {
                 p.kids.swap_remove(i);
-                set_member(&mut p.hot, kid, false);
+                self.set_hot(parent, kid, false);
+            }
+            (true, Some(_)) => {
+                let filed = self.devices[kid.index()].filed;
+                if filed.is_some() && filed != Some(self.hot_key(kid)) {
+                    self.set_hot(parent, kid, false);
+                    self.set_hot(parent, kid, positive);
+                }
+            }
+            (false, None) => {}
+        }
+    }
+
+    /// When `d`'s dark evidence began, as its parent's `hot` list is ordered.
+    fn hot_key(&self, d: DeviceIdx) -> i64 {
+        self.devices[d.index()]
+            .dark_since()
+            .map_or(i64::MAX, |t| t.timestamp())
+    }
+
+    /// Put `kid` in (or take it out of) `parent`'s `hot` list.
+    fn set_hot(&mut self, parent: DeviceIdx, kid: DeviceIdx, member: bool) {
+        let key = self.hot_key(kid);
+        let filed = self.devices[kid.index()].filed;
+        let hot = &mut self.devices[parent.index()].hot;
+        match (filed, member) {
+            (None, true) => {
+                let at = hot.partition_point(|&e| e < (key, kid));
+                hot.insert(at, (key, kid));
+                self.devices[kid.index()].filed = Some(key);
+            }
+            (Some(t), false) => {
+                if let Ok(i) = hot.binary_search(&(t, kid)) {
+                    hot.remove(i);
+                }
+                self.devices[kid.index()].filed = None;
             }
             _ => {}
         }
@@ -796,13 +855,17 @@ impl Scored {
             .map(|i| DeviceIdx(i as u32))
             .collect();
         for i in 0..self.devices.len() {
-            let mut hot: Vec<DeviceIdx> = self.devices[i]
+            let mut hot: Vec<(i64, DeviceIdx)> = self.devices[i]
                 .kids
                 .iter()
                 .copied()
                 .filter(|k| self.devices[k.index()].best > 0.0)
+                .map(|k| (self.hot_key(k), k))
                 .collect();
             hot.sort_unstable();
+            for &(t, k) in &hot {
+                self.devices[k.index()].filed = Some(t);
+            }
             self.devices[i].hot = hot;
         }
     }
@@ -1218,13 +1281,23 @@ impl Scored {
                 .at(&self.physics, at - first + Duration::minutes(LEAD));
             (t.ln_eps, t.ln_not_eps)
         });
-        // Only kids worth something add to the sum; `hot` lists them in index order, so
-        // the sum is the same whatever order they came in.
-        let sum_kids: f64 = self.devices[d.index()]
-            .hot
-            .iter()
-            .map(|k| self.kid_best_for(net, noise, *k))
-            .sum();
+        // Only kids worth something add to the sum, in the order their evidence began
+        // (see `hot`); a kid whose evidence began right after a sibling's pays for the
+        // coincidence.
+        let mut sum_kids = 0.0;
+        let mut last: Option<i64> = None;
+        for &(t, k) in &self.devices[d.index()].hot {
+            let v = self.kid_best_for(net, noise, k);
+            let coincident = last.is_some_and(|l| t.saturating_sub(l) <= COINCIDENT_S);
+            sum_kids += if coincident {
+                (v - COINCIDENT_COST).max(0.0)
+            } else {
+                v
+            };
+            if t != i64::MAX {
+                last = Some(t);
+            }
+        }
         let s = &mut self.devices[d.index()];
         // One piece of evidence is one customer's problem (its drop, its meter, its own
         // breaker): a device needs two, or SCADA, or a dispatcher.
@@ -1250,7 +1323,7 @@ impl Scored {
         let open = s.open;
         if was_positive != positive && linked {
             if let Some(parent) = net.device(d).parent() {
-                set_member(&mut self.devices[parent.idx().index()].hot, d, positive);
+                self.set_hot(parent.idx(), d, positive);
             }
         }
         if open || positive {
@@ -1720,17 +1793,6 @@ impl Scored {
                 }
             }
         })
-    }
-}
-
-/// Put `d` in (or take it out of) a list kept in index order.
-fn set_member(list: &mut Vec<DeviceIdx>, d: DeviceIdx, member: bool) {
-    match (list.binary_search(&d), member) {
-        (Err(i), true) => list.insert(i, d),
-        (Ok(i), false) => {
-            list.remove(i);
-        }
-        _ => {}
     }
 }
 
