@@ -50,7 +50,7 @@ use std::collections::{BTreeSet, VecDeque};
 
 use chrono::{DateTime, Duration, Utc};
 
-use super::{ln_beta, BeliefDelta, Explanation, Observation, Physics, Removal, Site};
+use super::{ln_gamma, ln_rising, BeliefDelta, Explanation, Observation, Physics, Removal, Site};
 use crate::network::{CustomerIdx, CustomerMap, DeviceIdx, DeviceKind, FastMap, FastSet, Network};
 
 /// Log-likelihood weight of one meter that says its power is back (against "open").
@@ -354,10 +354,13 @@ const TERM_SLOTS: usize = 64;
 
 #[derive(Debug, Clone, Copy)]
 struct TimeTerms {
-    /// The Beta prior of the call rate at this elapsed time.
+    /// The Beta prior of the call rate at this elapsed time, and `ln Γ` of `a`, `b`
+    /// and `a + b` (the Beta-binomial's terms that do not depend on the device).
     a: f64,
     b: f64,
-    ln_beta_ab: f64,
+    ln_gamma_a: f64,
+    ln_gamma_b: f64,
+    ln_gamma_ab: f64,
     /// `ln ε` and `ln(1−ε)` of the background call rate over this time.
     ln_eps: f64,
     ln_not_eps: f64,
@@ -392,7 +395,9 @@ impl TermCache {
         let t = TimeTerms {
             a,
             b,
-            ln_beta_ab: ln_beta(a, b),
+            ln_gamma_a: ln_gamma(a),
+            ln_gamma_b: ln_gamma(b),
+            ln_gamma_ab: ln_gamma(a + b),
             ln_eps: eps.ln(),
             ln_not_eps: (1.0 - eps).ln(),
         };
@@ -1123,8 +1128,13 @@ impl Scored {
         let n = view.customers_below().max(u64::from(calls)) as f64;
         let k = f64::from(calls);
         // Calls: Beta-binomial around the call law (the real call rate of a storm is
-        // uncertain), against noise at rate ε.
-        v += ln_beta(k + t.a, n - k + t.b) - t.ln_beta_ab - k * t.ln_eps - (n - k) * t.ln_not_eps;
+        // uncertain), against noise at rate ε. ln B(k + a, n − k + b) − ln B(a, b), term
+        // by term: the `a` side is a rising factorial over the few calls (no ln Γ of a
+        // small argument), the others two ln Γ of customer counts (Stirling's branch).
+        v += ln_rising(t.a, calls, t.ln_gamma_a) + (ln_gamma(n - k + t.b) - t.ln_gamma_b)
+            - (ln_gamma(n + t.a + t.b) - t.ln_gamma_ab)
+            - k * t.ln_eps
+            - (n - k) * t.ln_not_eps;
         // Last gasps, with one gasp rate for the whole network: the meters of a larger
         // device that stayed silent count against it. Where no meter gasped, nothing is
         // said (the area may have no smart meters at all). A meter is a service point:
