@@ -45,7 +45,7 @@
 //! only below the highest chain device whose decision changed. Because `q` grows with
 //! time, every device with evidence is re-scored once per minute of event time.
 
-use std::cell::Cell;
+use std::cell::{Cell, OnceCell};
 use std::collections::{BTreeSet, VecDeque};
 
 use chrono::{DateTime, Duration, Utc};
@@ -340,17 +340,37 @@ struct PreTripPoint {
 
 /// The parts of [`Scored::evidence_value`] that depend on the physics and the elapsed
 /// time only, computed exactly as the formula does (so every value is bit for bit the
-/// same) and kept for the next device: along a chain and within a minute's re-scoring
-/// many devices share their earliest evidence.
-#[derive(Debug, Clone)]
+/// same) and kept: along a chain and within a minute's re-scoring many devices share
+/// their earliest evidence (a few slots by the second, in the processor's nearest
+/// cache, answer most questions), and over a storm every device's elapsed time passes
+/// through the same few hours (a table of every second up to [`TERM_TABLE_S`], filled as
+/// asked, answers the rest: a minute's re-scoring of a thousand devices that each began
+/// at another second then costs no logarithm).
+#[derive(Debug, Clone, Default)]
 struct TermCache {
     /// Direct-mapped by elapsed seconds.
-    slots: [Cell<Option<(i64, TimeTerms)>>; TERM_SLOTS],
+    slots: TermSlots,
+    /// By elapsed second, from 0 up to [`TERM_TABLE_S`]: allocated at the first miss of
+    /// `slots`, filled as asked.
+    table: OnceCell<Box<[Cell<Option<TimeTerms>>]>>,
     /// `(ln(a/ε_a), ln(1−a))` of the last-gasp term.
     gasp: Cell<Option<(f64, f64)>>,
 }
 
+#[derive(Debug, Clone)]
+struct TermSlots([Cell<Option<(i64, TimeTerms)>>; TERM_SLOTS]);
+
+impl Default for TermSlots {
+    fn default() -> Self {
+        Self(std::array::from_fn(|_| Cell::new(None)))
+    }
+}
+
 const TERM_SLOTS: usize = 64;
+
+/// Elapsed times [`TermCache`]'s table keeps: six hours (evidence older than the window
+/// is forgotten; longer times are computed each time).
+const TERM_TABLE_S: i64 = 6 * 3600;
 
 #[derive(Debug, Clone, Copy)]
 struct TimeTerms {
@@ -366,25 +386,36 @@ struct TimeTerms {
     ln_not_eps: f64,
 }
 
-impl Default for TermCache {
-    fn default() -> Self {
-        Self {
-            slots: std::array::from_fn(|_| Cell::new(None)),
-            gasp: Cell::new(None),
-        }
-    }
-}
-
 impl TermCache {
     fn at(&self, ph: &Physics, elapsed: Duration) -> TimeTerms {
         // Every term reads the elapsed time in whole seconds.
         let secs = elapsed.num_seconds();
-        let slot = &self.slots[secs.rem_euclid(TERM_SLOTS as i64) as usize];
+        let slot = &self.slots.0[secs.rem_euclid(TERM_SLOTS as i64) as usize];
         if let Some((s, t)) = slot.get() {
             if s == secs {
                 return t;
             }
         }
+        let t = if (0..TERM_TABLE_S).contains(&secs) {
+            let table = self
+                .table
+                .get_or_init(|| (0..TERM_TABLE_S).map(|_| Cell::new(None)).collect());
+            let kept = &table[secs as usize];
+            kept.get().unwrap_or_else(|| {
+                let t = Self::compute(ph, elapsed);
+                kept.set(Some(t));
+                t
+            })
+        } else {
+            Self::compute(ph, elapsed)
+        };
+        slot.set(Some((secs, t)));
+        t
+    }
+
+    /// The terms at `elapsed`, from the formula.
+    fn compute(ph: &Physics, elapsed: Duration) -> TimeTerms {
+        let secs = elapsed.num_seconds();
         let q = ph.call_probability(elapsed).clamp(1e-6, 0.999);
         let hours = secs.max(0) as f64 / 3600.0;
         let eps = (ph.noise_per_customer_hour * (hours + 0.5)).clamp(1e-9, 0.5);
@@ -392,7 +423,7 @@ impl TermCache {
             ph.call_rate_concentration * q,
             ph.call_rate_concentration * (1.0 - q),
         );
-        let t = TimeTerms {
+        TimeTerms {
             a,
             b,
             ln_gamma_a: ln_gamma(a),
@@ -400,9 +431,7 @@ impl TermCache {
             ln_gamma_ab: ln_gamma(a + b),
             ln_eps: eps.ln(),
             ln_not_eps: (1.0 - eps).ln(),
-        };
-        slot.set(Some((secs, t)));
-        t
+        }
     }
 
     fn gasp(&self, ph: &Physics) -> (f64, f64) {
