@@ -387,9 +387,8 @@ struct TimeTerms {
 }
 
 impl TermCache {
-    fn at(&self, ph: &Physics, elapsed: Duration) -> TimeTerms {
-        // Every term reads the elapsed time in whole seconds.
-        let secs = elapsed.num_seconds();
+    /// The terms `secs` seconds after the first evidence (see [`elapsed_s`]).
+    fn at(&self, ph: &Physics, secs: i64) -> TimeTerms {
         let slot = &self.slots.0[secs.rem_euclid(TERM_SLOTS as i64) as usize];
         if let Some((s, t)) = slot.get() {
             if s == secs {
@@ -402,21 +401,22 @@ impl TermCache {
                 .get_or_init(|| (0..TERM_TABLE_S).map(|_| Cell::new(None)).collect());
             let kept = &table[secs as usize];
             kept.get().unwrap_or_else(|| {
-                let t = Self::compute(ph, elapsed);
+                let t = Self::compute(ph, secs);
                 kept.set(Some(t));
                 t
             })
         } else {
-            Self::compute(ph, elapsed)
+            Self::compute(ph, secs)
         };
         slot.set(Some((secs, t)));
         t
     }
 
-    /// The terms at `elapsed`, from the formula.
-    fn compute(ph: &Physics, elapsed: Duration) -> TimeTerms {
-        let secs = elapsed.num_seconds();
-        let q = ph.call_probability(elapsed).clamp(1e-6, 0.999);
+    /// The terms at `secs`, from the formula.
+    fn compute(ph: &Physics, secs: i64) -> TimeTerms {
+        let q = ph
+            .call_probability(Duration::seconds(secs))
+            .clamp(1e-6, 0.999);
         let hours = secs.max(0) as f64 / 3600.0;
         let eps = (ph.noise_per_customer_hour * (hours + 0.5)).clamp(1e-9, 0.5);
         let (a, b) = (
@@ -1152,8 +1152,7 @@ impl Scored {
         let Some(first) = earliest else { return 0.0 };
         let view = net.device(d);
         let mut v = 0.0;
-        let elapsed = at - first + Duration::minutes(LEAD);
-        let t = self.terms.at(&self.physics, elapsed);
+        let t = self.terms.at(&self.physics, elapsed_s(first, at));
         let n = view.customers_below().max(u64::from(calls)) as f64;
         let k = f64::from(calls);
         // Calls: Beta-binomial around the call law (the real call rate of a storm is
@@ -1315,9 +1314,7 @@ impl Scored {
     fn rescore(&mut self, net: &Network, d: DeviceIdx, at: DateTime<Utc>) -> bool {
         let value = self.value(net, d, at);
         let noise = self.devices[d.index()].earliest.map(|first| {
-            let t = self
-                .terms
-                .at(&self.physics, at - first + Duration::minutes(LEAD));
+            let t = self.terms.at(&self.physics, elapsed_s(first, at));
             (t.ln_eps, t.ln_not_eps)
         });
         // Only kids worth something add to the sum, in the order their evidence began
@@ -1833,6 +1830,14 @@ impl Scored {
             }
         })
     }
+}
+
+/// Seconds a fault whose first evidence came at `first` has run by `at`, counting the
+/// time it usually runs before that evidence ([`LEAD`]). Whole seconds, from the Unix
+/// times: cheaper than a `chrono` difference, and the score is re-worked for every
+/// device with evidence every minute.
+fn elapsed_s(first: DateTime<Utc>, at: DateTime<Utc>) -> i64 {
+    at.timestamp() - first.timestamp() + LEAD * 60
 }
 
 /// The earlier of two times, either of which may be missing.
