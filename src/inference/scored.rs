@@ -129,6 +129,14 @@ struct DeviceState {
     silent_since: Option<DateTime<Utc>>,
     /// Evidence points whose nearest device is this one.
     direct: Vec<CustomerIdx>,
+    /// Of `direct`, those dark by fresh evidence (not a meter silent after a
+    /// restoration): each is a single customer's outage while no device above is
+    /// open. Most of a `direct` list, after a storm with smart meters, is meters that
+    /// said power is back, so the belief's extraction looks through a list only when
+    /// this says there is something in it. Derived state, rebuilt with `hot`
+    /// ([`Scored::ensure_derived`]).
+    #[serde(skip)]
+    dark_direct: u32,
     /// Children devices that have evidence below them.
     kids: Vec<DeviceIdx>,
     /// Of `kids`, those whose best is positive: the only ones that add to the sum over
@@ -688,6 +696,7 @@ impl Scored {
         // changes: most updates keep the point counted at the same base, and the
         // lists' order means nothing.
         let direct_before = p.base.filter(|_| p.counted);
+        let dark_before = direct_before.filter(|_| is_dark_direct(&p));
         if p.counted {
             self.count(net, &p, -1);
         }
@@ -726,6 +735,10 @@ impl Scored {
                 }
             }
             self.move_direct(c, direct_before, p.base.filter(|_| p.counted));
+            self.move_dark_direct(
+                dark_before,
+                p.base.filter(|_| p.counted && is_dark_direct(&p)),
+            );
             self.points.insert(c, p);
         } else {
             if existed {
@@ -736,6 +749,20 @@ impl Scored {
                 waiting.remove(&c);
             }
             self.move_direct(c, direct_before, None);
+            self.move_dark_direct(dark_before, None);
+        }
+    }
+
+    /// Keep the devices' `dark_direct` counts as a point's dark evidence moves.
+    fn move_dark_direct(&mut self, from: Option<DeviceIdx>, to: Option<DeviceIdx>) {
+        if from == to {
+            return;
+        }
+        if let Some(b) = from {
+            self.devices[b.index()].dark_direct -= 1;
+        }
+        if let Some(b) = to {
+            self.devices[b.index()].dark_direct += 1;
         }
     }
 
@@ -889,6 +916,16 @@ impl Scored {
             .map(|i| DeviceIdx(i as u32))
             .collect();
         for i in 0..self.devices.len() {
+            let dark_direct = self.devices[i]
+                .direct
+                .iter()
+                .filter(|c| {
+                    self.points
+                        .get(c)
+                        .is_some_and(|p| p.counted && is_dark_direct(p))
+                })
+                .count();
+            self.devices[i].dark_direct = dark_direct as u32;
             let mut hot: Vec<(i64, DeviceIdx)> = self.devices[i]
                 .kids
                 .iter()
@@ -1539,13 +1576,15 @@ impl Scored {
             }
             return;
         }
-        for c in &s.direct {
-            if self
-                .points
-                .get(c)
-                .is_some_and(|p| p.is_dark() && p.counted && !p.after_restoration)
-            {
-                out.insert(Site::Point(*c));
+        if s.dark_direct > 0 {
+            for c in &s.direct {
+                if self
+                    .points
+                    .get(c)
+                    .is_some_and(|p| p.counted && is_dark_direct(p))
+                {
+                    out.insert(Site::Point(*c));
+                }
             }
         }
         for k in &s.kids {
@@ -1830,6 +1869,12 @@ impl Scored {
             }
         })
     }
+}
+
+/// Whether a point counted on its device's `direct` list is a single customer's
+/// outage there (see `DeviceState::dark_direct`).
+fn is_dark_direct(p: &PointEvidence) -> bool {
+    p.is_dark() && !p.after_restoration
 }
 
 /// Seconds a fault whose first evidence came at `first` has run by `at`, counting the
