@@ -134,7 +134,7 @@ fn calls_from_several_transformers_roll_up_to_their_fuse() {
     let o = e.active_outages().next().unwrap();
     assert_eq!(o.customers_out, 20);
     assert_eq!(o.reports, 4);
-    assert!(o.rule.contains("call"), "{}", o.rule);
+    assert!(o.rule.to_string().contains("call"), "{}", o.rule);
     assert!(o.confidence > 0.5);
 }
 
@@ -749,6 +749,7 @@ fn last_gasps_of_points_that_stand_for_many_customers_roll_up_to_their_fuse() {
     // The dispatcher reads what the gasps were counted among.
     assert!(
         o.rule
+            .to_string()
             .contains("3 last gasp(s) among 450 customers (3 service points)"),
         "{}",
         o.rule

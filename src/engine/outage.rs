@@ -6,7 +6,7 @@ use serde::Serialize;
 use crate::events::push_time;
 #[cfg(test)]
 use crate::events::{serialize_opt_time, serialize_time};
-use crate::inference::Site;
+use crate::inference::{Rule, Site};
 use crate::network::{DeviceKind, ZoneKind};
 
 /// What kind of outage it is.
@@ -113,8 +113,8 @@ pub struct Outage {
     pub lat: f64,
     /// The zone whose targets apply.
     pub zone: ZoneKind,
-    /// The rule or score that placed it.
-    pub rule: String,
+    /// The rule or score that placed it (`to_string` for its words).
+    pub rule: Rule,
     /// The score (log-likelihood ratio for faultline).
     pub score: f64,
     /// Confidence, 0..1.
@@ -170,7 +170,7 @@ impl Outage {
             lon: 0.0,
             lat: 0.0,
             zone: ZoneKind::Urban,
-            rule: String::new(),
+            rule: Rule::default(),
             score: 0.0,
             confidence: 0.0,
             alternatives: Vec::new(),
@@ -284,7 +284,14 @@ impl Outage {
             push_opt_outage(&mut out, Some(*n));
         }
         out.push_str("],\"evidence\":{\"rule\":");
-        push_text(&mut out, &self.rule);
+        match &self.rule {
+            Rule::Text(text) => push_text(&mut out, text),
+            // Digits, ASCII words and punctuation: nothing to escape.
+            score => {
+                use std::fmt::Write as _;
+                let _ = write!(out, "\"{score}\"");
+            }
+        }
         out.push_str(",\"score\":");
         push_serde(&mut out, &self.score);
         out.push_str(",\"confidence\":");
@@ -322,7 +329,7 @@ impl Outage {
         }
         #[derive(Serialize)]
         struct Evidence<'a> {
-            rule: &'a str,
+            rule: String,
             score: f64,
             confidence: f64,
             report_ids: &'a [String],
@@ -391,7 +398,7 @@ impl Outage {
             follows: self.follows.map(outage_name),
             follow_ups: self.follow_ups.iter().map(|n| outage_name(*n)).collect(),
             evidence: Evidence {
-                rule: &self.rule,
+                rule: self.rule.to_string(),
                 score: self.score,
                 confidence: self.confidence,
                 report_ids: &self.report_ids,
@@ -532,5 +539,18 @@ mod tests {
         o.alternatives.truncate(1);
         o.report_ids.clear();
         assert_eq!(o.to_json(), o.to_json_serde());
+        // A score's words, put together as the outage is written.
+        for points in [None, Some(3)] {
+            o.rule = Rule::Score {
+                calls: 4,
+                ami_off: 0,
+                customers: 450,
+                points,
+                value: -0.04999,
+                margin: 1e21,
+            };
+            assert_eq!(o.to_json(), o.to_json_serde());
+            assert!(o.to_json().contains(&format!("\"rule\":\"{}\"", o.rule)));
+        }
     }
 }

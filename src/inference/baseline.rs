@@ -287,7 +287,7 @@ impl Baseline {
             ami_off: ami,
             scada_open: matches!(site, Site::Device(d) if self.scada_open[d.index()]),
             first_evidence_at: first.or(Some(p.since)),
-            rule: p.rule.clone().into_owned(),
+            rule: super::Rule::Text(p.rule.clone()),
             score,
             confidence: 0.5,
             alternatives: Vec::new(),

@@ -118,6 +118,85 @@ impl BeliefDelta {
     }
 }
 
+/// The rule or score that placed an outage, put into words when the outage is written
+/// out: an outage's numbers change with every report below it, and most of those
+/// changes are never sent on their own (the minute's flush sends the last), so the
+/// words are put together only for what is sent.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Rule {
+    /// In words already.
+    Text(std::borrow::Cow<'static, str>),
+    /// faultline's score of a device against the devices below it.
+    Score {
+        /// Customers calling from below the device.
+        calls: u32,
+        /// Last gasps from below the device.
+        ami_off: u32,
+        /// Customers below the device.
+        customers: u64,
+        /// Service points below, where they stand for more customers than one each
+        /// (their meters are what the last gasps are counted among).
+        points: Option<u32>,
+        /// The log-likelihood ratio of "open here" against "all closed".
+        value: f64,
+        /// How much better that is than the devices below.
+        margin: f64,
+    },
+}
+
+impl Default for Rule {
+    fn default() -> Self {
+        Rule::Text("".into())
+    }
+}
+
+impl From<&'static str> for Rule {
+    fn from(text: &'static str) -> Self {
+        Rule::Text(text.into())
+    }
+}
+
+impl std::fmt::Display for Rule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Rule::Text(text) => f.write_str(text),
+            Rule::Score {
+                calls,
+                ami_off,
+                customers,
+                points,
+                value,
+                margin,
+            } => {
+                write!(
+                    f,
+                    "best explanation of {calls} call(s) and {ami_off} last gasp(s) among {customers} customers"
+                )?;
+                if let Some(points) = points {
+                    write!(f, " ({points} service points)")?;
+                }
+                write!(
+                    f,
+                    " below (log-likelihood ratio {value:.1}, {margin:.1} better than the devices below)"
+                )
+            }
+        }
+    }
+}
+
+/// A snapshot keeps the words.
+impl serde::Serialize for Rule {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Rule {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(Rule::Text(String::deserialize(d)?.into()))
+    }
+}
+
 /// What one open site explains and why it was placed there.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Explanation {
@@ -129,8 +208,8 @@ pub struct Explanation {
     pub scada_open: bool,
     /// Earliest evidence time.
     pub first_evidence_at: Option<DateTime<Utc>>,
-    /// The rule or score that placed it, in words.
-    pub rule: String,
+    /// The rule or score that placed it.
+    pub rule: Rule,
     /// Log-likelihood ratio of "open here" against "all closed" (faultline), or the
     /// rule's count (baseline).
     pub score: f64,

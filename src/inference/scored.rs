@@ -50,7 +50,9 @@ use std::collections::{BTreeSet, VecDeque};
 
 use chrono::{DateTime, Duration, Utc};
 
-use super::{ln_gamma, ln_rising, BeliefDelta, Explanation, Observation, Physics, Removal, Site};
+use super::{
+    ln_gamma, ln_rising, BeliefDelta, Explanation, Observation, Physics, Removal, Rule, Site,
+};
 use crate::network::{CustomerIdx, CustomerMap, DeviceIdx, DeviceKind, FastMap, FastSet, Network};
 
 /// Log-likelihood weight of one meter that says its power is back (against "open").
@@ -1818,26 +1820,20 @@ impl Scored {
                 }
                 let margin = s.value - s.sum_kids.max(0.0);
                 let rule = if s.scada_open == Some(true) {
-                    "SCADA shows the device open".to_owned()
+                    "SCADA shows the device open".into()
                 } else if s.confirmed {
-                    "confirmed by a dispatcher".to_owned()
+                    "confirmed by a dispatcher".into()
                 } else {
                     let view = net.device(d);
-                    // Where service points stand for many customers, their meters are
-                    // what the last gasps are counted among.
-                    let meters = if u64::from(view.points_below()) == view.customers_below() {
-                        String::new()
-                    } else {
-                        format!(" ({} service points)", view.points_below())
-                    };
-                    format!(
-                        "best explanation of {} call(s) and {} last gasp(s) among {} customers{meters} below (log-likelihood ratio {:.1}, {:.1} better than the devices below)",
-                        s.calls,
-                        s.ami_off,
-                        view.customers_below(),
-                        s.value,
-                        margin
-                    )
+                    Rule::Score {
+                        calls: s.calls,
+                        ami_off: s.ami_off,
+                        customers: view.customers_below(),
+                        points: (u64::from(view.points_below()) != view.customers_below())
+                            .then_some(view.points_below()),
+                        value: s.value,
+                        margin,
+                    }
                 };
                 Explanation {
                     calls: s.calls,
