@@ -280,32 +280,48 @@ impl Tally {
 }
 
 /// When points need a look, by the minute: the analyzer looks once a minute, so a heap
-/// ordered to the second would sort what is taken a whole minute at a time anyway.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+/// ordered to the second would sort what is taken a whole minute at a time anyway. One
+/// list per minute from the first still waiting on: a point's next look is at most a
+/// few hours ahead (its evidence window), so the lists are a few hundred, and a push
+/// is an index, not a search. A snapshot keeps the minutes that have entries.
+#[derive(Debug, Clone, Default)]
 struct DueQueue {
-    /// Per minute (Unix seconds / 60), the (second, point) entries due in it.
-    minutes: std::collections::BTreeMap<i64, Vec<(i64, CustomerIdx)>>,
+    /// The minute (Unix seconds / 60) of `minutes[0]`.
+    first: i64,
+    /// Per minute from `first` on, the (second, point) entries due in it.
+    minutes: VecDeque<Vec<(i64, CustomerIdx)>>,
 }
 
 impl DueQueue {
     fn push(&mut self, at: i64, c: CustomerIdx) {
-        self.minutes
-            .entry(at.div_euclid(60))
-            .or_default()
-            .push((at, c));
+        let minute = at.div_euclid(60);
+        if self.minutes.is_empty() {
+            self.first = minute;
+        }
+        while minute < self.first {
+            self.minutes.push_front(Vec::new());
+            self.first -= 1;
+        }
+        let slot = (minute - self.first) as usize;
+        if slot >= self.minutes.len() {
+            self.minutes.resize_with(slot + 1, Vec::new);
+        }
+        self.minutes[slot].push((at, c));
     }
 
     /// Take every entry due at or before `now` (seconds), in no particular order.
     fn take_until(&mut self, now: i64) -> Vec<CustomerIdx> {
         let minute = now.div_euclid(60);
         let mut out = Vec::new();
-        while let Some(mut entry) = self.minutes.first_entry() {
-            if *entry.key() < minute {
-                out.extend(entry.remove().into_iter().map(|(_, c)| c));
-                continue;
-            }
-            if *entry.key() == minute {
-                let waiting = entry.get_mut();
+        while self.first < minute {
+            let Some(earlier) = self.minutes.pop_front() else {
+                break;
+            };
+            out.extend(earlier.into_iter().map(|(_, c)| c));
+            self.first += 1;
+        }
+        if self.first == minute {
+            if let Some(waiting) = self.minutes.front_mut() {
                 waiting.retain(|&(t, c)| {
                     let take = t <= now;
                     if take {
@@ -313,13 +329,38 @@ impl DueQueue {
                     }
                     !take
                 });
-                if waiting.is_empty() {
-                    entry.remove();
-                }
             }
-            break;
         }
         out
+    }
+}
+
+/// As a map from minute to its entries, the minutes with any (snapshot format 2).
+impl serde::Serialize for DueQueue {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(serde::Serialize)]
+        struct Kept<'a> {
+            minutes: std::collections::BTreeMap<i64, &'a Vec<(i64, CustomerIdx)>>,
+        }
+        let minutes = (self.first..)
+            .zip(&self.minutes)
+            .filter(|(_, entries)| !entries.is_empty())
+            .collect();
+        Kept { minutes }.serialize(s)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for DueQueue {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(serde::Deserialize)]
+        struct Kept {
+            minutes: std::collections::BTreeMap<i64, Vec<(i64, CustomerIdx)>>,
+        }
+        let mut q = DueQueue::default();
+        for (at, c) in Kept::deserialize(d)?.minutes.into_values().flatten() {
+            q.push(at, c);
+        }
+        Ok(q)
     }
 }
 
@@ -1160,18 +1201,19 @@ impl Scored {
     /// When a point's evidence next needs a look: its grace ends, it grows too old, or
     /// its "power back" is forgotten.
     fn next_due(&self, p: &PointEvidence) -> Option<i64> {
-        let window = Duration::minutes(self.physics.evidence_window_min);
-        let lit_memory = window + Duration::minutes(GRACE_MIN * 2);
+        // In Unix seconds: adding whole minutes to a time adds to its seconds.
+        let window = self.physics.evidence_window_min * 60;
+        let lit_memory = window + GRACE_MIN * 2 * 60;
         [
             p.pending_until
                 .filter(|_| !p.counted)
                 .map(|u| u.timestamp()),
             p.last_at
                 .filter(|_| p.is_dark())
-                .map(|l| (l + window).timestamp() + 1),
+                .map(|l| l.timestamp() + window + 1),
             p.lit_at
                 .filter(|_| !p.is_dark())
-                .map(|l| (l + lit_memory).timestamp() + 1),
+                .map(|l| l.timestamp() + lit_memory + 1),
         ]
         .into_iter()
         .flatten()
@@ -1918,6 +1960,26 @@ mod tests {
         let mut got = q.take_until(700);
         got.sort();
         assert_eq!(got, vec![c(1), c(4)]);
-        assert!(q.minutes.is_empty());
+        assert!(q.minutes.iter().all(Vec::is_empty));
+        // Pushed already due, it is taken at the next look; one due before the first
+        // minute waiting is not kept back by it.
+        q.push(650, c(7));
+        assert_eq!(q.take_until(700), vec![c(7)]);
+        q.push(2000, c(8));
+        q.push(800, c(9));
+        assert_eq!(q.take_until(800), vec![c(9)]);
+        assert_eq!(q.take_until(2000), vec![c(8)]);
+        // Through a snapshot: the same entries, due at the same times.
+        for (at, i) in [(4000, 1), (3900, 2), (4100, 3)] {
+            q.push(at, c(i));
+        }
+        let kept = serde_json::to_string(&q).unwrap();
+        assert_eq!(
+            kept,
+            r#"{"minutes":{"65":[[3900,2]],"66":[[4000,1]],"68":[[4100,3]]}}"#
+        );
+        let mut back: DueQueue = serde_json::from_str(&kept).unwrap();
+        assert_eq!(back.take_until(4000), vec![c(2), c(1)]);
+        assert_eq!(back.take_until(9000), vec![c(3)]);
     }
 }
