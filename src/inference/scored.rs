@@ -153,6 +153,11 @@ struct DeviceState {
     /// Where this device is filed in its parent's `hot` list, while it is there.
     #[serde(skip)]
     filed: Option<i64>,
+    /// Whether it is on its parent's `kids` list (derived, rebuilt with `hot`): the
+    /// list of a feeder breaker is hundreds long, and every report on the feeder
+    /// asks.
+    #[serde(skip)]
+    linked: bool,
     scada_open: Option<bool>,
     confirmed: bool,
     /// Outages already believed below this device when it became certainly open
@@ -894,28 +899,31 @@ impl Scored {
     /// its dark evidence began: this is called whenever that may have changed).
     fn link_kid(&mut self, parent: DeviceIdx, kid: DeviceIdx) {
         let k = &self.devices[kid.index()];
-        let (has, positive) = (k.has_evidence(), k.best > 0.0);
-        let p = &mut self.devices[parent.index()];
-        let pos = p.kids.iter().position(|&k| k == kid);
-        match (has, pos) {
-            (true, None) => {
-                p.kids.push(kid);
+        let (has, positive, linked) = (k.has_evidence(), k.best > 0.0, k.linked);
+        match (has, linked) {
+            (true, false) => {
+                self.devices[parent.index()].kids.push(kid);
+                self.devices[kid.index()].linked = true;
                 if positive {
                     self.set_hot(parent, kid, true);
                 }
             }
-            (false, Some(i)) => {
-                p.kids.swap_remove(i);
+            (false, true) => {
+                let kids = &mut self.devices[parent.index()].kids;
+                if let Some(i) = kids.iter().position(|&k| k == kid) {
+                    kids.swap_remove(i);
+                }
+                self.devices[kid.index()].linked = false;
                 self.set_hot(parent, kid, false);
             }
-            (true, Some(_)) => {
+            (true, true) => {
                 let filed = self.devices[kid.index()].filed;
                 if filed.is_some() && filed != Some(self.hot_key(kid)) {
                     self.set_hot(parent, kid, false);
                     self.set_hot(parent, kid, positive);
                 }
             }
-            (false, None) => {}
+            (false, false) => {}
         }
     }
 
@@ -979,6 +987,9 @@ impl Scored {
             hot.sort_unstable();
             for &(t, k) in &hot {
                 self.devices[k.index()].filed = Some(t);
+            }
+            for k in self.devices[i].kids.clone() {
+                self.devices[k.index()].linked = true;
             }
             self.devices[i].hot = hot;
         }
