@@ -354,11 +354,6 @@ pub fn ln_rising(x: f64, k: u32, ln_gamma_x: f64) -> f64 {
 /// Up to this many factors, [`ln_rising`] multiplies: (x + 32)^32 < 1e60 for x < 40.
 const RISING_BY_PRODUCT: u32 = 32;
 
-/// Natural log of the beta function.
-pub fn ln_beta(a: f64, b: f64) -> f64 {
-    ln_gamma(a) + ln_gamma(b) - ln_gamma(a + b)
-}
-
 /// Error function (Abramowitz–Stegun 7.1.26, |error| < 1.5e-7): enough for a law
 /// whose parameters are known to a few per cent.
 fn erf(x: f64) -> f64 {
