@@ -178,11 +178,12 @@ struct DeviceState {
 impl DeviceState {
     /// Meters below that said power is back once the dark evidence below had begun
     /// (a minute's slack: a last gasp arrives up to half a minute after the loss).
-    fn lit_since(&self, earliest: Option<DateTime<Utc>>) -> u32 {
+    /// `earliest` in Unix seconds.
+    fn lit_since(&self, earliest: Option<i64>) -> u32 {
         let Some(from) = earliest else {
             return self.lit;
         };
-        let from = from.timestamp() - LIT_SLACK_S;
+        let from = from - LIT_SLACK_S;
         (self.lit_times.len() - self.lit_times.partition_point(|&x| x < from)) as u32
     }
 
@@ -1231,20 +1232,20 @@ impl Scored {
         .min()
     }
 
-    /// The calls-and-gasps part of V(d) for the given counters.
+    /// The calls-and-gasps part of V(d) for the given counters, `elapsed` seconds
+    /// ([`elapsed_s`]) after the earliest of their evidence (none: no evidence).
     fn evidence_value(
         &self,
         net: &Network,
         d: DeviceIdx,
         calls: u32,
         ami_off: u32,
-        earliest: Option<DateTime<Utc>>,
-        at: DateTime<Utc>,
+        elapsed: Option<i64>,
     ) -> f64 {
-        let Some(first) = earliest else { return 0.0 };
+        let Some(elapsed) = elapsed else { return 0.0 };
         let view = net.device(d);
         let mut v = 0.0;
-        let t = self.terms.at(&self.physics, elapsed_s(first, at));
+        let t = self.terms.at(&self.physics, elapsed);
         let n = view.customers_below().max(u64::from(calls)) as f64;
         let k = f64::from(calls);
         // Calls: Beta-binomial around the call law (the real call rate of a storm is
@@ -1329,8 +1330,10 @@ impl Scored {
             let t = &tally[x.index()];
             let kind_ok = net.device(*x).kind() != DeviceKind::Breaker;
             let value = if kind_ok && t.pieces >= 2 {
-                self.evidence_value(net, *x, t.calls, t.ami_off, t.earliest, trip)
-                    - self.physics.outage_cost
+                let elapsed = t
+                    .earliest
+                    .map(|first| elapsed_s(first.timestamp(), trip.timestamp()));
+                self.evidence_value(net, *x, t.calls, t.ami_off, elapsed) - self.physics.outage_cost
             } else {
                 f64::NEG_INFINITY
             };
@@ -1364,8 +1367,15 @@ impl Scored {
         out
     }
 
-    /// V(d) at time `at`.
-    fn value(&self, net: &Network, d: DeviceIdx, at: DateTime<Utc>) -> f64 {
+    /// V(d), `elapsed` seconds after the earliest fresh evidence below, which came at
+    /// `earliest` (Unix seconds; both worked out once by [`Scored::rescore`]).
+    fn value(
+        &self,
+        net: &Network,
+        d: DeviceIdx,
+        elapsed: Option<i64>,
+        earliest: Option<i64>,
+    ) -> f64 {
         let s = &self.devices[d.index()];
         let view = net.device(d);
         if s.scada_open == Some(false) && !s.confirmed {
@@ -1382,8 +1392,8 @@ impl Scored {
         // Two stories, the likelier one counts. Opened with the fresh evidence (calls,
         // last gasps): every "power back" since then speaks against it, and meters left
         // silent by an earlier restoration are another matter.
-        let calls = self.evidence_value(net, d, s.calls, s.ami_off, s.earliest, at);
-        let mut v = calls + f64::from(s.lit_since(s.earliest)) * LIT_WEIGHT;
+        let calls = self.evidence_value(net, d, s.calls, s.ami_off, elapsed);
+        let mut v = calls + f64::from(s.lit_since(earliest)) * LIT_WEIGHT;
         if !certain && s.calls + s.ami_off < 2 {
             // One piece of evidence is one customer's problem.
             v = v.min(0.0);
@@ -1391,7 +1401,7 @@ impl Scored {
         // Or open since before the restoration that left meters below silent: then
         // every "power back" since that silence began speaks against it too.
         if s.silent > 0 {
-            let since = s.dark_since();
+            let since = s.dark_since().map(|t| t.timestamp());
             let silent = calls
                 + f64::from(s.silent) * SILENT_WEIGHT
                 + f64::from(s.lit_since(since)) * LIT_WEIGHT;
@@ -1404,9 +1414,11 @@ impl Scored {
     }
 
     fn rescore(&mut self, net: &Network, d: DeviceIdx, at: DateTime<Utc>) -> bool {
-        let value = self.value(net, d, at);
-        let noise = self.devices[d.index()].earliest.map(|first| {
-            let t = self.terms.at(&self.physics, elapsed_s(first, at));
+        let earliest = self.devices[d.index()].earliest.map(|t| t.timestamp());
+        let elapsed = earliest.map(|first| elapsed_s(first, at.timestamp()));
+        let value = self.value(net, d, elapsed, earliest);
+        let noise = elapsed.map(|elapsed| {
+            let t = self.terms.at(&self.physics, elapsed);
             (t.ln_eps, t.ln_not_eps)
         });
         // Only kids worth something add to the sum, in the order their evidence began
@@ -1789,7 +1801,9 @@ impl Scored {
                 let st = &self.devices[d.index()];
                 // A meter that said power back before this outage's evidence began
                 // speaks of an earlier one.
-                if st.lit_since(st.dark_since()) > 0 || st.scada_open == Some(false) {
+                if st.lit_since(st.dark_since().map(|t| t.timestamp())) > 0
+                    || st.scada_open == Some(false)
+                {
                     Removal::Restored
                 } else {
                     Removal::Withdrawn
@@ -1926,12 +1940,12 @@ fn is_dark_direct(p: &PointEvidence) -> bool {
     p.is_dark() && !p.after_restoration
 }
 
-/// Seconds a fault whose first evidence came at `first` has run by `at`, counting the
-/// time it usually runs before that evidence ([`LEAD`]). Whole seconds, from the Unix
-/// times: cheaper than a `chrono` difference, and the score is re-worked for every
+/// Seconds a fault whose first evidence came at `first` has run by `at` (both Unix
+/// seconds), counting the time it usually runs before that evidence ([`LEAD`]). In
+/// whole seconds rather than a `chrono` difference: the score is re-worked for every
 /// device with evidence every minute.
-fn elapsed_s(first: DateTime<Utc>, at: DateTime<Utc>) -> i64 {
-    at.timestamp() - first.timestamp() + LEAD * 60
+fn elapsed_s(first: i64, at: i64) -> i64 {
+    at - first + LEAD * 60
 }
 
 /// The earlier of two times, either of which may be missing.
