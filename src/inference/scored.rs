@@ -1189,7 +1189,7 @@ impl Scored {
             // Silence speaks from the end of the grace, for as long as the "power back"
             // messages around it that can outweigh it are remembered.
             let silent_from = p.pending_until.unwrap_or(at);
-            let window = Duration::minutes(self.physics.evidence_window_min);
+            let (window, _) = self.memory();
             if p.ami_off && at - silent_from <= window {
                 // Dark since its gasp: any "power back" after that speaks against an
                 // outage above it. Its customers' calls were answered by the restoration.
@@ -1210,12 +1210,20 @@ impl Scored {
         }
     }
 
+    /// How long dark evidence counts unexplained (the physics' window), and how long a
+    /// "power back" is remembered: longer, since it speaks against an outage above the
+    /// meter for as long as the dark evidence it contradicts can count.
+    fn memory(&self) -> (Duration, Duration) {
+        let window = Duration::minutes(self.physics.evidence_window_min);
+        (window, window + Duration::minutes(GRACE_MIN * 2))
+    }
+
     /// When a point's evidence next needs a look: its grace ends, it grows too old, or
     /// its "power back" is forgotten.
     fn next_due(&self, p: &PointEvidence) -> Option<i64> {
         // In Unix seconds: adding whole minutes to a time adds to its seconds.
-        let window = self.physics.evidence_window_min * 60;
-        let lit_memory = window + GRACE_MIN * 2 * 60;
+        let (window, lit_memory) = self.memory();
+        let (window, lit_memory) = (window.num_seconds(), lit_memory.num_seconds());
         [
             p.pending_until
                 .filter(|_| !p.counted)
@@ -1522,10 +1530,7 @@ impl Scored {
         touched: Option<CustomerIdx>,
     ) -> BeliefDelta {
         // Evidence whose wait is over counts again; evidence too old and unexplained goes.
-        let window = Duration::minutes(self.physics.evidence_window_min);
-        // "Power back" speaks against an outage above the meter for longer than the dark
-        // evidence it contradicts can count.
-        let lit_memory = window + Duration::minutes(GRACE_MIN * 2);
+        let (window, lit_memory) = self.memory();
         let mut changes: Vec<(CustomerIdx, u8)> = Vec::new();
         let mut graced: Vec<CustomerIdx> = Vec::new();
         // Only the points whose time has come are looked at (a heap of due times).
