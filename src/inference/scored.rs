@@ -1345,7 +1345,19 @@ impl Scored {
             } else {
                 f64::NEG_INFINITY
             };
-            let sum: f64 = t.kids.iter().map(|k| tally[k.index()].best).sum();
+            // The same sum over children as `rescore`'s, in the order their evidence
+            // began.
+            let mut kids: Vec<(i64, DeviceIdx, f64)> = t
+                .kids
+                .iter()
+                .map(|k| {
+                    let kt = &tally[k.index()];
+                    let began = kt.earliest.map_or(i64::MAX, |e| e.timestamp());
+                    (began, *k, kt.best)
+                })
+                .collect();
+            kids.sort_unstable_by_key(|&(began, k, _)| (began, k));
+            let sum = sum_children(kids.into_iter().map(|(began, _, best)| (began, best)));
             let t = &mut tally[x.index()];
             t.open = value > 0.0 && value > sum + 1e-9;
             t.best = value.max(sum).max(0.0);
@@ -1432,20 +1444,12 @@ impl Scored {
         // Only kids worth something add to the sum, in the order their evidence began
         // (see `hot`); a kid whose evidence began right after a sibling's pays for the
         // coincidence.
-        let mut sum_kids = 0.0;
-        let mut last: Option<i64> = None;
-        for &(t, k) in &self.devices[d.index()].hot {
-            let v = self.kid_best_for(net, noise, k);
-            let coincident = last.is_some_and(|l| t.saturating_sub(l) <= COINCIDENT_S);
-            sum_kids += if coincident {
-                (v - COINCIDENT_COST).max(0.0)
-            } else {
-                v
-            };
-            if t != i64::MAX {
-                last = Some(t);
-            }
-        }
+        let sum_kids = sum_children(
+            self.devices[d.index()]
+                .hot
+                .iter()
+                .map(|&(t, k)| (t, self.kid_best_for(net, noise, k))),
+        );
         let s = &mut self.devices[d.index()];
         // One piece of evidence is one customer's problem (its drop, its meter, its own
         // breaker): a device needs two, or SCADA, or a dispatcher.
@@ -1937,6 +1941,27 @@ impl Scored {
             }
         })
     }
+}
+
+/// The sum over a device's children of what each is worth, given in the order their
+/// dark evidence began (Unix seconds, `i64::MAX` for none): a child whose evidence began
+/// within [`COINCIDENT_S`] of the one before pays [`COINCIDENT_COST`] (see the module
+/// docs).
+fn sum_children(kids: impl Iterator<Item = (i64, f64)>) -> f64 {
+    let mut sum = 0.0;
+    let mut last: Option<i64> = None;
+    for (began, worth) in kids {
+        let coincident = last.is_some_and(|l| began.saturating_sub(l) <= COINCIDENT_S);
+        sum += if coincident {
+            (worth - COINCIDENT_COST).max(0.0)
+        } else {
+            worth
+        };
+        if began != i64::MAX {
+            last = Some(began);
+        }
+    }
+    sum
 }
 
 /// Whether a point counted on its device's `direct` list is a single customer's
