@@ -1,6 +1,7 @@
 //! The live engine when the store fails under it: messages that could not be stored
 //! wait and are stored (in order, once) when the store is back, and no event is ever
-//! applied twice — the stored messages are exactly those of a replay of the log.
+//! applied twice — the stored messages are exactly those of a replay of the log. And
+//! where the embedded log keeps the engine's snapshots.
 
 mod common;
 
@@ -103,4 +104,63 @@ async fn messages_wait_out_a_store_failure_and_no_event_is_applied_twice() {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+/// A snapshot is kept in a file of its own beside the embedded log, not in the log's
+/// file (SQLite lets one writer into a file at a time: a snapshot of a hundred
+/// megabytes written there held every event's commit, so every acknowledgement, for a
+/// second and more). It is found again by the next start on the same log, and never by
+/// a log started afresh beside it.
+#[actix_web::test]
+async fn snapshots_live_beside_the_embedded_log_and_a_new_log_never_starts_from_an_old_ones() {
+    if common::db::postgres_requested() {
+        eprintln!("skipped on PostgreSQL: it is about the embedded log's files");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("log.db");
+    let url = db.to_str().unwrap();
+    let open = || async { Store::open(url, StoreOptions::default()).await.unwrap() };
+    let body = r#"{"state":"after event 7"}"#;
+
+    let (store, _writer) = open().await;
+    store.save_snapshot(7, "fp", body).await.unwrap();
+    assert_eq!(
+        store.latest_snapshot("fp").await.unwrap(),
+        Some((7, body.to_owned()))
+    );
+    let beside = dir.path().join("log.db-snapshots");
+    assert!(beside.exists(), "no {}", beside.display());
+    let mut log = sqlx::SqliteConnection::connect(&format!("sqlite:{}", db.display()))
+        .await
+        .unwrap();
+    let (in_log,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM snapshots")
+        .fetch_one(&mut log)
+        .await
+        .unwrap();
+    assert_eq!(in_log, 0, "the snapshot went into the log's own file");
+    drop(log);
+    drop(store);
+
+    // The same log, opened again: its snapshot is there.
+    let (store, _writer2) = open().await;
+    assert_eq!(
+        store.latest_snapshot("fp").await.unwrap(),
+        Some((7, body.to_owned()))
+    );
+    drop(store);
+
+    // The log deleted and started again (same path, same network and settings): the
+    // old log's snapshot must not stand for the new one's first events.
+    for f in ["log.db", "log.db-wal", "log.db-shm"] {
+        let _ = std::fs::remove_file(dir.path().join(f));
+    }
+    assert!(beside.exists());
+    let (store, _writer3) = open().await;
+    assert_eq!(store.latest_snapshot("fp").await.unwrap(), None);
+    store.save_snapshot(3, "fp", body).await.unwrap();
+    assert_eq!(
+        store.latest_snapshot("fp").await.unwrap(),
+        Some((3, body.to_owned()))
+    );
 }

@@ -128,8 +128,14 @@ impl PgLog {
         &self.pool
     }
 
-    /// The pool derived data (outputs, snapshots) is written through.
-    pub(crate) fn writers(&self) -> &PgPool {
+    /// The pool snapshots are written through (on PostgreSQL a snapshot's row holds
+    /// no event's commit).
+    pub(crate) fn snapshot_writers(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// The pool snapshots are read through.
+    pub(crate) fn snapshot_readers(&self) -> &PgPool {
         &self.pool
     }
 

@@ -1,6 +1,7 @@
 //! The SQLite backend: one file, WAL journal, `synchronous = FULL` so a commit is on
 //! disk when it returns. Readers use a small pool of their own; the writer a single
-//! connection that only the writer task touches.
+//! connection that only the writer task touches. The engine's snapshots are kept in a
+//! second file beside it (see [`SqliteLog`]'s `snapshot_pool`).
 
 use std::str::FromStr;
 
@@ -19,6 +20,12 @@ pub(crate) struct SqliteLog {
     /// One connection for the engine's output messages: derived data, written off the
     /// acknowledgement path, so a normal (not fsync-per-commit) durability is enough.
     writer_pool: SqlitePool,
+    /// One connection to the engine's snapshots, kept in a file of their own beside
+    /// the log ([`snapshot_file`]). SQLite lets one writer at a time into a file: a
+    /// snapshot is tens or hundreds of megabytes, and written into the log's file it
+    /// held every event's commit, so every acknowledgement, for as long (a second and
+    /// more after a storm).
+    snapshot_pool: SqlitePool,
 }
 
 pub(crate) struct SqliteWriter {
@@ -61,6 +68,76 @@ fn multi_row_insert(head: &str, columns: usize, rows: usize, tail: &str) -> Stri
     sql
 }
 
+/// The file engine snapshots are kept in: `<log>-snapshots` beside the log file, as
+/// SQLite's own `-wal` and `-shm` are (`None` for a log in memory: its snapshots are
+/// in memory too). Derived data: deleting it costs one replay of the whole log.
+fn snapshot_file(url: &str) -> Option<std::path::PathBuf> {
+    let log = crate::serve_lock::sqlite_file(url)?;
+    let mut name = log.into_os_string();
+    name.push("-snapshots");
+    Some(name.into())
+}
+
+/// Open the snapshots' file beside the log at `url`, whose identity is `log`, with its
+/// tables. Snapshots taken from another log (a log deleted and started again beside
+/// the old one's snapshots) are dropped.
+async fn open_snapshots(url: &str, log: &str) -> Result<SqlitePool, StoreError> {
+    let opts = match snapshot_file(url) {
+        Some(file) => SqliteConnectOptions::new().filename(file),
+        None => SqliteConnectOptions::from_str("sqlite::memory:")?,
+    }
+    .create_if_missing(true)
+    .journal_mode(SqliteJournalMode::Wal)
+    .synchronous(SqliteSynchronous::Normal)
+    .busy_timeout(std::time::Duration::from_secs(10));
+    // One connection, never closed while the store lives (a database in memory lasts
+    // as long as its connection).
+    let pool = SqlitePoolOptions::new()
+        .max_connections(1)
+        .min_connections(1)
+        .idle_timeout(None)
+        .max_lifetime(None)
+        .connect_with(opts)
+        .await?;
+    // The same table as the log's own (`migrations/sqlite/0003_snapshots.sql`), where
+    // snapshots were kept before: that one is left as it is, no longer written (an
+    // older faultline on the same log still reads it).
+    sqlx::query(
+        "CREATE TABLE IF NOT EXISTS snapshots (\
+            fingerprint TEXT NOT NULL, \
+            seq INTEGER NOT NULL, \
+            taken_at TEXT NOT NULL, \
+            body TEXT NOT NULL, \
+            PRIMARY KEY (fingerprint, seq))",
+    )
+    .execute(&pool)
+    .await?;
+    sqlx::query("CREATE TABLE IF NOT EXISTS log_identity (id TEXT NOT NULL)")
+        .execute(&pool)
+        .await?;
+    let mut tx = pool.begin().await?;
+    let kept: Option<(String,)> = sqlx::query_as("SELECT id FROM log_identity")
+        .fetch_optional(&mut *tx)
+        .await?;
+    if kept.as_ref().map(|(id,)| id.as_str()) != Some(log) {
+        if kept.is_some() {
+            tracing::warn!("the snapshots beside the log were taken from another log: dropped");
+        }
+        sqlx::query("DELETE FROM snapshots")
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM log_identity")
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("INSERT INTO log_identity (id) VALUES (?)")
+            .bind(log)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(pool)
+}
+
 fn insert_sql(rows: usize) -> String {
     multi_row_insert(
         "INSERT INTO events (seq, at, type, report_id, received_at, body) VALUES ",
@@ -83,8 +160,16 @@ impl SqliteLog {
             .max_connections(4)
             .connect_with(opts.read_only(true))
             .await?;
+        let (log,): (String,) = sqlx::query_as("SELECT id FROM log_identity")
+            .fetch_one(&mut conn)
+            .await?;
+        let snapshot_pool = open_snapshots(url, &log).await?;
         Ok((
-            SqliteLog { pool, writer_pool },
+            SqliteLog {
+                pool,
+                writer_pool,
+                snapshot_pool,
+            },
             SqliteWriter {
                 conn,
                 full_chunk_sql: insert_sql(ROWS_PER_STATEMENT),
@@ -97,9 +182,14 @@ impl SqliteLog {
         &self.pool
     }
 
-    /// The connection for derived data (outputs, snapshots).
-    pub(crate) fn writers(&self) -> &SqlitePool {
-        &self.writer_pool
+    /// The connection to the snapshots' file, to write them.
+    pub(crate) fn snapshot_writers(&self) -> &SqlitePool {
+        &self.snapshot_pool
+    }
+
+    /// The same connection, to read them.
+    pub(crate) fn snapshot_readers(&self) -> &SqlitePool {
+        &self.snapshot_pool
     }
 
     pub(crate) async fn append_outputs(
