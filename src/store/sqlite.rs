@@ -78,10 +78,13 @@ fn snapshot_file(url: &str) -> Option<std::path::PathBuf> {
     Some(name.into())
 }
 
-/// Open the snapshots' file beside the log at `url`, whose identity is `log`, with its
-/// tables. Snapshots taken from another log (a log deleted and started again beside
-/// the old one's snapshots) are dropped.
-async fn open_snapshots(url: &str, log: &str) -> Result<SqlitePool, StoreError> {
+/// Open the snapshots' file beside the log at `url`, whose identity is `log` and whose
+/// last event is `last_seq`, with its tables. Snapshots that cannot stand for this log
+/// are dropped: those taken from another log (a log deleted and started again beside
+/// the old one's snapshots), and those taken after its last event (the log put back
+/// from a backup older than the snapshots: the events after it are gone, and the
+/// seqs they had will name others).
+async fn open_snapshots(url: &str, log: &str, last_seq: i64) -> Result<SqlitePool, StoreError> {
     let opts = match snapshot_file(url) {
         Some(file) => SqliteConnectOptions::new().filename(file),
         None => SqliteConnectOptions::from_str("sqlite::memory:")?,
@@ -134,6 +137,17 @@ async fn open_snapshots(url: &str, log: &str) -> Result<SqlitePool, StoreError> 
             .execute(&mut *tx)
             .await?;
     }
+    let ahead = sqlx::query("DELETE FROM snapshots WHERE seq > ?")
+        .bind(last_seq)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    if ahead > 0 {
+        tracing::warn!(
+            last_seq,
+            "snapshots taken after the log's last event (a log put back from a backup?): dropped"
+        );
+    }
     tx.commit().await?;
     Ok(pool)
 }
@@ -163,7 +177,10 @@ impl SqliteLog {
         let (log,): (String,) = sqlx::query_as("SELECT id FROM log_identity")
             .fetch_one(&mut conn)
             .await?;
-        let snapshot_pool = open_snapshots(url, &log).await?;
+        let (last_seq,): (Option<i64>,) = sqlx::query_as("SELECT MAX(seq) FROM events")
+            .fetch_one(&mut conn)
+            .await?;
+        let snapshot_pool = open_snapshots(url, &log, last_seq.unwrap_or(0)).await?;
         Ok((
             SqliteLog {
                 pool,
