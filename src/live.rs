@@ -353,8 +353,7 @@ async fn keep_snapshot(store: &Store, seq: i64, fingerprint: &str, body: &str) {
 }
 
 fn parse_stored(body: &str) -> anyhow::Result<Event> {
-    let value: serde_json::Value = serde_json::from_str(body)?;
-    Ok(Event::parse(&value)?)
+    Ok(crate::events::parse_line(body)?)
 }
 
 /// Append a `tick` whenever the log has been quiet for [`TICK_EVERY`], until shutdown.
