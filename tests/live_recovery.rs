@@ -182,3 +182,47 @@ async fn snapshots_live_beside_the_embedded_log_and_a_new_log_never_starts_from_
     store.append(&events).await.unwrap();
     assert_eq!(store.latest_snapshot("fp").await.unwrap(), None);
 }
+
+/// A log whose snapshots an older faultline kept in the log's own file: the next start
+/// moves the newest one beside the log and restores from it, rather than replaying the
+/// whole log, and the log's file no longer carries it.
+#[actix_web::test]
+async fn snapshots_an_older_faultline_kept_in_the_log_move_beside_it() {
+    if common::db::postgres_requested() {
+        eprintln!("skipped on PostgreSQL: it is about the embedded log's files");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("log.db");
+    let url = db.to_str().unwrap();
+    let (store, _writer) = Store::open(url, StoreOptions::default()).await.unwrap();
+    let events: Vec<Event> = (1..=3).map(|i| report(i, "load.s1a")).collect();
+    store.append(&events).await.unwrap();
+    drop(store);
+    // As an older faultline kept them: in the log's file, and no file beside it.
+    let _ = std::fs::remove_file(dir.path().join("log.db-snapshots"));
+    let mut log = sqlx::SqliteConnection::connect(&format!("sqlite:{}", db.display()))
+        .await
+        .unwrap();
+    for (seq, body) in [(2, "older"), (3, "newest")] {
+        sqlx::query(
+            "INSERT INTO snapshots (fingerprint, seq, taken_at, body) VALUES ('fp', ?, 'then', ?)",
+        )
+        .bind(seq)
+        .bind(body)
+        .execute(&mut log)
+        .await
+        .unwrap();
+    }
+
+    let (store, _writer2) = Store::open(url, StoreOptions::default()).await.unwrap();
+    assert_eq!(
+        store.latest_snapshot("fp").await.unwrap(),
+        Some((3, "newest".to_owned()))
+    );
+    let (in_log,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM snapshots")
+        .fetch_one(&mut log)
+        .await
+        .unwrap();
+    assert_eq!(in_log, 0, "the log's file still carries its old snapshots");
+}

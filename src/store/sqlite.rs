@@ -78,13 +78,25 @@ fn snapshot_file(url: &str) -> Option<std::path::PathBuf> {
     Some(name.into())
 }
 
-/// Open the snapshots' file beside the log at `url`, whose identity is `log` and whose
-/// last event is `last_seq`, with its tables. Snapshots that cannot stand for this log
-/// are dropped: those taken from another log (a log deleted and started again beside
-/// the old one's snapshots), and those taken after its last event (the log put back
-/// from a backup older than the snapshots: the events after it are gone, and the
-/// seqs they had will name others).
-async fn open_snapshots(url: &str, log: &str, last_seq: i64) -> Result<SqlitePool, StoreError> {
+/// Open the snapshots' file beside the log at `url` (`log_db`: a connection to the log
+/// itself), with its tables. Snapshots that cannot stand for this log are dropped:
+/// those taken from another log (a log deleted and started again beside the old one's
+/// snapshots), and those taken after its last event (the log put back from a backup
+/// older than the snapshots: the events after it are gone, and the seqs they had will
+/// name others). Snapshots the log kept in its own file, where they were kept before
+/// this file, move here: the first start after the move restores from them rather than
+/// replaying the whole log.
+async fn open_snapshots(
+    url: &str,
+    log_db: &mut SqliteConnection,
+) -> Result<SqlitePool, StoreError> {
+    let (log,): (String,) = sqlx::query_as("SELECT id FROM log_identity")
+        .fetch_one(&mut *log_db)
+        .await?;
+    let (last_seq,): (Option<i64>,) = sqlx::query_as("SELECT MAX(seq) FROM events")
+        .fetch_one(&mut *log_db)
+        .await?;
+    let last_seq = last_seq.unwrap_or(0);
     let opts = match snapshot_file(url) {
         Some(file) => SqliteConnectOptions::new().filename(file),
         None => SqliteConnectOptions::from_str("sqlite::memory:")?,
@@ -102,9 +114,7 @@ async fn open_snapshots(url: &str, log: &str, last_seq: i64) -> Result<SqlitePoo
         .max_lifetime(None)
         .connect_with(opts)
         .await?;
-    // The same table as the log's own (`migrations/sqlite/0003_snapshots.sql`), where
-    // snapshots were kept before: that one is left as it is, no longer written (an
-    // older faultline on the same log still reads it).
+    // The same table as the log's own (`migrations/sqlite/0003_snapshots.sql`).
     sqlx::query(
         "CREATE TABLE IF NOT EXISTS snapshots (\
             fingerprint TEXT NOT NULL, \
@@ -122,7 +132,8 @@ async fn open_snapshots(url: &str, log: &str, last_seq: i64) -> Result<SqlitePoo
     let kept: Option<(String,)> = sqlx::query_as("SELECT id FROM log_identity")
         .fetch_optional(&mut *tx)
         .await?;
-    if kept.as_ref().map(|(id,)| id.as_str()) != Some(log) {
+    let mut moved = false;
+    if kept.as_ref().map(|(id,)| id.as_str()) != Some(log.as_str()) {
         if kept.is_some() {
             tracing::warn!("the snapshots beside the log were taken from another log: dropped");
         }
@@ -133,9 +144,28 @@ async fn open_snapshots(url: &str, log: &str, last_seq: i64) -> Result<SqlitePoo
             .execute(&mut *tx)
             .await?;
         sqlx::query("INSERT INTO log_identity (id) VALUES (?)")
-            .bind(log)
+            .bind(&log)
             .execute(&mut *tx)
             .await?;
+        // The newest of each fingerprint that the log's own table still holds.
+        let before: Vec<(String, i64, String, String)> = sqlx::query_as(
+            "SELECT fingerprint, seq, taken_at, body FROM snapshots AS s \
+             WHERE seq = (SELECT MAX(seq) FROM snapshots WHERE fingerprint = s.fingerprint)",
+        )
+        .fetch_all(&mut *log_db)
+        .await?;
+        for (fingerprint, seq, taken_at, body) in &before {
+            sqlx::query(
+                "INSERT INTO snapshots (fingerprint, seq, taken_at, body) VALUES (?, ?, ?, ?)",
+            )
+            .bind(fingerprint)
+            .bind(seq)
+            .bind(taken_at)
+            .bind(body)
+            .execute(&mut *tx)
+            .await?;
+        }
+        moved = !before.is_empty();
     }
     let ahead = sqlx::query("DELETE FROM snapshots WHERE seq > ?")
         .bind(last_seq)
@@ -149,6 +179,13 @@ async fn open_snapshots(url: &str, log: &str, last_seq: i64) -> Result<SqlitePoo
         );
     }
     tx.commit().await?;
+    if moved {
+        // Once they are safe in their own file.
+        sqlx::query("DELETE FROM snapshots")
+            .execute(&mut *log_db)
+            .await?;
+        tracing::info!("the log's snapshots moved to the file beside it");
+    }
     Ok(pool)
 }
 
@@ -174,13 +211,7 @@ impl SqliteLog {
             .max_connections(4)
             .connect_with(opts.read_only(true))
             .await?;
-        let (log,): (String,) = sqlx::query_as("SELECT id FROM log_identity")
-            .fetch_one(&mut conn)
-            .await?;
-        let (last_seq,): (Option<i64>,) = sqlx::query_as("SELECT MAX(seq) FROM events")
-            .fetch_one(&mut conn)
-            .await?;
-        let snapshot_pool = open_snapshots(url, &log, last_seq.unwrap_or(0)).await?;
+        let snapshot_pool = open_snapshots(url, &mut conn).await?;
         Ok((
             SqliteLog {
                 pool,
