@@ -340,6 +340,9 @@ impl Store {
                 .execute(pool)
                 .await?;
         });
+        if let Backend::Sqlite(b) = &self.backend {
+            b.trim_snapshots().await?;
+        }
         Ok(())
     }
 

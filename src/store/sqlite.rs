@@ -240,6 +240,17 @@ impl SqliteLog {
         &self.snapshot_pool
     }
 
+    /// After a snapshot is kept: the snapshots' write-ahead log, as large as the
+    /// snapshot just written, goes into their file and is cut back to nothing, so the
+    /// disk holds the snapshots' file alone (which reuses the space the one before
+    /// left) rather than that and a second copy of the newest.
+    pub(crate) async fn trim_snapshots(&self) -> Result<(), StoreError> {
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&self.snapshot_pool)
+            .await?;
+        Ok(())
+    }
+
     pub(crate) async fn append_outputs(
         &self,
         outputs: &[super::StoredOutput],
