@@ -145,6 +145,13 @@ async fn snapshots_live_beside_the_embedded_log_and_a_new_log_never_starts_from_
     );
     let beside = dir.path().join("log.db-snapshots");
     assert!(beside.exists(), "no {}", beside.display());
+    // Its write-ahead log is emptied into it: no second copy of the newest on disk.
+    let wal = std::fs::metadata(dir.path().join("log.db-snapshots-wal")).map(|m| m.len());
+    assert_eq!(
+        wal.unwrap_or(0),
+        0,
+        "the snapshots' WAL was left holding them"
+    );
     let (in_log,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM snapshots")
         .fetch_one(&mut log)
         .await
