@@ -202,7 +202,7 @@ impl Live {
             let applied_batch = tokio::task::spawn_blocking(move || -> anyhow::Result<Applied> {
                 let parsed: Vec<Event> = events
                     .iter()
-                    .map(|e| parse_stored(&e.body))
+                    .map(|e| crate::events::parse_line(&e.body))
                     .collect::<Result<_, _>>()?;
                 // A poisoned lock means a panic while applying; keep serving what is
                 // there, but never keep such a state as a snapshot. The lock is taken
@@ -350,10 +350,6 @@ async fn keep_snapshot(store: &Store, seq: i64, fingerprint: &str, body: &str) {
         Ok(()) => tracing::info!(seq, bytes = body.len(), "engine snapshot kept"),
         Err(e) => tracing::warn!(seq, error = %e, "could not keep an engine snapshot"),
     }
-}
-
-fn parse_stored(body: &str) -> anyhow::Result<Event> {
-    Ok(crate::events::parse_line(body)?)
 }
 
 /// Append a `tick` whenever the log has been quiet for [`TICK_EVERY`], until shutdown.

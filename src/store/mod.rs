@@ -141,7 +141,7 @@ pub struct Store {
 }
 
 /// Run the same code (one SQL text, `$1` placeholders) on whichever backend's pool
-/// (`readers`, or `snapshot_writers` / `snapshot_readers`): these statements
+/// (`readers`, or `snapshots`): these statements
 /// are identical on both databases.
 macro_rules! on_pool {
     ($backend:expr, $which:ident, $pool:ident => $body:expr) => {
@@ -323,7 +323,7 @@ impl Store {
         body: &str,
     ) -> Result<(), StoreError> {
         let taken_at = crate::events::format_time(chrono::Utc::now());
-        on_pool!(&self.backend, snapshot_writers, pool => {
+        on_pool!(&self.backend, snapshots, pool => {
             sqlx::query(
                 "INSERT INTO snapshots (seq, fingerprint, taken_at, body) VALUES ($1, $2, $3, $4) \
                  ON CONFLICT (fingerprint, seq) DO NOTHING",
@@ -352,7 +352,7 @@ impl Store {
         &self,
         fingerprint: &str,
     ) -> Result<Option<(i64, String)>, StoreError> {
-        Ok(on_pool!(&self.backend, snapshot_readers, pool => {
+        Ok(on_pool!(&self.backend, snapshots, pool => {
             sqlx::query_as::<_, (i64, String)>(
                 "SELECT seq, body FROM snapshots WHERE fingerprint = $1 ORDER BY seq DESC LIMIT 1",
             )

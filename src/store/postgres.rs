@@ -128,14 +128,9 @@ impl PgLog {
         &self.pool
     }
 
-    /// The pool snapshots are written through (on PostgreSQL a snapshot's row holds
-    /// no event's commit).
-    pub(crate) fn snapshot_writers(&self) -> &PgPool {
-        &self.pool
-    }
-
-    /// The pool snapshots are read through.
-    pub(crate) fn snapshot_readers(&self) -> &PgPool {
+    /// The pool snapshots are written and read through: the shared one (on PostgreSQL
+    /// a snapshot's row holds no event's commit).
+    pub(crate) fn snapshots(&self) -> &PgPool {
         &self.pool
     }
 

@@ -230,13 +230,8 @@ impl SqliteLog {
         &self.pool
     }
 
-    /// The connection to the snapshots' file, to write them.
-    pub(crate) fn snapshot_writers(&self) -> &SqlitePool {
-        &self.snapshot_pool
-    }
-
-    /// The same connection, to read them.
-    pub(crate) fn snapshot_readers(&self) -> &SqlitePool {
+    /// The connection to the snapshots' file.
+    pub(crate) fn snapshots(&self) -> &SqlitePool {
         &self.snapshot_pool
     }
 
