@@ -79,24 +79,11 @@ fn snapshot_file(url: &str) -> Option<std::path::PathBuf> {
 }
 
 /// Open the snapshots' file beside the log at `url` (`log_db`: a connection to the log
-/// itself), with its tables. Snapshots that cannot stand for this log are dropped:
-/// those taken from another log (a log deleted and started again beside the old one's
-/// snapshots), and those taken after its last event (the log put back from a backup
-/// older than the snapshots: the events after it are gone, and the seqs they had will
-/// name others). Snapshots the log kept in its own file, where they were kept before
-/// this file, move here: the first start after the move restores from them rather than
-/// replaying the whole log.
+/// itself), and make it this log's ([`claim_snapshots`]).
 async fn open_snapshots(
     url: &str,
     log_db: &mut SqliteConnection,
 ) -> Result<SqlitePool, StoreError> {
-    let (log,): (String,) = sqlx::query_as("SELECT id FROM log_identity")
-        .fetch_one(&mut *log_db)
-        .await?;
-    let (last_seq,): (Option<i64>,) = sqlx::query_as("SELECT MAX(seq) FROM events")
-        .fetch_one(&mut *log_db)
-        .await?;
-    let last_seq = last_seq.unwrap_or(0);
     let opts = match snapshot_file(url) {
         Some(file) => SqliteConnectOptions::new().filename(file),
         None => SqliteConnectOptions::from_str("sqlite::memory:")?,
@@ -114,19 +101,35 @@ async fn open_snapshots(
         .max_lifetime(None)
         .connect_with(opts)
         .await?;
-    // The same table as the log's own (`migrations/sqlite/0003_snapshots.sql`).
-    sqlx::query(
-        "CREATE TABLE IF NOT EXISTS snapshots (\
-            fingerprint TEXT NOT NULL, \
-            seq INTEGER NOT NULL, \
-            taken_at TEXT NOT NULL, \
-            body TEXT NOT NULL, \
-            PRIMARY KEY (fingerprint, seq))",
-    )
-    .execute(&pool)
-    .await?;
-    sqlx::query("CREATE TABLE IF NOT EXISTS log_identity (id TEXT NOT NULL)")
-        .execute(&pool)
+    sqlx::migrate!("migrations/sqlite_snapshots")
+        .run(&pool)
+        .await?;
+    if claim_snapshots(&pool, log_db).await? {
+        // Once they are safe in their own file.
+        sqlx::query("DELETE FROM snapshots")
+            .execute(&mut *log_db)
+            .await?;
+        tracing::info!("the log's snapshots moved to the file beside it");
+    }
+    Ok(pool)
+}
+
+/// Drop the snapshots that cannot stand for the log `log_db`: those taken from another
+/// log (a log deleted and started again beside the old one's snapshots), and those
+/// taken after its last event (the log put back from a backup older than the
+/// snapshots: the events after it are gone, and the seqs they had will name others).
+/// A file that was not this log's takes over the newest snapshots the log kept in its
+/// own file, where they were kept before this file: the first start after the move
+/// restores from them rather than replaying the whole log. True if any came over.
+async fn claim_snapshots(
+    pool: &SqlitePool,
+    log_db: &mut SqliteConnection,
+) -> Result<bool, StoreError> {
+    let (log,): (String,) = sqlx::query_as("SELECT id FROM log_identity")
+        .fetch_one(&mut *log_db)
+        .await?;
+    let (last_seq,): (Option<i64>,) = sqlx::query_as("SELECT MAX(seq) FROM events")
+        .fetch_one(&mut *log_db)
         .await?;
     let mut tx = pool.begin().await?;
     let kept: Option<(String,)> = sqlx::query_as("SELECT id FROM log_identity")
@@ -167,6 +170,7 @@ async fn open_snapshots(
         }
         moved = !before.is_empty();
     }
+    let last_seq = last_seq.unwrap_or(0);
     let ahead = sqlx::query("DELETE FROM snapshots WHERE seq > ?")
         .bind(last_seq)
         .execute(&mut *tx)
@@ -179,14 +183,7 @@ async fn open_snapshots(
         );
     }
     tx.commit().await?;
-    if moved {
-        // Once they are safe in their own file.
-        sqlx::query("DELETE FROM snapshots")
-            .execute(&mut *log_db)
-            .await?;
-        tracing::info!("the log's snapshots moved to the file beside it");
-    }
-    Ok(pool)
+    Ok(moved)
 }
 
 fn insert_sql(rows: usize) -> String {
