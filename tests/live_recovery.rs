@@ -31,6 +31,25 @@ async fn wait(what: &str, mut ok: impl FnMut() -> bool) {
     }
 }
 
+/// A connection of the test's own to the embedded log's file, beside the store's.
+async fn side_connection(db: &std::path::Path) -> sqlx::SqliteConnection {
+    sqlx::SqliteConnection::connect(&format!("sqlite:{}", db.display()))
+        .await
+        .unwrap()
+}
+
+/// A temporary directory and the embedded log's path in it, for the tests about that
+/// log's files; `None` (saying so) when the run puts every log on PostgreSQL.
+fn embedded_log() -> Option<(tempfile::TempDir, std::path::PathBuf)> {
+    if common::db::postgres_requested() {
+        eprintln!("skipped on PostgreSQL: it is about the embedded log's files");
+        return None;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("log.db");
+    Some((dir, db))
+}
+
 #[actix_web::test]
 async fn messages_wait_out_a_store_failure_and_no_event_is_applied_twice() {
     let dir = tempfile::tempdir().unwrap();
@@ -54,9 +73,7 @@ async fn messages_wait_out_a_store_failure_and_no_event_is_applied_twice() {
     let second = vec![report(3, "load.s4c"), report(4, "load.s5c")];
 
     // The messages' table goes away (a disk, a permission, a database restart).
-    let mut side = sqlx::SqliteConnection::connect(&format!("sqlite:{}", db.display()))
-        .await
-        .unwrap();
+    let mut side = side_connection(&db).await;
     sqlx::query("ALTER TABLE outputs RENAME TO outputs_away")
         .execute(&mut side)
         .await
@@ -114,12 +131,9 @@ async fn messages_wait_out_a_store_failure_and_no_event_is_applied_twice() {
 /// the snapshot.
 #[actix_web::test]
 async fn snapshots_live_beside_the_embedded_log_and_a_new_log_never_starts_from_an_old_ones() {
-    if common::db::postgres_requested() {
-        eprintln!("skipped on PostgreSQL: it is about the embedded log's files");
+    let Some((dir, db)) = embedded_log() else {
         return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("log.db");
+    };
     let url = db.to_str().unwrap();
     let open = || async { Store::open(url, StoreOptions::default()).await.unwrap() };
     let body = r#"{"state":"after event 7"}"#;
@@ -130,9 +144,7 @@ async fn snapshots_live_beside_the_embedded_log_and_a_new_log_never_starts_from_
     // A backup of the log after four events (SQLite's online backup, as an operator
     // would take it).
     let backup = dir.path().join("backup.db");
-    let mut log = sqlx::SqliteConnection::connect(&format!("sqlite:{}", db.display()))
-        .await
-        .unwrap();
+    let mut log = side_connection(&db).await;
     sqlx::query(&format!("VACUUM INTO '{}'", backup.display()))
         .execute(&mut log)
         .await
@@ -195,12 +207,9 @@ async fn snapshots_live_beside_the_embedded_log_and_a_new_log_never_starts_from_
 /// whole log, and the log's file no longer carries it.
 #[actix_web::test]
 async fn snapshots_an_older_faultline_kept_in_the_log_move_beside_it() {
-    if common::db::postgres_requested() {
-        eprintln!("skipped on PostgreSQL: it is about the embedded log's files");
+    let Some((dir, db)) = embedded_log() else {
         return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("log.db");
+    };
     let url = db.to_str().unwrap();
     let (store, _writer) = Store::open(url, StoreOptions::default()).await.unwrap();
     let events: Vec<Event> = (1..=3).map(|i| report(i, "load.s1a")).collect();
@@ -208,9 +217,7 @@ async fn snapshots_an_older_faultline_kept_in_the_log_move_beside_it() {
     drop(store);
     // As an older faultline kept them: in the log's file, and no file beside it.
     let _ = std::fs::remove_file(dir.path().join("log.db-snapshots"));
-    let mut log = sqlx::SqliteConnection::connect(&format!("sqlite:{}", db.display()))
-        .await
-        .unwrap();
+    let mut log = side_connection(&db).await;
     for (seq, body) in [(2, "older"), (3, "newest")] {
         sqlx::query(
             "INSERT INTO snapshots (fingerprint, seq, taken_at, body) VALUES ('fp', ?, 'then', ?)",
