@@ -65,6 +65,10 @@ pub struct EngineSettings {
     /// A failed meter replaced, minutes.
     #[arg(long, env = "FAULTLINE_METER_TARGET_MIN", default_value_t = 480)]
     pub meter_target_min: i64,
+    /// Days callbacks (回访) stay listed after the restoration; then they close, answered
+    /// or not, and leave the engine (the log keeps what was said).
+    #[arg(long, env = "FAULTLINE_CALLBACK_DAYS", default_value_t = 7)]
+    pub callback_days: i64,
     /// Crews' average speed by the destination's zone, km/h: urban,suburban,rural.
     #[arg(long, env = "FAULTLINE_SPEED_KMH", value_delimiter = ',', default_values_t = [25.0, 40.0, 60.0])]
     pub speed_kmh: Vec<f64>,
@@ -85,6 +89,7 @@ impl Default for EngineSettings {
             on_site_target_min: vec![45, 45, 90],
             restore_target_min: vec![720, 720, 1440],
             meter_target_min: 480,
+            callback_days: 7,
             speed_kmh: vec![25.0, 40.0, 60.0],
             circuity: 1.4,
             ack_timeout_min: 5,
@@ -119,12 +124,14 @@ impl EngineSettings {
             self.meter_target_min > 0,
             "--meter-target-min must be positive"
         );
+        anyhow::ensure!(self.callback_days > 0, "--callback-days must be positive");
         let defaults = crate::engine::EngineOptions::default();
         Ok(crate::engine::EngineOptions {
             targets: crate::engine::Targets {
                 on_site_min: three("on-site-target-min", &self.on_site_target_min)?,
                 restore_min: three("restore-target-min", &self.restore_target_min)?,
                 meter_min: self.meter_target_min,
+                callback_days: self.callback_days,
             },
             dispatch: crate::dispatch::DispatchOptions {
                 travel: crate::dispatch::travel::TravelModel {

@@ -259,3 +259,89 @@ fn replaying_callbacks_gives_the_same_messages() {
     assert!(first.contains("callback.updated"));
     assert_eq!(first, run());
 }
+
+/// Callbacks close `callback_days` after they were listed, answered or not: they leave
+/// the engine (a year of storms does not grow it without bound), the stream says how
+/// many were answered, and a late answer is refused with the reason, nothing stored.
+#[test]
+fn callbacks_close_a_set_time_after_the_restoration_and_a_late_answer_is_refused() {
+    let (mut engine, _) = restored_feeder();
+    apply(
+        &mut engine,
+        &[ev(120, callback("OUT-1", "load.s2b", "restored"))],
+    );
+    let week = 7 * 24 * 60;
+    // Listed at minute 60: still there a minute before the week is out.
+    let out = apply(&mut engine, &[ev(60 + week - 1, json!({"type":"tick"}))]);
+    assert!(data(&out, "callbacks.closed").is_empty());
+    assert_eq!(engine.callbacks().items().count(), 3);
+    assert!(engine
+        .check(&ev(
+            60 + week - 1,
+            callback("OUT-1", "load.s1a", "restored")
+        ))
+        .is_ok());
+
+    let out = apply(&mut engine, &[ev(60 + week, json!({"type":"tick"}))]);
+    let closed = data(&out, "callbacks.closed");
+    assert_eq!(closed.len(), 1, "{out:?}");
+    assert_eq!(closed[0]["outage"], "OUT-1");
+    assert_eq!(
+        (
+            &closed[0]["callbacks"],
+            &closed[0]["answered"],
+            &closed[0]["unanswered"]
+        ),
+        (&json!(3), &json!(1), &json!(2))
+    );
+    assert_eq!(
+        closed[0]["listed_at"],
+        format_time(t0() + Duration::minutes(60))
+    );
+    assert_eq!(engine.callbacks().items().count(), 0);
+    let late = engine
+        .check(&ev(
+            60 + week + 5,
+            callback("OUT-1", "load.s1a", "restored"),
+        ))
+        .unwrap_err();
+    assert!(late.contains("OUT-1") && late.contains("closed"), "{late}");
+    // The restored outage itself stays, and nothing lists its callbacks again.
+    assert_eq!(outage(&engine, "OUT-1")["status"], "restored");
+    let out = apply(&mut engine, &[ev(60 + 2 * week, json!({"type":"tick"}))]);
+    assert!(data(&out, "callbacks.closed").is_empty());
+    assert!(data(&out, "callback.listed").is_empty());
+}
+
+/// The order callbacks close in is not in a snapshot: an engine restored from one
+/// closes them when the original does, with the same messages.
+#[test]
+fn callbacks_restored_from_a_snapshot_close_on_time() {
+    let (mut engine, _) = restored_feeder();
+    let mut restored = Engine::new(common::bundled("ieee123.geojson"), EngineOptions::default());
+    restored
+        .restore(engine.fingerprint(), &engine.snapshot())
+        .unwrap();
+    let later = [ev(60 + 7 * 24 * 60, json!({"type":"tick"}))];
+    let (a, b) = (apply(&mut engine, &later), apply(&mut restored, &later));
+    assert_eq!(data(&a, "callbacks.closed").len(), 1);
+    assert_eq!(a, b);
+    assert_eq!(restored.callbacks().items().count(), 0);
+}
+
+/// Closed outages' callbacks are remembered across a snapshot too: the late answer is
+/// still refused, and nothing is listed again.
+#[test]
+fn closed_callbacks_stay_closed_across_a_snapshot() {
+    let (mut engine, _) = restored_feeder();
+    apply(&mut engine, &[ev(60 + 7 * 24 * 60, json!({"type":"tick"}))]);
+    let mut restored = Engine::new(common::bundled("ieee123.geojson"), EngineOptions::default());
+    restored
+        .restore(engine.fingerprint(), &engine.snapshot())
+        .unwrap();
+    let late = ev(
+        60 + 7 * 24 * 60 + 1,
+        callback("OUT-1", "load.s4c", "no_answer"),
+    );
+    assert!(restored.check(&late).unwrap_err().contains("closed"));
+}

@@ -1,8 +1,8 @@
 // The callback list (回访) for call-center agents: the customers to call back after
 // their outage was restored, oldest first, and one click per answer. Reads
-// GET /api/v1/callbacks (again whenever the stream carries callback.listed or
-// callback.updated), records an answer as a `callback` event on POST /api/v1/events,
-// and shows what the server said about it.
+// GET /api/v1/callbacks (again whenever the stream carries callback.listed,
+// callback.updated or callbacks.closed), records an answer as a `callback` event on
+// POST /api/v1/events, and shows what the server said about it.
 "use strict";
 
 const W = {
@@ -272,7 +272,7 @@ async function start() {
         const changed = devices.get(d.id) !== d.device;
         devices.set(d.id, d.device);
         if (live && changed) scheduleRefresh();
-      } else if (live && (m.type === "callback.listed" || m.type === "callback.updated")) {
+      } else if (live && ["callback.listed", "callback.updated", "callbacks.closed"].includes(m.type)) {
         scheduleRefresh();
       }
     },

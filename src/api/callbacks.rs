@@ -17,7 +17,8 @@ pub(super) struct CallbackQuery {
     status: Option<String>,
 }
 
-/// Callbacks: `status=pending` (the default: not yet answered) or `all`.
+/// Callbacks: `status=pending` (the default: not yet answered) or `all`; both only of
+/// the outages restored in the last `--callback-days` (older ones are closed).
 pub(super) async fn get_callbacks(
     caller: Caller,
     state: web::Data<AppState>,

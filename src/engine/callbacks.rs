@@ -9,7 +9,7 @@
 //!
 //! Pure; ordered maps only, so replay gives the same messages.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 
 use chrono::{DateTime, Utc};
 #[cfg(test)]
@@ -209,23 +209,71 @@ impl CallbackItem {
 /// restoration lists thousands): they are kept together, in one list by service point
 /// per outage, rather than one map entry each (an entry of some 200 bytes put in on its
 /// own, node splits and all, was 2.5 % of a replay).
+///
+/// Callbacks do not stay forever: [`CallbackBook::close_listed_until`] takes those of
+/// the outages restored longest ago out of the book (the engine closes them a set time
+/// after they were listed), so a year of storms does not grow the engine, its
+/// snapshots and every `status=all` answer without bound. What was said stays in the
+/// log and in the stream's `callback.*` messages.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct CallbackBook {
     /// Never an empty list. In a snapshot, as the map by (outage, service point) it
     /// stands for.
     #[serde(with = "by_outage_and_point")]
     items: BTreeMap<u64, Vec<CallbackItem>>,
+    /// The outages of `items` in the order their callbacks were listed, with when (Unix
+    /// seconds): the oldest close first. Derived from `items`, so not in a snapshot
+    /// ([`CallbackBook::name_from`] puts it back).
+    #[serde(skip)]
+    by_listing: VecDeque<(i64, u64)>,
+    /// Outages whose callbacks were closed, and when: they are never listed again, and
+    /// a late answer is refused with the reason.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    closed: BTreeMap<u64, DateTime<Utc>>,
 }
 
 impl CallbackBook {
     /// Fill in what a snapshot leaves out because the network has it (the service
-    /// point's id and account).
+    /// point's id and account), and the order callbacks were listed in.
     pub(crate) fn name_from(&mut self, net: &crate::network::Network) {
         for item in self.items.values_mut().flatten() {
             let sp = net.customer(item.customer);
             item.customer_id = sp.id.clone();
             item.account = sp.account.clone();
         }
+        let mut by_listing: Vec<(i64, u64)> = self
+            .items
+            .iter()
+            .map(|(n, items)| (items[0].listed_at.timestamp(), *n))
+            .collect();
+        by_listing.sort_unstable();
+        self.by_listing = by_listing.into();
+    }
+
+    /// Close the callbacks listed at or before `until`, at `now`: they leave the book
+    /// (answered or not) and are returned, by outage in the order they were listed.
+    pub(crate) fn close_listed_until(
+        &mut self,
+        until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Vec<(u64, Vec<CallbackItem>)> {
+        let mut closed = Vec::new();
+        while let Some(&(listed, n)) = self.by_listing.front() {
+            if listed > until.timestamp() {
+                break;
+            }
+            self.by_listing.pop_front();
+            if let Some(items) = self.items.remove(&n) {
+                closed.push((n, items));
+            }
+            self.closed.insert(n, now);
+        }
+        closed
+    }
+
+    /// When the callbacks of outage `outage` were closed, if they were.
+    pub fn closed_at(&self, outage: u64) -> Option<DateTime<Utc>> {
+        self.closed.get(&outage).copied()
     }
 
     /// Every callback, by outage then service point.
@@ -233,9 +281,9 @@ impl CallbackBook {
         self.items.values().flatten()
     }
 
-    /// Callbacks already listed for this outage.
+    /// Callbacks already listed for this outage (and maybe closed since).
     pub fn listed_for(&self, outage: u64) -> bool {
-        self.items.contains_key(&outage)
+        self.items.contains_key(&outage) || self.closed.contains_key(&outage)
     }
 
     /// One callback.
@@ -263,7 +311,15 @@ impl CallbackBook {
                 && items.windows(2).all(|w| w[0].customer < w[1].customer),
             "the outage's, by service point"
         );
-        if !items.is_empty() {
+        if let Some(first) = items.first() {
+            let listed = first.listed_at.timestamp();
+            debug_assert!(
+                self.by_listing
+                    .back()
+                    .is_none_or(|&(last, _)| last <= listed),
+                "listed on the engine's clock, which never goes back"
+            );
+            self.by_listing.push_back((listed, outage));
             self.items.insert(outage, items);
         }
     }
@@ -278,6 +334,12 @@ impl CallbackBook {
         customer_id: &str,
         outcome: CallbackOutcome,
     ) -> Result<(), String> {
+        if let Some(closed) = outage.and_then(|o| self.closed_at(o)) {
+            return Err(format!(
+                "the callbacks about outage {outage_id:?} were closed at {} (they stay listed for a set time after the restoration: serve's --callback-days)",
+                crate::events::format_time(closed)
+            ));
+        }
         let item = outage
             .zip(c)
             .and_then(|(o, c)| self.get(o, c))

@@ -62,6 +62,9 @@ pub struct Targets {
     pub restore_min: [i64; 3],
     /// A failed meter replaced.
     pub meter_min: i64,
+    /// How long callbacks stay listed after the restoration (回访 is due within a day
+    /// or two; then they close, answered or not: `callbacks.closed`).
+    pub callback_days: i64,
 }
 
 impl Default for Targets {
@@ -70,6 +73,7 @@ impl Default for Targets {
             on_site_min: [45, 45, 90],
             restore_min: [12 * 60, 12 * 60, 24 * 60],
             meter_min: 8 * 60,
+            callback_days: 7,
         }
     }
 }
@@ -510,6 +514,7 @@ impl Engine {
         if minute != self.flushed_minute {
             self.flushed_minute = minute;
             self.flush_into(at, &mut out);
+            self.close_callbacks(at, &mut out);
         }
         match &event.kind {
             EventKind::Report(r) => {
@@ -788,6 +793,24 @@ impl Engine {
             items.push(item);
         }
         self.callbacks.list(n, items);
+    }
+
+    /// Close the callbacks listed [`Targets::callback_days`] ago or more: one
+    /// `callbacks.closed` message per outage, with how many were answered.
+    fn close_callbacks(&mut self, clock: DateTime<Utc>, out: &mut Vec<Output>) {
+        let until = clock - chrono::Duration::days(self.targets.callback_days);
+        for (n, items) in self.callbacks.close_listed_until(until, clock) {
+            let unanswered = items.iter().filter(|item| item.is_pending()).count();
+            let data = serde_json::json!({
+                "outage": outage::outage_name(n),
+                "listed_at": crate::events::format_time(items[0].listed_at),
+                "closed_at": crate::events::format_time(clock),
+                "callbacks": items.len(),
+                "answered": items.len() - unanswered,
+                "unanswered": unanswered,
+            });
+            self.emit(out, clock, "callbacks.closed", data.to_string(), Some(n));
+        }
     }
 
     /// Record a callback's outcome (`c`: its service point); "still out" reopens analysis
