@@ -355,12 +355,14 @@ fn over_storms_predictions_sit_above_their_reports_and_restored_outages_need_new
                 },
             );
             let mut report_customer: HashMap<String, String> = HashMap::new();
+            let mut report_made: HashMap<String, DateTime<Utc>> = HashMap::new();
             let mut dark_times: Vec<(DateTime<Utc>, String)> = Vec::new();
             for x in &storm.events {
                 match &x.kind {
                     EventKind::Report(r) => {
                         if let faultline::events::ReportPlace::Customer { customer } = &r.place {
                             report_customer.insert(r.id.clone(), customer.clone());
+                            report_made.insert(r.id.clone(), x.at);
                             dark_times.push((x.at, customer.clone()));
                         }
                     }
@@ -388,6 +390,15 @@ fn over_storms_predictions_sit_above_their_reports_and_restored_outages_need_new
                                 net.chain_of_customer(ci).any(|x| x == d.idx()),
                                 "{file}: {} lists {rid} from {c}, not below it",
                                 outage.device
+                            );
+                        }
+                        // And was made while it was out, not in an earlier outage there.
+                        if let Some(made) = report_made.get(rid) {
+                            assert!(
+                                *made >= outage.started_at,
+                                "{file}: {} (from {}) lists {rid} made at {made}",
+                                outage.id(),
+                                outage.started_at
                             );
                         }
                     }
@@ -975,4 +986,41 @@ fn over_storms_without_smart_meters_calls_that_began_together_stay_one_fault() {
         worst <= 2,
         "faultline left {worst} false outages at the end of a storm"
     );
+}
+
+/// An outage lists the reports it explains: a second outage on the same customers a day
+/// later lists its own, not the first one's (with history, those filled the list).
+#[test]
+fn a_second_outage_on_the_same_customers_lists_only_its_own_reports() {
+    let t0 = DateTime::parse_from_rfc3339("2026-07-14T02:00:00Z")
+        .unwrap()
+        .with_timezone(&Utc);
+    let ev = |min: i64, mut v: serde_json::Value| {
+        v["at"] = json!(faultline::events::format_time(t0 + Duration::minutes(min)));
+        Event::parse(&v).unwrap()
+    };
+    let report = |id: &str, customer: &str| json!({"type":"report","id":id,"customer":customer,"source":"call","problem":"no_power"});
+    let scada = |state: &str| json!({"type":"scada","device":"line.sw1","state":state});
+    let mut engine = Engine::new(common::bundled("ieee123.geojson"), EngineOptions::default());
+    let day = 24 * 60;
+    let events = [
+        ev(0, scada("open")),
+        ev(5, report("R-1", "load.s1a")),
+        ev(6, report("R-2", "load.s2b")),
+        ev(60, scada("closed")),
+        ev(day, scada("open")),
+        ev(day + 5, report("R-21", "load.s2b")),
+        ev(day + 6, report("R-22", "load.s4c")),
+    ];
+    for e in &events {
+        engine.apply(e);
+    }
+    let ids = |n: &str| -> Vec<String> {
+        let o = engine.outages().find(|o| o.id() == n).expect(n);
+        let mut ids = o.report_ids.clone();
+        ids.sort();
+        ids
+    };
+    assert_eq!(ids("OUT-1"), ["R-1", "R-2"]);
+    assert_eq!(ids("OUT-2"), ["R-21", "R-22"]);
 }

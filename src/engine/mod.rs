@@ -1242,9 +1242,14 @@ impl Engine {
             }
         };
         let zone = net.zone_at(lon, lat);
+        let window = self.evidence_window();
         let moved = self.outages.get(&id).is_some_and(|o| o.site != Some(site));
         let report_ids = if moved {
-            Some(self.report_ids_below(site))
+            let since = self
+                .outages
+                .get(&id)
+                .map(|o| started_with(o, expl.first_evidence_at, window));
+            since.map(|since| self.report_ids_below(site, since))
         } else {
             None
         };
@@ -1257,7 +1262,6 @@ impl Engine {
                 .collect()
         });
         let targets = self.targets;
-        let window = self.evidence_window();
         let Some(o) = self.outages.get_mut(&id) else {
             return false;
         };
@@ -1286,9 +1290,7 @@ impl Engine {
         o.lon = lon;
         o.lat = lat;
         o.zone = zone;
-        if let Some(first) = expl.first_evidence_at {
-            o.started_at = o.started_at.min(first.max(o.predicted_at - window));
-        }
+        o.started_at = started_with(o, expl.first_evidence_at, window);
         if o.status == OutageStatus::Cancelled || o.status == OutageStatus::Restored {
             o.status = OutageStatus::Predicted;
             o.ended_at = None;
@@ -1325,20 +1327,29 @@ impl Engine {
         }
     }
 
-    /// The first few report ids an outage at `site` explains (on creation or a move).
-    fn report_ids_below(&self, site: Site) -> Vec<String> {
+    /// The first few report ids an outage at `site` that began at `since` explains (on
+    /// creation or a move): reports made since then, never those of an earlier outage
+    /// on the same customers.
+    fn report_ids_below(&self, site: Site, since: DateTime<Utc>) -> Vec<String> {
         let first_reports = |points: &mut dyn Iterator<Item = CustomerIdx>| {
             points
+                // Most service points below a device last reported long before, if ever.
+                .filter(|c| {
+                    self.latest_report_at
+                        .get(c.index())
+                        .copied()
+                        .flatten()
+                        .is_some_and(|latest| latest >= since)
+                })
                 .filter_map(|c| self.report_ids_at.get(&c))
-                .flat_map(PointReports::iter)
+                .flat_map(|reports| reports.between(since, DateTime::<Utc>::MAX_UTC))
                 .take(REPORT_IDS_SHOWN)
                 .map(|(id, _)| id.clone())
                 .collect()
         };
         match site {
             Site::Point(c) => first_reports(&mut std::iter::once(c)),
-            // The subtree is walked only until the list is full: on a feeder with
-            // history, that is a few service points, not every one below the device.
+            // The subtree is walked only until the list is full.
             Site::Device(d) => first_reports(&mut self.network.customers_below_lazily(d)),
         }
     }
@@ -1551,6 +1562,14 @@ impl<'de> serde::Deserialize<'de> for PointReports {
         reports.sort_by_key(|(_, made)| *made);
         Ok(Self(reports))
     }
+}
+
+/// When outage `o` began, with `first` the earliest evidence it explains now: never
+/// later than it was, nor earlier than the evidence window before it was predicted.
+fn started_with(o: &Outage, first: Option<DateTime<Utc>>, window: Duration) -> DateTime<Utc> {
+    first.map_or(o.started_at, |first| {
+        o.started_at.min(first.max(o.predicted_at - window))
+    })
 }
 
 /// What dispatch needs to know about an outage.
