@@ -345,3 +345,60 @@ fn closed_callbacks_stay_closed_across_a_snapshot() {
     );
     assert!(restored.check(&late).unwrap_err().contains("closed"));
 }
+
+fn part_bytes(engine: &Engine, name: &str) -> usize {
+    engine
+        .snapshot_parts()
+        .into_iter()
+        .find(|(part, _)| *part == name)
+        .map_or(0, |(_, bytes)| bytes)
+}
+
+/// The engine keeps each customer's report ids to list them on outages and callbacks,
+/// and every id to count a report sent twice once; once the callbacks are closed and no
+/// active outage began before them, they go (a year of storms kept every one).
+#[test]
+fn reports_no_outage_or_callback_needs_are_forgotten() {
+    let (mut engine, _) = restored_feeder();
+    let parts = ["report ids per service point", "report ids seen"];
+    for part in parts {
+        assert!(part_bytes(&engine, part) > 20, "{part}");
+    }
+    // Forgotten at the first day's turn after the week.
+    apply(&mut engine, &[ev(60 + 8 * 24 * 60, json!({"type":"tick"}))]);
+    for part in parts {
+        assert!(part_bytes(&engine, part) <= 2, "{part}");
+    }
+    // An id seen again after that counts as a new report (the log would have refused
+    // it: only a file replayed with such a repeat sees this).
+    let out = apply(
+        &mut engine,
+        &[
+            ev(60 + 8 * 24 * 60 + 1, report("R-1", "load.s1a")),
+            ev(60 + 8 * 24 * 60 + 2, report("R-1", "load.s1a")),
+        ],
+    );
+    assert_eq!(data(&out, "outage.created").len(), 1, "{out:?}");
+}
+
+/// An outage still active after the callback window keeps its reports: when it is
+/// restored at last, everyone who reported it is called back, with their report ids.
+#[test]
+fn a_week_long_outage_keeps_its_reports_for_the_callbacks() {
+    let mut engine = Engine::new(common::bundled("ieee123.geojson"), EngineOptions::default());
+    let day = 24 * 60;
+    let out = apply(
+        &mut engine,
+        &[
+            ev(0, scada("open")),
+            ev(5, report("R-1", "load.s1a")),
+            ev(6, report("R-2", "load.s2b")),
+            ev(9 * day, json!({"type":"tick"})),
+            ev(10 * day, json!({"type":"tick"})),
+            ev(10 * day + 120, scada("closed")),
+        ],
+    );
+    let listed = data(&out, "callback.listed");
+    let ids: Vec<&Value> = listed.iter().map(|c| &c["report_ids"]).collect();
+    assert_eq!(ids, [&json!(["R-1"]), &json!(["R-2"])], "{listed:?}");
+}

@@ -44,7 +44,7 @@ use crate::events::{
     push_time, CallbackOutcome, Event, EventKind, PowerState, Problem, ReportPlace, SwitchState,
 };
 use crate::inference::{Analyzer, BeliefDelta, Observation, Physics, Removal, Site};
-use crate::network::{CustomerIdx, CustomerMap, FastMap, FastSet, Network};
+use crate::network::{CustomerIdx, CustomerMap, FastMap, Network};
 
 pub use callbacks::{CallbackBook, CallbackItem};
 pub use outage::{outage_name, parse_outage_name, Outage, OutageKind, OutageStatus};
@@ -150,7 +150,11 @@ pub struct Engine {
     #[serde(with = "crate::network::as_pairs")]
     at_site: FastMap<Site, u64>,
     meter_outage_at: FastMap<CustomerIdx, u64>,
-    reports_seen: FastSet<String>,
+    /// Every report id applied in the callback window, with when (Unix seconds): a
+    /// report sent twice counts once. The log
+    /// refuses a repeated id at any distance; a file replayed with one repeated after
+    /// the window counts it again.
+    reports_seen: FastMap<String, i64>,
     /// Report ids (and times) per service point, for evidence lists and callbacks.
     report_ids_at: CustomerMap<PointReports>,
     /// The latest time among each service point's reports in `report_ids_at`, by
@@ -203,7 +207,7 @@ pub enum SnapshotError {
 }
 
 /// Bump when the engine's state changes shape: older snapshots are then ignored.
-const SNAPSHOT_FORMAT: u32 = 2;
+const SNAPSHOT_FORMAT: u32 = 3;
 
 impl Engine {
     /// An engine over `network` with no history.
@@ -228,7 +232,7 @@ impl Engine {
             outages: BTreeMap::new(),
             at_site: FastMap::default(),
             meter_outage_at: FastMap::default(),
-            reports_seen: FastSet::default(),
+            reports_seen: FastMap::default(),
             report_ids_at: CustomerMap::default(),
             latest_report_at: Vec::new(),
             direct_reporters: FastMap::default(),
@@ -512,13 +516,21 @@ impl Engine {
         self.fire_planned(at, &mut out);
         let minute = at.timestamp().div_euclid(60);
         if minute != self.flushed_minute {
+            let day_passed = minute.div_euclid(24 * 60) != self.flushed_minute.div_euclid(24 * 60);
             self.flushed_minute = minute;
             self.flush_into(at, &mut out);
             self.close_callbacks(at, &mut out);
+            if day_passed {
+                self.forget_old_reports(at);
+            }
         }
         match &event.kind {
             EventKind::Report(r) => {
-                if !self.reports_seen.insert(r.id.clone()) {
+                if self
+                    .reports_seen
+                    .insert(r.id.clone(), at.timestamp())
+                    .is_some()
+                {
                     return out;
                 }
                 let customer = match &r.place {
@@ -811,6 +823,36 @@ impl Engine {
             });
             self.emit(out, clock, "callbacks.closed", data.to_string(), Some(n));
         }
+    }
+
+    /// Forget what is kept of reports made before the callback window
+    /// ([`Targets::callback_days`]): every id kept to count a report sent twice once,
+    /// and each service point's report ids, unless the point is in an active outage that
+    /// began before the window (its callbacks will list them). Once a day of event time
+    /// (a look at every service point that reported): over a year, a busy network's
+    /// customers report again and again, and the engine kept every report's id.
+    fn forget_old_reports(&mut self, clock: DateTime<Utc>) {
+        let horizon = clock - Duration::days(self.targets.callback_days);
+        self.reports_seen
+            .retain(|_, seen| *seen >= horizon.timestamp());
+        let mut report_ids_at = std::mem::take(&mut self.report_ids_at);
+        report_ids_at.retain(|c, reports| {
+            if reports.0.first().is_none_or(|(_, made)| *made >= horizon) {
+                return true;
+            }
+            let keep_from = self
+                .outage_of_customer(c)
+                .map_or(horizon, |o| o.started_at.min(horizon));
+            reports.forget_before(keep_from);
+            let kept = !reports.0.is_empty();
+            if !kept {
+                if let Some(l) = self.latest_report_at.get_mut(c.index()) {
+                    *l = None;
+                }
+            }
+            kept
+        });
+        self.report_ids_at = report_ids_at;
     }
 
     /// Record a callback's outcome (`c`: its service point); "still out" reopens analysis
@@ -1544,14 +1586,15 @@ impl PointReports {
         &self.0[start..end]
     }
 
+    /// Forget the reports made before `t`.
+    fn forget_before(&mut self, t: DateTime<Utc>) {
+        let old = self.0.partition_point(|(_, made)| *made < t);
+        self.0.drain(..old);
+    }
+
     /// When the latest report was made.
     fn latest(&self) -> Option<DateTime<Utc>> {
         self.0.last().map(|(_, made)| *made)
-    }
-
-    /// Every report, oldest first.
-    fn iter(&self) -> impl Iterator<Item = &(String, DateTime<Utc>)> {
-        self.0.iter()
     }
 }
 

@@ -159,6 +159,15 @@ impl<V> CustomerMap<V> {
         Some(v)
     }
 
+    /// Keep only the entries `keep` says yes to (it may change them), in their order.
+    pub fn retain(&mut self, mut keep: impl FnMut(CustomerIdx, &mut V) -> bool) {
+        self.entries.retain_mut(|(c, v)| keep(*c, v));
+        self.slot.fill(u32::MAX);
+        for (i, (c, _)) in self.entries.iter().enumerate() {
+            self.slot[c.index()] = i as u32;
+        }
+    }
+
     /// How many customers have a value.
     pub fn len(&self) -> usize {
         self.entries.len()
