@@ -151,9 +151,8 @@ pub struct Engine {
     at_site: FastMap<Site, u64>,
     meter_outage_at: FastMap<CustomerIdx, u64>,
     /// Every report id applied in the callback window, with when (Unix seconds): a
-    /// report sent twice counts once. The log
-    /// refuses a repeated id at any distance; a file replayed with one repeated after
-    /// the window counts it again.
+    /// report sent twice counts once. The log refuses a repeated id at any distance; a
+    /// file replayed with one repeated after the window counts it again.
     reports_seen: FastMap<String, i64>,
     /// Report ids (and times) per service point, for evidence lists and callbacks.
     report_ids_at: CustomerMap<PointReports>,
@@ -821,7 +820,7 @@ impl Engine {
                 "answered": items.len() - unanswered,
                 "unanswered": unanswered,
             });
-            self.emit(out, clock, "callbacks.closed", data.to_string(), Some(n));
+            self.emit(out, clock, "callbacks.closed", data.to_string(), None);
         }
     }
 
