@@ -311,6 +311,17 @@ fn callbacks_close_a_set_time_after_the_restoration_and_a_late_answer_is_refused
     let out = apply(&mut engine, &[ev(60 + 2 * week, json!({"type":"tick"}))]);
     assert!(data(&out, "callbacks.closed").is_empty());
     assert!(data(&out, "callback.listed").is_empty());
+    // A window after they closed, the book forgets them too: it is empty.
+    let closed_kept = part_bytes(&engine, "callbacks");
+    apply(
+        &mut engine,
+        &[ev(60 + 2 * week + 24 * 60, json!({"type":"tick"}))],
+    );
+    assert!(part_bytes(&engine, "callbacks") < closed_kept);
+    assert_eq!(
+        serde_json::to_string(engine.callbacks()).unwrap(),
+        r#"{"items":[]}"#
+    );
 }
 
 /// The order callbacks close in is not in a snapshot: an engine restored from one

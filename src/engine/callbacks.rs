@@ -226,8 +226,8 @@ pub struct CallbackBook {
     /// ([`CallbackBook::name_from`] puts it back).
     #[serde(skip)]
     by_listing: VecDeque<(i64, u64)>,
-    /// Outages whose callbacks were closed, and when: they are never listed again, and
-    /// a late answer is refused with the reason.
+    /// Outages whose callbacks were closed, and when, for another callback window: they
+    /// are not listed again, and a late answer is refused with the reason.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     closed: BTreeMap<u64, DateTime<Utc>>,
 }
@@ -269,6 +269,12 @@ impl CallbackBook {
             self.closed.insert(n, now);
         }
         closed
+    }
+
+    /// Forget which outages' callbacks were closed before `t` (a late answer to one of
+    /// them is then refused as one to an outage that never listed any).
+    pub(crate) fn forget_closed_before(&mut self, t: DateTime<Utc>) {
+        self.closed.retain(|_, closed| *closed >= t);
     }
 
     /// When the callbacks of outage `outage` were closed, if they were.

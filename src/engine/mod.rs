@@ -829,9 +829,11 @@ impl Engine {
     /// and each service point's report ids, unless the point is in an active outage that
     /// began before the window (its callbacks will list them). Once a day of event time
     /// (a look at every service point that reported): over a year, a busy network's
-    /// customers report again and again, and the engine kept every report's id.
+    /// customers report again and again, and the engine kept every report's id. And the
+    /// callbacks closed before the window are forgotten.
     fn forget_old_reports(&mut self, clock: DateTime<Utc>) {
         let horizon = clock - Duration::days(self.targets.callback_days);
+        self.callbacks.forget_closed_before(horizon);
         self.reports_seen
             .retain(|_, seen| *seen >= horizon.timestamp());
         let mut report_ids_at = std::mem::take(&mut self.report_ids_at);
