@@ -265,7 +265,8 @@ fn replaying_callbacks_gives_the_same_messages() {
 /// many were answered, and a late answer is refused with the reason, nothing stored.
 #[test]
 fn callbacks_close_a_set_time_after_the_restoration_and_a_late_answer_is_refused() {
-    let (mut engine, _) = restored_feeder();
+    let (mut engine, out) = restored_feeder();
+    let listed = data(&out, "callback.listed");
     apply(
         &mut engine,
         &[ev(120, callback("OUT-1", "load.s2b", "restored"))],
@@ -297,6 +298,11 @@ fn callbacks_close_a_set_time_after_the_restoration_and_a_late_answer_is_refused
     assert_eq!(
         closed[0]["listed_at"],
         format_time(t0() + Duration::minutes(60))
+    );
+    // As each callback said when it was listed.
+    assert_eq!(
+        listed[0]["closes_at"],
+        format_time(t0() + Duration::minutes(60 + week))
     );
     assert_eq!(engine.callbacks().items().count(), 0);
     let late = engine

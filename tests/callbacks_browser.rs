@@ -146,7 +146,15 @@ async fn an_agent_records_callbacks_once_each_and_sees_the_follow_up_outage() {
         .eval(&format!("document.querySelector('{s1a}').textContent"))
         .await;
     let text = text.as_str().unwrap();
-    for shown in ["load.s1a", "OUT-1", "line.sw1", "R-1", "Still out"] {
+    // And when it closes: a week after the restoration (`--callback-days`).
+    for shown in [
+        "load.s1a",
+        "OUT-1",
+        "line.sw1",
+        "R-1",
+        "Still out",
+        "closes in 7 d",
+    ] {
         assert!(text.contains(shown), "{shown} not in {text}");
     }
     page.eval("document.querySelector('#agent').value = 'A-3'; document.querySelector('#agent').dispatchEvent(new Event('input')); true")

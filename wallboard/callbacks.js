@@ -13,7 +13,7 @@ const W = {
     attempts: "Calls", note: "Note (optional)", note_col: "Note", answer: "Answer", outcome: "Answer", at: "At", follow_up: "Follow-up outage",
     restored: "Restored", still_out: "Still out", no_answer: "No answer",
     account: "account", last_try: "last", sending: "sending…", stored: "stored", refused: "refused",
-    none: "Nobody to call back.", ago: "ago", by: "by", new_outage: "new outage",
+    none: "Nobody to call back.", ago: "ago", by: "by", new_outage: "new outage", closes_in: "closes in", days: "d",
     read_only: "This token (%r) can read the callbacks but not record answers: an agent needs a dispatcher or admin token.",
     crew_only: "A crew token sees only the callbacks about outages its own crew restored.",
     cannot_read: "This token cannot read the callbacks", no_token: "This page needs a token: open it with ?token=…",
@@ -27,7 +27,7 @@ const W = {
     attempts: "回访次数", note: "备注（可选）", note_col: "备注", answer: "回访结果", outcome: "结果", at: "时间", follow_up: "后续停电事件",
     restored: "已复电", still_out: "仍停电", no_answer: "无人接听",
     account: "户号", last_try: "上次", sending: "发送中…", stored: "已记录", refused: "被拒绝",
-    none: "没有待回访的客户。", ago: "前", by: "坐席", new_outage: "新停电事件",
+    none: "没有待回访的客户。", ago: "前", by: "坐席", new_outage: "新停电事件", closes_in: "后关闭", days: "天",
     read_only: "此令牌（%r）只能查看回访，不能记录结果：坐席需要调度员或管理员令牌。",
     crew_only: "抢修队令牌只能看到本队复电的停电事件的回访。",
     cannot_read: "此令牌不能查看回访", no_token: "此页面需要令牌：请用 ?token=… 打开",
@@ -127,9 +127,21 @@ function customerCell(c) {
     (c.account ? `<div class="sub">${w("account")} ${esc(c.account)}</div>` : "");
 }
 
+// How long until a callback closes (it leaves the list then, answered or not): days
+// once it is two days or more.
+function closesIn(ms) {
+  return ms >= 2 * 86400000 ? `${Math.round(ms / 86400000)} ${w("days")}` : FL.age(ms);
+}
+
 function listedCell(c) {
   const age = FL.age(FL.now() - Date.parse(c.listed_at));
-  return `${when(c.listed_at)}<div class="sub">${FL.lang === "zh-CN" ? `${age}${w("ago")}` : `${age} ${w("ago")}`}</div>`;
+  const ago = FL.lang === "zh-CN" ? `${age}${w("ago")}` : `${age} ${w("ago")}`;
+  let closes = "";
+  if (c.closes_at) {
+    const left = closesIn(Math.max(0, Date.parse(c.closes_at) - FL.now()));
+    closes = `<div class="sub closes">${FL.lang === "zh-CN" ? `${left}${w("closes_in")}` : `${w("closes_in")} ${left}`}</div>`;
+  }
+  return `${when(c.listed_at)}<div class="sub">${ago}</div>${closes}`;
 }
 
 function stateLine(id) {

@@ -43,6 +43,9 @@ pub struct CallbackItem {
     pub crew: Option<String>,
     /// When the outage was restored (and the callback listed).
     pub listed_at: DateTime<Utc>,
+    /// When it closes, answered or not (see [`CallbackBook`]).
+    #[serde(default)]
+    pub closes_at: Option<DateTime<Utc>>,
     /// The last outcome recorded.
     pub outcome: Option<CallbackOutcome>,
     /// When it was recorded.
@@ -77,6 +80,7 @@ impl CallbackItem {
             report_ids,
             crew,
             listed_at: at,
+            closes_at: None,
             outcome: None,
             outcome_at: None,
             attempts: 0,
@@ -138,6 +142,8 @@ impl CallbackItem {
             ",\"status\":\"done\",\"listed_at\":"
         });
         push_opt_time(&mut out, Some(self.listed_at));
+        out.push_str(",\"closes_at\":");
+        push_opt_time(&mut out, self.closes_at);
         out.push_str(",\"outcome\":");
         push_serde(&mut out, &self.outcome);
         out.push_str(",\"outcome_at\":");
@@ -169,6 +175,8 @@ impl CallbackItem {
             status: &'static str,
             #[serde(serialize_with = "serialize_time")]
             listed_at: DateTime<Utc>,
+            #[serde(serialize_with = "serialize_opt_time")]
+            closes_at: Option<DateTime<Utc>>,
             outcome: Option<CallbackOutcome>,
             #[serde(serialize_with = "serialize_opt_time")]
             outcome_at: Option<DateTime<Utc>>,
@@ -186,6 +194,7 @@ impl CallbackItem {
             crew: self.crew.as_deref(),
             status: if self.is_pending() { "pending" } else { "done" },
             listed_at: self.listed_at,
+            closes_at: self.closes_at,
             outcome: self.outcome,
             outcome_at: self.outcome_at,
             attempts: self.attempts,
@@ -475,6 +484,7 @@ mod tests {
         item.report_ids = vec!["R-1".into(), "R\n2".into()];
         item.crew = Some("crew\t1".into());
         item.listed_at = at + chrono::Duration::milliseconds(250);
+        item.closes_at = Some(at + chrono::Duration::days(7));
         item.outcome = Some(CallbackOutcome::StillOut);
         item.outcome_at = Some(at);
         item.attempts = u32::MAX;

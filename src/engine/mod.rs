@@ -789,9 +789,10 @@ impl Engine {
         let crew = crew.or_else(|| o.crew.clone());
         let mut items = Vec::with_capacity(reporters.len());
         out.reserve(reporters.len());
+        let closes_at = clock + Duration::days(self.targets.callback_days);
         for (c, report_ids) in reporters {
             let sp = self.network.customer(c);
-            let item = CallbackItem::listed(
+            let mut item = CallbackItem::listed(
                 n,
                 c,
                 sp.id.clone(),
@@ -800,6 +801,7 @@ impl Engine {
                 crew.clone(),
                 clock,
             );
+            item.closes_at = Some(closes_at);
             self.emit(out, clock, "callback.listed", item.to_json(), None);
             items.push(item);
         }
