@@ -233,6 +233,9 @@ fn a_meter_outage_lists_its_caller_when_a_crew_restores_it() {
     assert_eq!(listed.len(), 1, "{listed:?}");
     assert_eq!(listed[0]["customer"], "load.s1a");
     assert_eq!(listed[0]["crew"], "CREW-7");
+    // Who reported it is not kept once the callbacks are listed.
+    let snapshot: Value = serde_json::from_str(&engine.snapshot()).unwrap();
+    assert_eq!(snapshot["direct_reporters"], json!({}));
 }
 
 #[test]

@@ -778,10 +778,11 @@ impl Engine {
             }
             _ => {
                 // A customer may have reported a failed meter more than once: one
-                // callback, with each report, in the order they came.
+                // callback, with each report, in the order they came. Who reported is
+                // kept only for this (an outage's callbacks are listed once).
                 let mut by_point: BTreeMap<CustomerIdx, Vec<String>> = BTreeMap::new();
-                for (c, id) in self.direct_reporters.get(&n).into_iter().flatten() {
-                    by_point.entry(*c).or_default().push(id.clone());
+                for (c, id) in self.direct_reporters.remove(&n).into_iter().flatten() {
+                    by_point.entry(c).or_default().push(id);
                 }
                 reporters.extend(by_point);
             }
@@ -1441,7 +1442,9 @@ impl Engine {
             if let Some(o) = self.outages.get_mut(&id) {
                 if o.is_active() {
                     o.reports += 1;
-                    o.report_ids.push(report.to_owned());
+                    if o.report_ids.len() < REPORT_IDS_SHOWN {
+                        o.report_ids.push(report.to_owned());
+                    }
                     self.direct_reporters
                         .entry(id)
                         .or_default()
