@@ -219,9 +219,9 @@ impl CallbackItem {
 /// per outage, rather than one map entry each (an entry of some 200 bytes put in on its
 /// own, node splits and all, was 2.5 % of a replay).
 ///
-/// Callbacks do not stay forever: [`CallbackBook::close_listed_until`] takes those of
-/// the outages restored longest ago out of the book (the engine closes them a set time
-/// after they were listed), so a year of storms does not grow the engine, its
+/// Callbacks do not stay forever: [`CallbackBook::close_due`] takes those whose
+/// `closes_at` has come out of the book (the engine sets it a set time after they were
+/// listed), so a year of storms does not grow the engine, its
 /// snapshots and every `status=all` answer without bound. What was said stays in the
 /// log and in the stream's `callback.*` messages.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
@@ -230,11 +230,11 @@ pub struct CallbackBook {
     /// stands for.
     #[serde(with = "by_outage_and_point")]
     items: BTreeMap<u64, Vec<CallbackItem>>,
-    /// The outages of `items` in the order their callbacks were listed, with when (Unix
-    /// seconds): the oldest close first. Derived from `items`, so not in a snapshot
+    /// The outages of `items` whose callbacks close, in the order they close, with
+    /// when (`closes_at`, Unix seconds). Derived from `items`, so not in a snapshot
     /// ([`CallbackBook::name_from`] puts it back).
     #[serde(skip)]
-    by_listing: VecDeque<(i64, u64)>,
+    by_closing: VecDeque<(i64, u64)>,
     /// Outages whose callbacks were closed, and when, for another callback window: they
     /// are not listed again, and a late answer is refused with the reason.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -243,35 +243,31 @@ pub struct CallbackBook {
 
 impl CallbackBook {
     /// Fill in what a snapshot leaves out because the network has it (the service
-    /// point's id and account), and the order callbacks were listed in.
+    /// point's id and account), and the order callbacks close in.
     pub(crate) fn name_from(&mut self, net: &crate::network::Network) {
         for item in self.items.values_mut().flatten() {
             let sp = net.customer(item.customer);
             item.customer_id = sp.id.clone();
             item.account = sp.account.clone();
         }
-        let mut by_listing: Vec<(i64, u64)> = self
+        let mut by_closing: Vec<(i64, u64)> = self
             .items
             .iter()
-            .map(|(n, items)| (items[0].listed_at.timestamp(), *n))
+            .filter_map(|(n, items)| Some((items[0].closes_at?.timestamp(), *n)))
             .collect();
-        by_listing.sort_unstable();
-        self.by_listing = by_listing.into();
+        by_closing.sort_unstable();
+        self.by_closing = by_closing.into();
     }
 
-    /// Close the callbacks listed at or before `until`, at `now`: they leave the book
-    /// (answered or not) and are returned, by outage in the order they were listed.
-    pub(crate) fn close_listed_until(
-        &mut self,
-        until: DateTime<Utc>,
-        now: DateTime<Utc>,
-    ) -> Vec<(u64, Vec<CallbackItem>)> {
+    /// Close the callbacks whose `closes_at` is `now` or earlier: they leave the book
+    /// (answered or not) and are returned, by outage in the order they close.
+    pub(crate) fn close_due(&mut self, now: DateTime<Utc>) -> Vec<(u64, Vec<CallbackItem>)> {
         let mut closed = Vec::new();
-        while let Some(&(listed, n)) = self.by_listing.front() {
-            if listed > until.timestamp() {
+        while let Some(&(closes, n)) = self.by_closing.front() {
+            if closes > now.timestamp() {
                 break;
             }
-            self.by_listing.pop_front();
+            self.by_closing.pop_front();
             if let Some(items) = self.items.remove(&n) {
                 closed.push((n, items));
             }
@@ -326,17 +322,15 @@ impl CallbackBook {
                 && items.windows(2).all(|w| w[0].customer < w[1].customer),
             "the outage's, by service point"
         );
-        if let Some(first) = items.first() {
-            let listed = first.listed_at.timestamp();
-            debug_assert!(
-                self.by_listing
-                    .back()
-                    .is_none_or(|&(last, _)| last <= listed),
-                "listed on the engine's clock, which never goes back"
-            );
-            self.by_listing.push_back((listed, outage));
-            self.items.insert(outage, items);
+        let Some(first) = items.first() else {
+            return;
+        };
+        if let Some(closes) = first.closes_at.map(|t| t.timestamp()) {
+            // Listed on the engine's clock, which never goes back, with one window.
+            let place = self.by_closing.partition_point(|&(c, _)| c <= closes);
+            self.by_closing.insert(place, (closes, outage));
         }
+        self.items.insert(outage, items);
     }
 
     /// Could this outcome be recorded now? The same outcome again is accepted (and

@@ -790,7 +790,7 @@ impl Engine {
         let crew = crew.or_else(|| o.crew.clone());
         let mut items = Vec::with_capacity(reporters.len());
         out.reserve(reporters.len());
-        let closes_at = clock + Duration::days(self.targets.callback_days);
+        let closes_at = clock + self.callback_window();
         for (c, report_ids) in reporters {
             let sp = self.network.customer(c);
             let mut item = CallbackItem::listed(
@@ -809,11 +809,11 @@ impl Engine {
         self.callbacks.list(n, items);
     }
 
-    /// Close the callbacks listed [`Targets::callback_days`] ago or more: one
-    /// `callbacks.closed` message per outage, with how many were answered.
+    /// Close the callbacks whose time has come ([`Engine::callback_window`] after they
+    /// were listed): one `callbacks.closed` message per outage, with how many were
+    /// answered.
     fn close_callbacks(&mut self, clock: DateTime<Utc>, out: &mut Vec<Output>) {
-        let until = clock - chrono::Duration::days(self.targets.callback_days);
-        for (n, items) in self.callbacks.close_listed_until(until, clock) {
+        for (n, items) in self.callbacks.close_due(clock) {
             let unanswered = items.iter().filter(|item| item.is_pending()).count();
             let data = serde_json::json!({
                 "outage": outage::outage_name(n),
@@ -835,7 +835,7 @@ impl Engine {
     /// customers report again and again, and the engine kept every report's id. And the
     /// callbacks closed before the window are forgotten.
     fn forget_old_reports(&mut self, clock: DateTime<Utc>) {
-        let horizon = clock - Duration::days(self.targets.callback_days);
+        let horizon = clock - self.callback_window();
         self.callbacks.forget_closed_before(horizon);
         self.reports_seen
             .retain(|_, seen| *seen >= horizon.timestamp());
@@ -1125,6 +1125,12 @@ impl Engine {
             Analyzer::Scored(s) => s.physics().evidence_window_min,
             Analyzer::Baseline(_) => crate::inference::Physics::default().evidence_window_min,
         })
+    }
+
+    /// How long callbacks stay listed after a restoration, and reports are kept
+    /// ([`Targets::callback_days`]).
+    fn callback_window(&self) -> Duration {
+        Duration::days(self.targets.callback_days)
     }
 
     fn new_outage(
