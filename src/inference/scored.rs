@@ -287,47 +287,36 @@ impl Tally {
 
 /// When points need a look, by the minute: the analyzer looks once a minute, so a heap
 /// ordered to the second would sort what is taken a whole minute at a time anyway. One
-/// list per minute from the first still waiting on: a point's next look is at most a
-/// few hours ahead (its evidence window), so the lists are a few hundred, and a push
-/// is an index, not a search. A snapshot keeps the minutes that have entries.
+/// list per minute that has entries, in a sorted map: a point's next look is at most a
+/// few hours ahead (its evidence window), so the lists are a few hundred. Keyed by the
+/// minute, not laid out as one slot per minute from the first: the queue's size follows
+/// the entries it holds, never the time they span, so an event dated a century away
+/// costs one entry (see: issue 19, a 9999-dated report that once asked for 100 GB).
 #[derive(Debug, Clone, Default)]
 struct DueQueue {
-    /// The minute (Unix seconds / 60) of `minutes[0]`.
-    first: i64,
-    /// Per minute from `first` on, the (second, point) entries due in it.
-    minutes: VecDeque<Vec<(i64, CustomerIdx)>>,
+    /// Minute (Unix seconds / 60) → the (second, point) entries due in it.
+    minutes: std::collections::BTreeMap<i64, Vec<(i64, CustomerIdx)>>,
 }
 
 impl DueQueue {
     fn push(&mut self, at: i64, c: CustomerIdx) {
-        let minute = at.div_euclid(60);
-        if self.minutes.is_empty() {
-            self.first = minute;
-        }
-        while minute < self.first {
-            self.minutes.push_front(Vec::new());
-            self.first -= 1;
-        }
-        let slot = (minute - self.first) as usize;
-        if slot >= self.minutes.len() {
-            self.minutes.resize_with(slot + 1, Vec::new);
-        }
-        self.minutes[slot].push((at, c));
+        self.minutes
+            .entry(at.div_euclid(60))
+            .or_default()
+            .push((at, c));
     }
 
     /// Take every entry due at or before `now` (seconds), in no particular order.
     fn take_until(&mut self, now: i64) -> Vec<CustomerIdx> {
         let minute = now.div_euclid(60);
         let mut out = Vec::new();
-        while self.first < minute {
-            let Some(earlier) = self.minutes.pop_front() else {
-                break;
-            };
-            out.extend(earlier.into_iter().map(|(_, c)| c));
-            self.first += 1;
-        }
-        if self.first == minute {
-            if let Some(waiting) = self.minutes.front_mut() {
+        while let Some(entry) = self.minutes.first_entry() {
+            if *entry.key() < minute {
+                out.extend(entry.remove().into_iter().map(|(_, c)| c));
+                continue;
+            }
+            if *entry.key() == minute {
+                let waiting = entry.into_mut();
                 waiting.retain(|&(t, c)| {
                     let take = t <= now;
                     if take {
@@ -335,7 +324,11 @@ impl DueQueue {
                     }
                     !take
                 });
+                if waiting.is_empty() {
+                    self.minutes.remove(&minute);
+                }
             }
+            break;
         }
         out
     }
@@ -346,13 +339,12 @@ impl serde::Serialize for DueQueue {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         #[derive(serde::Serialize)]
         struct Kept<'a> {
-            minutes: std::collections::BTreeMap<i64, &'a Vec<(i64, CustomerIdx)>>,
+            minutes: &'a std::collections::BTreeMap<i64, Vec<(i64, CustomerIdx)>>,
         }
-        let minutes = (self.first..)
-            .zip(&self.minutes)
-            .filter(|(_, entries)| !entries.is_empty())
-            .collect();
-        Kept { minutes }.serialize(s)
+        Kept {
+            minutes: &self.minutes,
+        }
+        .serialize(s)
     }
 }
 
@@ -2015,7 +2007,7 @@ mod tests {
         let mut got = q.take_until(700);
         got.sort();
         assert_eq!(got, vec![c(1), c(4)]);
-        assert!(q.minutes.iter().all(Vec::is_empty));
+        assert!(q.minutes.is_empty(), "nothing is kept for minutes taken");
         // Pushed already due, it is taken at the next look; one due before the first
         // minute waiting is not kept back by it.
         q.push(650, c(7));
@@ -2036,5 +2028,20 @@ mod tests {
         let mut back: DueQueue = serde_json::from_str(&kept).unwrap();
         assert_eq!(back.take_until(4000), vec![c(2), c(1)]);
         assert_eq!(back.take_until(9000), vec![c(3)]);
+    }
+
+    #[test]
+    fn the_due_queue_costs_its_entries_not_the_time_they_span() {
+        // See: issue 19. Year 1 and year 9999 beside 2026: three entries, three lists.
+        let c = |i| CustomerIdx(i);
+        let (year_1, year_2026, year_9999) = (-62_135_596_800, 1_783_994_400, 253_402_300_799);
+        let mut q = DueQueue::default();
+        q.push(year_2026, c(1));
+        q.push(year_9999, c(2));
+        q.push(year_1, c(3));
+        assert_eq!(q.minutes.len(), 3);
+        assert_eq!(q.take_until(year_2026), vec![c(3), c(1)]);
+        assert_eq!(q.take_until(year_9999), vec![c(2)]);
+        assert!(q.minutes.is_empty());
     }
 }
