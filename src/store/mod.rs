@@ -56,6 +56,11 @@ pub enum StoreError {
     /// The writer has stopped (the server is shutting down).
     #[error("the event log is closed")]
     Closed,
+    /// A report id already stored (or given earlier in the same request) with other
+    /// content: an idempotency key names one report, so nothing of the request is
+    /// stored.
+    #[error("{0}")]
+    Conflict(String),
 }
 
 /// What an append did.
@@ -108,7 +113,7 @@ impl Row {
 /// The events of one request on their way to the writer.
 pub(crate) struct AppendRequest {
     rows: Vec<Row>,
-    reply: oneshot::Sender<Result<Appended, String>>,
+    reply: oneshot::Sender<Result<Appended, StoreError>>,
 }
 
 /// Tuning of the writer.
@@ -247,8 +252,7 @@ impl Store {
             .await
             .map_err(|_| StoreError::Closed)?;
         match answer.await {
-            Ok(Ok(appended)) => Ok(appended),
-            Ok(Err(message)) => Err(StoreError::NotStored(message)),
+            Ok(answer) => answer,
             Err(_) => Err(StoreError::Closed),
         }
     }
@@ -431,31 +435,51 @@ pub(crate) struct LogState {
 }
 
 /// The seqs one group gets: repeated report ids are dropped (answered with the first
-/// one's seq), every other event numbered in order after `last_seq`.
+/// one's seq), every other event numbered in order after `last_seq`. A request that
+/// repeats a report id with other content is answered with a conflict and none of its
+/// events is numbered.
 pub(crate) struct Plan<'a> {
     pub(crate) rows: Vec<(i64, &'a Row)>,
-    pub(crate) answers: Vec<Appended>,
+    pub(crate) answers: Vec<Result<Appended, String>>,
     pub(crate) new_ids: HashMap<String, i64>,
     pub(crate) last_seq: i64,
 }
 
-/// Number a group after `last_seq`; `known` gives the seq of a report id already stored.
-pub(crate) fn plan(
-    group: &[AppendRequest],
+/// Number a group after `last_seq`; `known` gives the seq of a report id already
+/// stored and, where the caller has it, the stored text to compare with (`None`: it is
+/// not compared).
+pub(crate) fn plan<'a>(
+    group: &'a [AppendRequest],
     last_seq: i64,
-    known: impl Fn(&str) -> Option<i64>,
-) -> Plan<'_> {
+    known: impl Fn(&str) -> Option<(i64, Option<&'a str>)>,
+) -> Plan<'a> {
     let mut seq = last_seq;
     let mut new_ids: HashMap<String, i64> = HashMap::new();
+    // The text of each report id numbered in this group, to compare a repeat with.
+    let mut new_bodies: HashMap<&str, &str> = HashMap::new();
     let mut rows = Vec::new();
     let mut answers = Vec::with_capacity(group.len());
     for req in group {
+        let (rows_before, seq_before) = (rows.len(), seq);
+        let mut added: Vec<&str> = Vec::new();
         let mut accepted = 0;
         let mut duplicates = 0;
         let mut last = 0;
+        let mut conflict = None;
         for row in &req.rows {
             if let Some(id) = &row.report_id {
-                if let Some(s) = known(id).or_else(|| new_ids.get(id).copied()) {
+                let first = known(id).or_else(|| {
+                    new_ids
+                        .get(id)
+                        .map(|&s| (s, new_bodies.get(id.as_str()).copied()))
+                });
+                if let Some((s, body)) = first {
+                    if body.is_some_and(|b| b != row.body) {
+                        conflict = Some(format!(
+                            "report id {id:?} is already stored (seq {s}) with other content: an id names one report; give a new report a new id"
+                        ));
+                        break;
+                    }
                     duplicates += 1;
                     last = last.max(s);
                     continue;
@@ -464,16 +488,29 @@ pub(crate) fn plan(
             seq += 1;
             if let Some(id) = &row.report_id {
                 new_ids.insert(id.clone(), seq);
+                new_bodies.insert(id, &row.body);
+                added.push(id);
             }
             rows.push((seq, row));
             accepted += 1;
             last = seq;
         }
-        answers.push(Appended {
+        if let Some(conflict) = conflict {
+            // All or nothing: this request's events are not numbered.
+            rows.truncate(rows_before);
+            seq = seq_before;
+            for id in added {
+                new_ids.remove(id);
+                new_bodies.remove(id);
+            }
+            answers.push(Err(conflict));
+            continue;
+        }
+        answers.push(Ok(Appended {
             accepted,
             duplicates,
             last_seq: if last == 0 { last_seq } else { last },
-        });
+        }));
     }
     Plan {
         rows,
@@ -502,12 +539,23 @@ impl Writer {
         &mut self,
         group: &[AppendRequest],
         state: &mut LogState,
-    ) -> Result<Vec<Appended>, StoreError> {
+    ) -> Result<Vec<Result<Appended, String>>, StoreError> {
         match self {
             // This writer is the only appender: its own state is the truth.
             Writer::Sqlite(w) => {
+                // The text of each report id this group repeats, to tell a retry (the
+                // same report) from another report under a used id. Rare: one lookup by
+                // seq, and only when a group repeats an id.
+                let repeated: Vec<i64> = group
+                    .iter()
+                    .flat_map(|r| &r.rows)
+                    .filter_map(|row| state.report_seq.get(row.report_id.as_deref()?))
+                    .copied()
+                    .collect();
+                let stored = w.bodies(&repeated).await?;
                 let planned = plan(group, state.last_seq, |id| {
-                    state.report_seq.get(id).copied()
+                    let seq = *state.report_seq.get(id)?;
+                    Some((seq, stored.get(&seq).map(String::as_str)))
                 });
                 w.write(&planned.rows).await?;
                 state.last_seq = planned.last_seq;
@@ -547,15 +595,15 @@ async fn writer_loop(
                     "group committed"
                 );
                 for (req, answer) in group.drain(..).zip(answers) {
-                    let _ = req.reply.send(Ok(answer));
+                    let _ = req.reply.send(answer.map_err(StoreError::Conflict));
                 }
             }
             Err(e) => {
                 tracing::error!(error = %e, requests = group.len(), "group commit failed; nothing of it is stored");
                 for req in group.drain(..) {
-                    let _ = req.reply.send(Err(format!(
+                    let _ = req.reply.send(Err(StoreError::NotStored(format!(
                         "the event log could not store the events: {e}"
-                    )));
+                    ))));
                 }
             }
         }
@@ -607,24 +655,93 @@ mod tests {
             request(vec![report("R-1"), report("R-2")]),
         ];
         // R-9 was stored earlier at seq 4; the log ends at 10.
-        let planned = plan(&group, 10, |id| (id == "R-9").then_some(4));
+        let planned = plan(&group, 10, |id| (id == "R-9").then_some((4, Some("{}"))));
         let seqs: Vec<i64> = planned.rows.iter().map(|(s, _)| *s).collect();
         assert_eq!(seqs, vec![11, 12, 13]);
         assert_eq!(planned.last_seq, 13);
         assert_eq!(
             planned.answers,
             vec![
-                Appended {
+                Ok(Appended {
                     accepted: 2,
                     duplicates: 1,
                     last_seq: 12
-                },
-                Appended {
+                }),
+                Ok(Appended {
                     accepted: 1,
                     duplicates: 1,
                     last_seq: 13
-                },
+                }),
             ]
         );
+    }
+
+    #[test]
+    fn a_request_that_reuses_a_report_id_for_other_content_is_refused_whole() {
+        // See: issue 19: a reused id with different content was silently a duplicate.
+        let row = |kind: &'static str, id: Option<&str>, body: &str| Row {
+            at: "2026-07-14T03:00:00Z".into(),
+            kind,
+            report_id: id.map(Into::into),
+            body: body.into(),
+        };
+        let request = |rows: Vec<Row>| AppendRequest {
+            rows,
+            reply: oneshot::channel().0,
+        };
+        let group = vec![
+            // R-9 is stored with other content: refused whole, its R-3 not numbered.
+            request(vec![
+                row("report", Some("R-3"), "a"),
+                row("report", Some("R-9"), "b"),
+            ]),
+            // R-3 again, now new: numbered first here.
+            request(vec![
+                row("report", Some("R-3"), "c"),
+                row("tick", None, "t"),
+            ]),
+            // The same id and content within the group: a retry, one report.
+            request(vec![row("report", Some("R-3"), "c")]),
+            // The same id, other content, within the group: refused.
+            request(vec![
+                row("tick", None, "t"),
+                row("report", Some("R-3"), "d"),
+            ]),
+        ];
+        let planned = plan(&group, 10, |id| {
+            (id == "R-9").then_some((4, Some("stored")))
+        });
+        let seqs: Vec<(i64, &str)> = planned
+            .rows
+            .iter()
+            .map(|(s, r)| (*s, r.body.as_str()))
+            .collect();
+        assert_eq!(seqs, vec![(11, "c"), (12, "t")]);
+        assert_eq!(planned.last_seq, 12);
+        assert!(planned.answers[0]
+            .as_ref()
+            .unwrap_err()
+            .contains("report id \"R-9\" is already stored (seq 4) with other content"));
+        assert_eq!(
+            planned.answers[1],
+            Ok(Appended {
+                accepted: 2,
+                duplicates: 0,
+                last_seq: 12
+            })
+        );
+        assert_eq!(
+            planned.answers[2],
+            Ok(Appended {
+                accepted: 0,
+                duplicates: 1,
+                last_seq: 11
+            })
+        );
+        assert!(planned.answers[3]
+            .as_ref()
+            .unwrap_err()
+            .contains("(seq 11)"));
+        assert_eq!(planned.new_ids.get("R-3"), Some(&11));
     }
 }

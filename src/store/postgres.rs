@@ -329,7 +329,7 @@ impl PgWriter {
         &mut self,
         group: &[AppendRequest],
         state: &mut LogState,
-    ) -> Result<Vec<Appended>, StoreError> {
+    ) -> Result<Vec<Result<Appended, String>>, StoreError> {
         let mut tx = self.pool.begin().await?;
         // MAX(seq) must be read after the lock is held: a snapshot taken at BEGIN (the
         // database's default could be REPEATABLE READ) would miss the last group.
@@ -347,19 +347,22 @@ impl PgWriter {
             .iter()
             .flat_map(|r| r.rows.iter().filter_map(|row| row.report_id.as_deref()))
             .collect();
-        let known: HashMap<String, i64> = if ids.is_empty() {
+        let known: HashMap<String, (i64, String)> = if ids.is_empty() {
             HashMap::new()
         } else {
-            sqlx::query_as::<_, (String, i64)>(
-                "SELECT report_id, seq FROM events WHERE report_id = ANY($1)",
+            sqlx::query_as::<_, (String, i64, String)>(
+                "SELECT report_id, seq, body FROM events WHERE report_id = ANY($1)",
             )
             .bind(&ids)
             .fetch_all(&mut *tx)
             .await?
             .into_iter()
+            .map(|(id, seq, body)| (id, (seq, body)))
             .collect()
         };
-        let planned = plan(group, last.unwrap_or(0), |id| known.get(id).copied());
+        let planned = plan(group, last.unwrap_or(0), |id| {
+            known.get(id).map(|(seq, body)| (*seq, Some(body.as_str())))
+        });
         if !planned.rows.is_empty() {
             let received_at = crate::events::format_time(chrono::Utc::now());
             let n = planned.rows.len();

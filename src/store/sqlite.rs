@@ -3,6 +3,7 @@
 //! connection that only the writer task touches. The engine's snapshots are kept in a
 //! second file beside it (see [`SqliteLog`]'s `snapshot_pool`).
 
+use std::collections::HashMap;
 use std::str::FromStr;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -279,6 +280,30 @@ impl SqliteWriter {
             last_seq: last.unwrap_or(0),
             report_seq: ids.into_iter().collect(),
         })
+    }
+
+    /// The stored text of the events at these seqs (for the report ids a group
+    /// repeats).
+    pub(crate) async fn bodies(
+        &mut self,
+        seqs: &[i64],
+    ) -> Result<HashMap<i64, String>, StoreError> {
+        let mut out = HashMap::with_capacity(seqs.len());
+        for chunk in seqs.chunks(ROWS_PER_STATEMENT) {
+            let sql = format!(
+                "SELECT seq, body FROM events WHERE seq IN ({})",
+                (1..=chunk.len())
+                    .map(|i| format!("${i}"))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            );
+            let mut q = sqlx::query_as::<_, (i64, String)>(&sql);
+            for seq in chunk {
+                q = q.bind(*seq);
+            }
+            out.extend(q.fetch_all(&mut self.conn).await?);
+        }
+        Ok(out)
     }
 
     /// Insert the rows in one transaction; durable when this returns `Ok`.
