@@ -11,7 +11,7 @@
 //!
 //! Pure: no I/O, no clock.
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, SecondsFormat, Timelike, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -337,6 +337,31 @@ pub struct Event {
     pub kind: EventKind,
 }
 
+/// How far ahead of the receiving server's wall clock an event may be dated: clocks
+/// drift, so a few minutes are forgiven; an event from further ahead is refused at the
+/// edge ([`Event::check_not_ahead`]), since applying it would move the engine's clock
+/// (and every target, timer and ETA that hangs on it) into the future for good.
+pub const MAX_AHEAD_MINUTES: i64 = 10;
+
+/// The earliest time the engine takes: the Unix epoch. No utility event predates it, and
+/// the engine works in Unix seconds.
+pub const EARLIEST_AT: DateTime<Utc> = DateTime::UNIX_EPOCH;
+
+/// The latest time the engine takes (Unix seconds of `9999-01-01T00:00:00Z`): a year
+/// short of the last one RFC 3339 can write, so that every target, ETA and deadline the
+/// engine works out from an event's time is still a four-digit year.
+pub const LATEST_AT_SECS: i64 = 253_370_764_800;
+
+/// Longest id or name an event may carry, in characters (customer, crew, order and
+/// report ids, names, skills, agents).
+pub const MAX_ID_CHARS: usize = 200;
+
+/// Longest free text an event may carry, in characters (notes, reasons, causes).
+pub const MAX_TEXT_CHARS: usize = 4000;
+
+/// The fields that hold free text (line breaks and tabs allowed in them).
+const TEXT_FIELDS: [&str; 3] = ["note", "reason", "cause"];
+
 /// RFC 3339 in UTC with the precision the time needs (`2026-07-14T03:12:09Z`).
 pub fn format_time(at: DateTime<Utc>) -> String {
     let mut out = String::with_capacity(20);
@@ -357,7 +382,7 @@ pub fn push_time(out: &mut String, at: DateTime<Utc>) {
 /// events carry, written without chrono's general formatter, which the output stream
 /// calls several times per message); `None` for any other time, which chrono writes.
 fn whole_second_text(at: DateTime<Utc>) -> Option<[u8; 20]> {
-    use chrono::{Datelike, Timelike};
+    use chrono::Datelike;
     let t = at.naive_utc();
     let year = t.year();
     if t.nanosecond() != 0 || !(0..=9999).contains(&year) {
@@ -687,6 +712,85 @@ impl Event {
             }
             _ => Ok(()),
         }
+    }
+
+    /// Whether the engine can take this event's time at all: between [`EARLIEST_AT`]
+    /// and [`LATEST_AT_SECS`]. An event outside is set aside by the engine, never
+    /// applied (see `Engine::apply_from_log`); the API refuses it first.
+    pub fn check_time(&self) -> Result<(), EventError> {
+        let secs = self.at.timestamp();
+        if self.at < EARLIEST_AT || secs >= LATEST_AT_SECS {
+            return Err(EventError::new(
+                "at",
+                format!(
+                    "{} is outside the times faultline takes (1970-01-01T00:00:00Z to 9999-01-01T00:00:00Z)",
+                    format_time(self.at)
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The edge's rule for time, given the receiving server's wall clock `now`: an
+    /// event dated more than [`MAX_AHEAD_MINUTES`] ahead of it is refused (its sender's
+    /// clock is wrong). An event from the past is taken: the engine applies it as late
+    /// evidence, at its own clock, which never moves backwards.
+    pub fn check_not_ahead(&self, now: DateTime<Utc>) -> Result<(), EventError> {
+        self.check_time()?;
+        let ahead = self.at - now;
+        if ahead > chrono::Duration::minutes(MAX_AHEAD_MINUTES) {
+            let by = if ahead < chrono::Duration::days(2) {
+                format!("{} minutes", ahead.num_minutes())
+            } else {
+                format!("{} days", ahead.num_days())
+            };
+            return Err(EventError::new(
+                "at",
+                format!(
+                    "{} is {by} ahead of this server's clock ({}); events dated more than {MAX_AHEAD_MINUTES} minutes ahead are refused: check the sender's clock",
+                    format_time(self.at),
+                    format_time(now.with_nanosecond(0).unwrap_or(now)),
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The edge's limits on what an event's strings may hold: ids and names at most
+    /// [`MAX_ID_CHARS`] characters and no control characters; free text (`note`,
+    /// `reason`, `cause`) at most [`MAX_TEXT_CHARS`], line breaks and tabs allowed. The
+    /// log's own reader does not apply them, so an event stored before they existed is
+    /// still read.
+    pub fn check_limits(&self) -> Result<(), EventError> {
+        let Ok(Value::Object(fields)) = serde_json::to_value(&self.kind) else {
+            return Ok(());
+        };
+        for (name, value) in &fields {
+            let texts: Vec<&str> = match value {
+                Value::String(s) => vec![s.as_str()],
+                Value::Array(items) => items.iter().filter_map(Value::as_str).collect(),
+                _ => continue,
+            };
+            let free = TEXT_FIELDS.contains(&name.as_str());
+            let max = if free { MAX_TEXT_CHARS } else { MAX_ID_CHARS };
+            for text in texts {
+                let chars = text.chars().count();
+                if chars > max {
+                    return Err(EventError::new(
+                        name,
+                        format!("is {chars} characters long; at most {max} are taken"),
+                    ));
+                }
+                let allowed = |c: char| free && matches!(c, '\n' | '\r' | '\t');
+                if let Some(c) = text.chars().find(|&c| c.is_control() && !allowed(c)) {
+                    return Err(EventError::new(
+                        name,
+                        format!("holds the control character U+{:04X}", c as u32),
+                    ));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The event's type name, as in its JSON.

@@ -70,16 +70,24 @@ pub(super) async fn post_events(
     }
     caller.check_events(&events)?;
     let many = events.len() > 1;
+    let now = chrono::Utc::now();
     for (i, event) in events.iter().enumerate() {
-        event.check_against(&state.network).map_err(|mut e| {
-            e.line = many.then_some(i + 1);
-            e
-        })?;
+        event
+            .check_not_ahead(now)
+            .and_then(|()| event.check_limits())
+            .and_then(|()| event.check_against(&state.network))
+            .map_err(|mut e| {
+                e.line = many.then_some(i + 1);
+                e
+            })?;
     }
     check_against_state(&state, &events).await?;
-    let appended = state.store.append(&events).await.map_err(|e| {
-        tracing::error!(error = %e, "append failed");
-        ApiError::StoreUnavailable
+    let appended = state.store.append(&events).await.map_err(|e| match e {
+        crate::store::StoreError::Conflict(message) => ApiError::Conflict(message),
+        e => {
+            tracing::error!(error = %e, "append failed");
+            ApiError::StoreUnavailable
+        }
     })?;
     tracing::debug!(
         accepted = appended.accepted,

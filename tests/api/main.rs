@@ -4,6 +4,7 @@
 mod common;
 mod events;
 mod helpers;
+mod hostile;
 mod live;
 mod notices;
 mod roles;

@@ -85,14 +85,16 @@ fn seqs(messages: &[Value]) -> Vec<i64> {
         .collect()
 }
 
-/// `n` crew events (one `crew.updated` message each), named from `first`.
-fn crews_ndjson(first: usize, n: usize, name_len: usize) -> String {
+/// `n` crew events (one `crew.updated` message each), named from `first`, each padded
+/// with about `pad_len` characters.
+fn crews_ndjson(first: usize, n: usize, pad_len: usize) -> String {
     (first..first + n)
         .map(|i| {
             let mut crew = json!({"type":"crew","at":"2026-07-14T03:00:00Z","id":format!("CREW-{i}"),"skills":["line"],"lon":-43.9,"lat":-19.9});
-            if name_len > 0 {
-                crew["name"] = json!("x".repeat(name_len));
-            }
+            // Padded with skills of 200 characters (the longest a string may be).
+            let mut skills = vec!["line".to_owned()];
+            skills.extend(std::iter::repeat_n("x".repeat(200), pad_len / 200));
+            crew["skills"] = json!(skills);
             crew.to_string() + "\n"
         })
         .collect()
