@@ -93,6 +93,9 @@ pub struct Live {
     /// Messages up to this seq were stored by an earlier run: a rebuild does not write
     /// (or publish) them again.
     already_stored: i64,
+    /// Seqs of stored events whose application panicked (set aside): a rebuild skips
+    /// them. A std mutex: held for a copy, never across an `.await`.
+    poisoned: Arc<Mutex<std::collections::BTreeSet<i64>>>,
 }
 
 fn stored(o: &Output) -> StoredOutput {
@@ -135,6 +138,7 @@ impl Live {
             saving: Arc::new(std::sync::atomic::AtomicBool::new(false)),
             unstored: Arc::new(Mutex::new(Vec::new())),
             already_stored,
+            poisoned: Arc::default(),
         };
         // The rebuild is the follow loop's own catch-up, from the snapshot (or the start)
         // to the end of the log; messages a previous run stored are not written again.
@@ -198,53 +202,62 @@ impl Live {
             // writer shares (a storm's batches would otherwise wait behind the engine).
             let engine = self.engine.clone();
             let due = self.snapshot_due(last);
-            type Applied = (Vec<StoredOutput>, Option<(String, String)>);
-            let applied_batch = tokio::task::spawn_blocking(move || -> anyhow::Result<Applied> {
-                let parsed: Vec<Event> = events
-                    .iter()
-                    .map(|e| crate::events::parse_line(&e.body))
-                    .collect::<Result<_, _>>()?;
-                // A poisoned lock means a panic while applying; keep serving what is
-                // there, but never keep such a state as a snapshot. The lock is taken
-                // per slice of the batch, so the API's readers wait for a slice at most.
+            let applied_batch = tokio::task::spawn_blocking(move || -> Applied {
+                // A poisoned lock would mean a panic while it was held outside the guard
+                // below; keep serving what is there, but never keep such a state as a
+                // snapshot. The lock is taken per slice of the batch, so the API's
+                // readers wait for a slice at most.
                 let lock = || match engine.lock() {
                     Ok(e) => (e, false),
                     Err(p) => (p.into_inner(), true),
                 };
                 let mut outputs = Vec::new();
-                for slice in parsed.chunks(LOCK_SLICE) {
+                for slice in events.chunks(LOCK_SLICE) {
                     let (mut engine, _) = lock();
-                    outputs.extend(
-                        slice
-                            .iter()
-                            .flat_map(|e| engine.apply(e))
-                            .map(|o| stored(&o)),
-                    );
+                    for e in slice {
+                        match apply_stored(&mut engine, e) {
+                            Ok(out) => outputs.extend(out.iter().map(stored)),
+                            Err(poisoned) => {
+                                return Applied {
+                                    outputs,
+                                    last: e.seq - 1,
+                                    poisoned: Some(poisoned),
+                                    snapshot: None,
+                                }
+                            }
+                        }
+                    }
                 }
                 let snapshot = due.then(lock).and_then(|(engine, poisoned)| {
                     (!poisoned).then(|| (engine.fingerprint().to_owned(), engine.snapshot()))
                 });
-                Ok((outputs, snapshot))
+                Applied {
+                    outputs,
+                    last,
+                    poisoned: None,
+                    snapshot,
+                }
             })
             .await;
-            let (outputs, snapshot) = match applied_batch {
-                Ok(Ok(done)) => done,
-                // A stored event this version cannot read: nothing was applied; retry
-                // (and say so) rather than skip a fact.
-                Ok(Err(e)) => return Err(e),
-                Err(panic) => {
-                    // The engine panicked part-way through the batch: applying it again
-                    // would double what was applied. Go on after it, loudly.
-                    tracing::error!(error = %panic, first = applied + 1, last, "the engine panicked applying these events; going on after them");
-                    self.applied.send_replace(last);
-                    continue;
-                }
+            let Applied {
+                outputs,
+                last,
+                poisoned,
+                snapshot,
+            } = match applied_batch {
+                Ok(done) => done,
+                // Only `apply_stored` can panic in there, and it catches its own.
+                Err(join) => return Err(anyhow::anyhow!("applying a batch failed: {join}")),
             };
             self.applied.send_replace(last);
             self.unstored
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .extend(outputs.into_iter().filter(|o| o.seq > self.already_stored));
+            if let Some(p) = poisoned {
+                self.set_aside_poisoned(store, p).await?;
+                continue;
+            }
             if let Some((fingerprint, body)) = snapshot {
                 // Written in the background: the engine goes on with the log meanwhile.
                 *self.snapshot_at.lock().unwrap_or_else(|p| p.into_inner()) =
@@ -315,6 +328,136 @@ impl Live {
     }
 }
 
+/// What one batch of the follow loop did.
+struct Applied {
+    outputs: Vec<StoredOutput>,
+    /// The seq of the last event applied (or set aside).
+    last: i64,
+    /// The event whose application panicked, where one did: the batch stopped before it.
+    poisoned: Option<Box<Poisoned>>,
+    /// The engine's state after the batch, when a snapshot was due.
+    snapshot: Option<(String, String)>,
+}
+
+/// A stored event whose application panicked (a bug: the engine's state may be half
+/// changed).
+struct Poisoned {
+    seq: i64,
+    event: Event,
+    reason: String,
+    /// The engine's next message seq before the event: the rebuilt engine must agree.
+    next_seq: u64,
+}
+
+/// Apply one stored event. A stored text this version cannot read (corrupted, or an
+/// event a newer version wrote) and an event the engine cannot take are set aside with
+/// an `event.set_aside` message — deterministic, so every instance and every replay of
+/// the log does the same, and the log goes on. A panic is caught and handed back: the
+/// caller rebuilds the engine without the event ([`Live::set_aside_poisoned`]).
+fn apply_stored(
+    engine: &mut Engine,
+    e: &crate::store::StoredEvent,
+) -> Result<Vec<Output>, Box<Poisoned>> {
+    let event = match crate::events::parse_line(&e.body) {
+        Ok(event) => event,
+        Err(err) => {
+            let reason = format!("its stored text cannot be read: {err}");
+            tracing::error!(seq = e.seq, %reason, "a stored event is set aside");
+            return Ok(vec![engine.set_aside(Some(e.seq), None, &reason)]);
+        }
+    };
+    let next_seq = engine.next_seq();
+    let customer = engine.customer_of(&event);
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        engine.apply_from_log(Some(e.seq), &event, customer)
+    }))
+    .map_err(|payload| {
+        Box::new(Poisoned {
+            seq: e.seq,
+            reason: crate::engine::panic_reason(payload.as_ref()),
+            event,
+            next_seq,
+        })
+    })
+}
+
+impl Live {
+    /// After applying the event at `p.seq` panicked: rebuild the engine from its newest
+    /// snapshot before that event (or the start) with the log up to it, but without it
+    /// (and without any other event that panicked: the rebuild meets the same panics),
+    /// say that it was set aside, and go on after it. The rebuild's messages were all
+    /// stored already and are not written again.
+    async fn set_aside_poisoned(&self, store: &Store, p: Box<Poisoned>) -> anyhow::Result<()> {
+        let p = *p;
+        tracing::error!(seq = p.seq, reason = %p.reason, "applying a stored event panicked; rebuilding the engine without it");
+        self.poisoned
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(p.seq);
+        let mut engine = self.with_engine(Engine::fresh);
+        let from = match store.latest_snapshot(engine.fingerprint()).await {
+            Ok(Some((seq, body))) if seq < p.seq => {
+                let fingerprint = engine.fingerprint().to_owned();
+                match engine.restore(&fingerprint, &body) {
+                    Ok(()) => seq,
+                    Err(_) => {
+                        engine = engine.fresh();
+                        0
+                    }
+                }
+            }
+            _ => 0,
+        };
+        let mut at = from;
+        while at < p.seq - 1 {
+            let events = store.read_since(at, BATCH.min(p.seq - 1 - at)).await?;
+            let Some(last) = events.last().map(|e| e.seq) else {
+                break;
+            };
+            let poisoned = self
+                .poisoned
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone();
+            engine = tokio::task::spawn_blocking(move || {
+                for e in events.iter().filter(|e| e.seq < p.seq) {
+                    if poisoned.contains(&e.seq) {
+                        engine.set_aside(Some(e.seq), None, "");
+                        continue;
+                    }
+                    if apply_stored(&mut engine, e).is_err() {
+                        // Not met before: the log is read again with it set aside.
+                        return Err(e.seq);
+                    }
+                }
+                Ok(engine)
+            })
+            .await?
+            .map_err(|seq| anyhow::anyhow!("the rebuild met another panic, at seq {seq}"))?;
+            at = last;
+        }
+        if engine.next_seq() != p.next_seq {
+            tracing::error!(
+                rebuilt = engine.next_seq(),
+                before = p.next_seq,
+                "the engine rebuilt without the event does not agree with the one before it"
+            );
+        }
+        let message = engine.set_aside(
+            Some(p.seq),
+            Some(&p.event),
+            &format!("applying it failed: {}", p.reason),
+        );
+        *self.engine.lock().unwrap_or_else(|e| e.into_inner()) = engine;
+        self.applied.send_replace(p.seq);
+        self.unstored
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend(std::iter::once(stored(&message)).filter(|o| o.seq > self.already_stored));
+        Ok(())
+    }
+}
+
 /// Restore the newest fitting snapshot into the fresh `engine`; the seq it was taken
 /// after (0 when there is none, or none that fits).
 async fn restore_snapshot(engine: &mut Engine, store: &Store) -> i64 {
@@ -378,4 +521,146 @@ pub fn spawn_ticker(store: Store, mut shutdown: watch::Receiver<bool>) {
             }
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::EngineOptions;
+    use crate::network::{LoadOptions, Network};
+    use crate::store::StoreOptions;
+
+    fn engine() -> Engine {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/gis-data/ieee123.geojson");
+        let text = std::fs::read_to_string(path).unwrap();
+        let network = Network::from_geojson(&text, &LoadOptions::default()).unwrap();
+        Engine::new(network, EngineOptions::default())
+    }
+
+    fn report(id: &str, minute: usize) -> Event {
+        let customers = ["load.s1a", "load.s2b", "load.s4c", "load.s5c", "load.s6c"];
+        let json = format!(
+            r#"{{"type":"report","at":"2026-07-14T03:{minute:02}:00Z","id":"{id}","customer":"{}","source":"call","problem":"no_power"}}"#,
+            customers[minute % customers.len()]
+        );
+        Event::parse(&serde_json::from_str(&json).unwrap()).unwrap()
+    }
+
+    async fn messages(store: &Store, at_least: usize) -> Vec<String> {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let stored = store.outputs_since(0, 100_000).await.unwrap();
+            if stored.len() >= at_least {
+                return stored.into_iter().map(|o| o.body).collect();
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{} stored",
+                stored.len()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Two messages are the same but for their seq.
+    fn without_seq(m: &str) -> &str {
+        m.split_once(",\"at\"").unwrap().1
+    }
+
+    #[actix_web::test]
+    async fn an_event_whose_application_panics_is_set_aside_and_the_engine_goes_on_and_restarts() {
+        // See: issue 19.
+        crate::engine::poison::set("R-live-poison-1");
+        crate::engine::poison::set("R-live-poison-2");
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("log.db");
+        let (store, _writer) = Store::open(db.to_str().unwrap(), StoreOptions::default())
+            .await
+            .unwrap();
+        let mut log: Vec<Event> = (0..8).map(|i| report(&format!("R-{i}"), i)).collect();
+        log.insert(4, report("R-live-poison-1", 4));
+        store.append(&log).await.unwrap();
+        let (stop, shutdown) = watch::channel(false);
+        let live = Live::start(engine(), store.clone(), shutdown)
+            .await
+            .unwrap();
+        assert_eq!(
+            live.applied(),
+            9,
+            "the rebuild went past the poisoned event"
+        );
+
+        // And while following: another poisoned event, then more.
+        let more = vec![
+            report("R-live-poison-2", 9),
+            report("R-9", 10),
+            report("R-10", 11),
+        ];
+        let last = store.append(&more).await.unwrap().last_seq;
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while live.applied() < last {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "applied {}",
+                live.applied()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+
+        // What a replay of the log without the two poisoned events gives, and one
+        // set-aside message in the place of each.
+        let mut replay = engine();
+        let expected: Vec<String> = log
+            .iter()
+            .chain(&more)
+            .filter(|e| !e.report_id().unwrap().contains("poison"))
+            .flat_map(|e| replay.apply(e))
+            .map(|o| o.to_json())
+            .collect();
+        let stored = messages(&store, expected.len() + 2).await;
+        let set_aside: Vec<&String> = stored
+            .iter()
+            .filter(|m| m.contains("\"event.set_aside\""))
+            .collect();
+        assert_eq!(set_aside.len(), 2, "{stored:#?}");
+        assert!(
+            set_aside[0].contains(r#""seq":5,"#)
+                && set_aside[0].contains("poisoned report R-live-poison-1")
+        );
+        assert!(
+            set_aside[1].contains(r#""seq":10,"#)
+                && set_aside[1].contains("poisoned report R-live-poison-2")
+        );
+        let others: Vec<&str> = stored
+            .iter()
+            .filter(|m| !m.contains("\"event.set_aside\""))
+            .map(|m| without_seq(m))
+            .collect();
+        let expected: Vec<&str> = expected.iter().map(|m| without_seq(m)).collect();
+        assert_eq!(others, expected);
+        let seqs: Vec<i64> = stored
+            .iter()
+            .map(|m| {
+                serde_json::from_str::<serde_json::Value>(m).unwrap()["seq"]
+                    .as_i64()
+                    .unwrap()
+            })
+            .collect();
+        assert_eq!(
+            seqs,
+            (1..=stored.len() as i64).collect::<Vec<_>>(),
+            "gap-free"
+        );
+        drop(stop);
+        drop(live);
+
+        // A restart rebuilds past both and writes nothing twice.
+        let (_stop, shutdown) = watch::channel(false);
+        let live = Live::start(engine(), store.clone(), shutdown)
+            .await
+            .unwrap();
+        assert_eq!(live.applied(), last);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert_eq!(messages(&store, 0).await, stored);
+    }
 }

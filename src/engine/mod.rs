@@ -190,6 +190,10 @@ pub struct Engine {
     /// What a snapshot must have been taken under to be restored into this engine.
     #[serde(skip)]
     fingerprint: String,
+    /// The settings it was made with (for [`Engine::fresh`]); not in a snapshot, which
+    /// is restored only under the same ones.
+    #[serde(skip)]
+    options: EngineOptions,
 }
 
 /// Why a snapshot was not restored.
@@ -246,6 +250,7 @@ impl Engine {
             rejected: 0,
             switched: Vec::new(),
             fingerprint,
+            options,
         }
     }
 
@@ -311,6 +316,7 @@ impl Engine {
         restored.targets = self.targets;
         restored.dispatch.set_options(*self.dispatch.options());
         restored.fingerprint = std::mem::take(&mut self.fingerprint);
+        restored.options = std::mem::take(&mut self.options);
         *self = restored;
         Ok(())
     }
@@ -459,10 +465,63 @@ impl Engine {
         self.rejected
     }
 
-    /// Apply one event; return the messages it produced, in order.
+    /// Apply one event; return the messages it produced, in order. An event whose
+    /// time the engine cannot take ([`Event::check_time`]) is set aside instead (one
+    /// `event.set_aside` message; the clock stays where it was).
     pub fn apply(&mut self, event: &Event) -> Vec<Output> {
         let customer = self.customer_of(event);
         self.apply_resolved(event, customer)
+    }
+
+    /// [`Engine::apply_resolved`] for the event stored at `seq` in a log (or read from
+    /// a file, where `seq` is what the file says, if anything): the `event.set_aside`
+    /// message it may give names that seq.
+    pub fn apply_from_log(
+        &mut self,
+        seq: Option<i64>,
+        event: &Event,
+        customer: Option<CustomerIdx>,
+    ) -> Vec<Output> {
+        if let Err(e) = event.check_time() {
+            return vec![self.set_aside(seq, Some(event), &e.to_string())];
+        }
+        #[cfg(test)]
+        poison::check(event);
+        self.apply_resolved_checked(event, customer)
+    }
+
+    /// Say that the event stored at `seq` was set aside, not applied, and why: an
+    /// `event.set_aside` message `{"seq","type","at","reason"}` (`type` and `at` are
+    /// null when the stored text could not even be read). Nothing else changes; the
+    /// clock stays where it was.
+    ///
+    /// The engine sets an event aside itself when it cannot take its time; `serve`
+    /// and `replay` also set aside an event whose stored text they cannot read, and one
+    /// whose application panicked: they then rebuild the engine without it (see
+    /// [`Engine::fresh`]) before saying so here, so the state is what the log without
+    /// that event gives, on every instance and in every replay alike.
+    pub fn set_aside(&mut self, seq: Option<i64>, event: Option<&Event>, reason: &str) -> Output {
+        let data = serde_json::json!({
+            "seq": seq,
+            "type": event.map(Event::type_name),
+            "at": event.map(|e| crate::events::format_time(e.at)),
+            "reason": reason,
+        });
+        let at = self.clock.unwrap_or(crate::events::EARLIEST_AT);
+        let mut out = Vec::with_capacity(1);
+        self.emit(&mut out, at, "event.set_aside", data.to_string(), None);
+        out.pop().expect("emit pushed one message")
+    }
+
+    /// An engine like this one before any event: the same network in its normal state
+    /// and the same settings. `serve` and `replay` rebuild from it when applying an
+    /// event panicked (the state may then be half changed).
+    pub fn fresh(&self) -> Engine {
+        let network = match &self.normal {
+            Some(normal) => Network::clone(normal),
+            None => self.network.clone(),
+        };
+        Engine::new(network, self.options.clone())
     }
 
     /// The service point an event names by id (a report naming a customer, a meter's
@@ -485,6 +544,16 @@ impl Engine {
     /// applying it: the id table then stays in cache, where a lookup per event, between
     /// the analyzer's work, finds it evicted each time.
     pub fn apply_resolved(&mut self, event: &Event, customer: Option<CustomerIdx>) -> Vec<Output> {
+        self.apply_from_log(None, event, customer)
+    }
+
+    /// [`Engine::apply_resolved`] once the event's time is known to be one the engine
+    /// takes.
+    fn apply_resolved_checked(
+        &mut self,
+        event: &Event,
+        customer: Option<CustomerIdx>,
+    ) -> Vec<Output> {
         debug_assert_eq!(
             customer,
             self.customer_of(event),
@@ -1704,5 +1773,46 @@ mod tests {
             serde_json::to_string(&vec![("b", at(20)), ("a", at(10)), ("a2", at(10))]).unwrap();
         let read: PointReports = serde_json::from_str(&arrival_order).unwrap();
         assert_eq!(ids(&read.0), ["a", "a2", "b"]);
+    }
+}
+
+/// What a caught panic said (its message, when it carried one).
+pub fn panic_reason(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".to_owned())
+}
+
+/// A way for this crate's own tests to make applying an event panic, as a bug would:
+/// a report whose id is set here panics when applied. Compiled only into unit tests.
+#[cfg(test)]
+pub(crate) mod poison {
+    use std::sync::Mutex;
+
+    /// Report ids whose application panics (any thread: `serve` applies on a blocking
+    /// thread). Each test uses ids of its own.
+    static REPORT_IDS: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+    /// Make applying the report with this id panic.
+    pub(crate) fn set(report_id: &str) {
+        REPORT_IDS
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(report_id.to_owned());
+    }
+
+    pub(super) fn check(event: &crate::events::Event) {
+        if let Some(id) = event.report_id() {
+            let poisoned = REPORT_IDS
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .iter()
+                .any(|p| p == id);
+            if poisoned {
+                panic!("poisoned report {id}");
+            }
+        }
     }
 }

@@ -13,9 +13,8 @@ use clap::{Args, ValueEnum};
 
 use super::{build, csv, QueryText, Records, Report, Units};
 use crate::engine::{Engine, EngineOptions};
-use crate::events::Event;
 use crate::network::Network;
-use crate::replay::read_events;
+use crate::replay::{apply_all, read_events, EventsFile};
 use crate::serve::load_network;
 
 /// Output format.
@@ -73,18 +72,16 @@ fn cli_error(e: super::ReportError) -> anyhow::Error {
     anyhow::anyhow!("--{}: {}", e.parameter.replace('_', "-"), e.message)
 }
 
-/// Apply `events` (in time order) and collect the records a report reads.
+/// Apply a file's events (as `faultline replay` does) and collect the records a report reads.
 pub fn replay_records(
     network: &Network,
-    events: &[Event],
+    file: &EventsFile,
     options: EngineOptions,
 ) -> anyhow::Result<Records> {
-    let mut engine = Engine::new(network.clone(), options);
-    for e in events {
-        engine.apply(e);
-    }
-    engine.flush();
-    Records::from_engine(&engine, events.first().map(|e| e.at))
+    let engine = Engine::new(network.clone(), options);
+    let engine = apply_all(engine, file, |_| Ok::<_, std::convert::Infallible>(()))
+        .unwrap_or_else(|never| match never {});
+    Records::from_engine(&engine, file.events.first().map(|e| e.at))
         .context("reading the engine's outage and order objects")
 }
 
@@ -99,10 +96,10 @@ pub fn render(report: &Report, format: Format) -> String {
 /// Run `faultline report`.
 pub fn run(args: ReportArgs) -> anyhow::Result<()> {
     let network = load_network(&args.network, args.add_protection, args.set_aside_invalid)?;
-    let events = read_events(&args.events)?;
+    let file = read_events(&args.events, chrono::Utc::now())?;
     let options = args.engine.options()?;
-    let records = replay_records(&network, &events, options)?;
-    let first = events.first().map(|e| e.at).unwrap_or(records.as_of);
+    let records = replay_records(&network, &file, options)?;
+    let first = file.events.first().map(|e| e.at).unwrap_or(records.as_of);
     let text = QueryText {
         from: args.from.clone(),
         to: args.to.clone(),
