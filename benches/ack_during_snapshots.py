@@ -23,6 +23,9 @@ import tempfile
 import threading
 import time
 
+# The administrator's token of the server it starts (16 characters at least).
+TOKEN = "ack-bench-admin-token"
+
 
 def free_port():
     with socket.socket() as s:
@@ -32,7 +35,7 @@ def free_port():
 
 def post(conn, body, kind):
     conn.request("POST", "/api/v1/events", body,
-                 {"Authorization": "Bearer t", "Content-Type": kind})
+                 {"Authorization": f"Bearer {TOKEN}", "Content-Type": kind})
     r = conn.getresponse()
     r.read()
     return r.status
@@ -57,7 +60,7 @@ def main():
             [a.faultline, "serve", "--network", a.network, "--db", db,
              "--bind", f"127.0.0.1:{port}", "--snapshot-every", "100000",
              "--snapshot-min-interval-s", "1"],
-            env={**os.environ, "FAULTLINE_ADMIN_TOKEN": "t", "FAULTLINE_LOG": "info"},
+            env={**os.environ, "FAULTLINE_ADMIN_TOKEN": TOKEN, "FAULTLINE_LOG": "info"},
             stdout=subprocess.DEVNULL, stderr=log)
         try:
             for _ in range(600):

@@ -52,6 +52,9 @@ pub fn load_network(
 /// Run the server until SIGINT/SIGTERM; in-flight requests finish and every accepted
 /// event is committed before this returns.
 pub async fn run(settings: ServeSettings) -> anyhow::Result<()> {
+    // Checked before anything is opened or created.
+    let admin_given =
+        Tokens::admin_from_env(std::env::var("FAULTLINE_ADMIN_TOKEN").ok().as_deref())?;
     let network = load_network(
         &settings.network,
         settings.add_protection,
@@ -63,9 +66,9 @@ pub async fn run(settings: ServeSettings) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("opening the event log {}", redacted(&settings.db)))?;
     tracing::info!(db = %redacted(&settings.db), backend = ?store.backend(), last_seq = store.last_seq().await?, "event log open");
-    let admin = match std::env::var("FAULTLINE_ADMIN_TOKEN") {
-        Ok(t) if !t.trim().is_empty() => t.trim().to_owned(),
-        _ => {
+    let admin = match admin_given {
+        Some(t) => t,
+        None => {
             let t = Tokens::generate();
             println!("admin token (set FAULTLINE_ADMIN_TOKEN to choose one): {t}");
             t

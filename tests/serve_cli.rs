@@ -9,6 +9,9 @@ use common::free_port;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// The administrator's token the servers here start with.
+const ADMIN: &str = "serve-cli-admin-token";
+
 fn healthz(port: u16) -> bool {
     use std::io::{Read, Write};
     let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
@@ -30,7 +33,7 @@ fn serve(network: &str, db: &str, port: u16) -> std::process::Child {
         .args(["serve", "--network", network, "--db"])
         .arg(db)
         .args(["--bind", &format!("127.0.0.1:{port}")])
-        .env("FAULTLINE_ADMIN_TOKEN", "t")
+        .env("FAULTLINE_ADMIN_TOKEN", ADMIN)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -114,7 +117,7 @@ fn sigterm_stops_the_server_cleanly_with_acknowledged_events_stored() {
     use std::io::{Read, Write};
     let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
     let body = r#"{"type":"report","at":"2026-07-14T03:12:09Z","id":"R-1","customer":"load.s1a","source":"call","problem":"no_power"}"#;
-    write!(s, "POST /api/v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer t\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()).unwrap();
+    write!(s, "POST /api/v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {ADMIN}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()).unwrap();
     let mut resp = String::new();
     s.read_to_string(&mut resp).unwrap();
     assert!(resp.starts_with("HTTP/1.1 202"), "{resp}");
@@ -130,7 +133,7 @@ fn sigterm_stops_the_server_cleanly_with_acknowledged_events_stored() {
     let mut child = serve(network, &db, port);
     wait_healthy(port, &mut child);
     let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    write!(s, "GET /api/v1/events?since=0 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer t\r\nConnection: close\r\n\r\n").unwrap();
+    write!(s, "GET /api/v1/events?since=0 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {ADMIN}\r\nConnection: close\r\n\r\n").unwrap();
     let mut resp = String::new();
     s.read_to_string(&mut resp).unwrap();
     assert!(resp.contains(r#"{"seq":1,"type":"report""#), "{resp}");
@@ -182,10 +185,10 @@ fn a_restarted_server_rebuilds_the_same_outages_and_messages_from_its_log() {
         r#"{"type":"report","at":"2026-07-14T03:01:00Z","id":"R-1","customer":"load.s1a","source":"call","problem":"wire_down"}"#,
     ]
     .join("\n");
-    let post = format!("POST /api/v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer t\r\nContent-Type: application/x-ndjson\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{events}", events.len());
+    let post = format!("POST /api/v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {ADMIN}\r\nContent-Type: application/x-ndjson\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{events}", events.len());
     assert!(http(port, &post).starts_with("HTTP/1.1 202"));
     let get = |port: u16, path: &str| {
-        body_of(&http(port, &format!("GET {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer t\r\nConnection: close\r\n\r\n")))
+        body_of(&http(port, &format!("GET {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {ADMIN}\r\nConnection: close\r\n\r\n")))
     };
     let deadline = Instant::now() + Duration::from_secs(10);
     while get(port, "/api/v1/outages").matches("\"id\"").count() < 2 {
@@ -283,7 +286,7 @@ fn a_restart_resumes_from_the_engine_snapshot_and_ends_in_the_same_state() {
                 "0",
             ])
             .args(["--bind", &format!("127.0.0.1:{port}")])
-            .env("FAULTLINE_ADMIN_TOKEN", "t")
+            .env("FAULTLINE_ADMIN_TOKEN", ADMIN)
             .env("FAULTLINE_LOG", "info")
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(dir.path().join(log)).unwrap())
@@ -291,7 +294,7 @@ fn a_restart_resumes_from_the_engine_snapshot_and_ends_in_the_same_state() {
             .unwrap()
     };
     let get = |port: u16, path: &str| {
-        body_of(&http(port, &format!("GET {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer t\r\nConnection: close\r\n\r\n")))
+        body_of(&http(port, &format!("GET {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {ADMIN}\r\nConnection: close\r\n\r\n")))
     };
     let port = free_port();
     let mut child = start(port, "first.log");
@@ -312,7 +315,7 @@ fn a_restart_resumes_from_the_engine_snapshot_and_ends_in_the_same_state() {
         ));
     }
     let events = events.join("\n");
-    let post = format!("POST /api/v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer t\r\nContent-Type: application/x-ndjson\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{events}", events.len());
+    let post = format!("POST /api/v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {ADMIN}\r\nContent-Type: application/x-ndjson\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{events}", events.len());
     assert!(http(port, &post).starts_with("HTTP/1.1 202"));
     let deadline = Instant::now() + Duration::from_secs(10);
     while !std::fs::read_to_string(dir.path().join("first.log"))
@@ -360,7 +363,7 @@ fn a_second_serve_on_the_same_sqlite_file_is_refused_and_a_dead_ones_lock_is_tak
     let second = Command::new(env!("CARGO_BIN_EXE_faultline"))
         .args(["serve", "--network", network, "--db", &db])
         .args(["--bind", &format!("127.0.0.1:{}", free_port())])
-        .env("FAULTLINE_ADMIN_TOKEN", "t")
+        .env("FAULTLINE_ADMIN_TOKEN", ADMIN)
         .output()
         .unwrap();
     assert!(!second.status.success(), "the second serve started");
@@ -386,4 +389,27 @@ fn a_second_serve_on_the_same_sqlite_file_is_refused_and_a_dead_ones_lock_is_tak
         .unwrap();
     assert!(third.wait().unwrap().success());
     assert!(!std::path::Path::new(&lock).exists(), "{lock} left behind");
+}
+
+#[test]
+fn an_admin_token_shorter_than_any_other_token_may_be_is_refused_before_anything_opens() {
+    // See: issue 19: a one-character FAULTLINE_ADMIN_TOKEN was taken while tokens-file
+    // tokens need 16.
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("log.db");
+    let network = concat!(env!("CARGO_MANIFEST_DIR"), "/gis-data/ieee123.geojson");
+    let out = Command::new(env!("CARGO_BIN_EXE_faultline"))
+        .args(["serve", "--network", network, "--db"])
+        .arg(&db)
+        .args(["--bind", &format!("127.0.0.1:{}", free_port())])
+        .env("FAULTLINE_ADMIN_TOKEN", "t")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("FAULTLINE_ADMIN_TOKEN is 1 characters long; a token needs at least 16"),
+        "{err}"
+    );
+    assert!(!db.exists(), "the event log was not created");
 }

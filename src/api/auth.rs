@@ -5,7 +5,7 @@
 //! |---|---|---|
 //! | `wallboard` | everything (GETs and the stream) | nothing |
 //! | `dispatcher` | everything | any event |
-//! | `crew` (bound to one crew id) | its own orders, outages and crew, and the network map; the stream filtered to those | only `crew_action` and `crew_position` naming its own crew |
+//! | `crew` (bound to one crew id) | its own orders, outages and crew, the network map, and the planned-work notices (public, as customers get them; not their customer lists); the stream filtered to those | only `crew_action` and `crew_position` naming its own crew |
 //! | `admin` | everything | any event |
 //!
 //! The administrator's token comes from `FAULTLINE_ADMIN_TOKEN` (or is generated at
@@ -27,8 +27,8 @@ use serde::Deserialize;
 use super::{ApiError, AppState};
 use crate::events::{Event, EventKind};
 
-/// Shortest token accepted from a tokens file: 16 characters.
-const MIN_TOKEN_LEN: usize = 16;
+/// Shortest token accepted, from a tokens file or `FAULTLINE_ADMIN_TOKEN`: 16 characters.
+pub const MIN_TOKEN_LEN: usize = 16;
 
 /// What a token may do (see the module docs).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,6 +66,9 @@ pub enum TokensError {
         /// Why.
         source: std::io::Error,
     },
+    /// `FAULTLINE_ADMIN_TOKEN` is not a token faultline takes.
+    #[error("{0}")]
+    AdminToken(String),
     /// An entry is not valid; `entry` counts from 1.
     #[error("tokens entry {entry}: {message}")]
     Invalid {
@@ -95,6 +98,21 @@ impl Tokens {
     pub fn new(admin: impl Into<String>) -> Self {
         Self {
             entries: vec![(admin.into(), Role::Admin)],
+        }
+    }
+
+    /// The administrator's token as `FAULTLINE_ADMIN_TOKEN` gives it (`None`, or blank:
+    /// none given, so one is generated), held to the same length as every other token.
+    pub fn admin_from_env(value: Option<&str>) -> Result<Option<String>, TokensError> {
+        match value.map(str::trim) {
+            None | Some("") => Ok(None),
+            Some(t) if t.chars().count() < MIN_TOKEN_LEN => Err(TokensError::AdminToken(
+                format!(
+                    "FAULTLINE_ADMIN_TOKEN is {} characters long; a token needs at least {MIN_TOKEN_LEN} (or leave it unset and one is generated)",
+                    t.chars().count()
+                ),
+            )),
+            Some(t) => Ok(Some(t.to_owned())),
         }
     }
 
