@@ -37,7 +37,6 @@ const W = {
 };
 const w = (k) => (W[FL.lang] || W.en)[k] ?? W.en[k];
 const $ = (id) => document.getElementById(id);
-const esc = (v) => String(v ?? "").replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]);
 const stamp = new Intl.DateTimeFormat(FL.lang, { month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hour12: false });
 const when = (iso) => (iso ? stamp.format(new Date(iso)) : "—");
 const OUTCOMES = ["restored", "still_out", "no_answer"];
@@ -117,14 +116,16 @@ function scheduleRefresh() {
 }
 
 // ---- drawing --------------------------------------------------------------------------------
+// The rows are markup (rebuilt only when it changes): every value from the API or the
+// stream in them goes through FL.esc; the page's own words (w) need not.
 function outageCell(c) {
   const device = devices.get(c.outage);
-  return `<b>${esc(c.outage)}</b>${device ? `<div class="sub" title="${esc(device)}">${esc(FL.short(device, 26))}</div>` : ""}`;
+  return `<b>${FL.esc(c.outage)}</b>${device ? `<div class="sub" title="${FL.esc(device)}">${FL.esc(FL.short(device, 26))}</div>` : ""}`;
 }
 
 function customerCell(c) {
-  return `<div class="who" title="${esc(c.customer)}">${esc(FL.short(c.customer, 26))}</div>` +
-    (c.account ? `<div class="sub">${w("account")} ${esc(c.account)}</div>` : "");
+  return `<div class="who" title="${FL.esc(c.customer)}">${FL.esc(FL.short(c.customer, 26))}</div>` +
+    (c.account ? `<div class="sub">${w("account")} ${FL.esc(c.account)}</div>` : "");
 }
 
 // How long until a callback closes (it leaves the list then, answered or not): days
@@ -146,13 +147,13 @@ function listedCell(c) {
 
 function stateLine(id) {
   const s = rowState.get(id);
-  return s ? `<div class="state ${s.cls}" role="status">${esc(s.text)}</div>` : "";
+  return s ? `<div class="state ${s.cls}" role="status">${FL.esc(s.text)}</div>` : "";
 }
 
 function followCell(c) {
   if (!c.follow_up) return "";
   const device = devices.get(c.follow_up);
-  return `<span class="follow">→ ${esc(c.follow_up)}</span>${device ? `<div class="sub" title="${esc(device)}">${esc(FL.short(device, 26))}</div>` : ""}`;
+  return `<span class="follow">→ ${FL.esc(c.follow_up)}</span>${device ? `<div class="sub" title="${FL.esc(device)}">${FL.esc(FL.short(device, 26))}</div>` : ""}`;
 }
 
 const pendingHead = () => `<thead><tr><th>${w("listed")}</th><th>${w("customer")}</th><th>${w("outage")}</th><th>${w("crew")}</th>` +
@@ -161,14 +162,14 @@ const pendingHead = () => `<thead><tr><th>${w("listed")}</th><th>${w("customer")
 function pendingRow(c) {
   const busy = inFlight.has(c.id);
   const tries = c.attempts
-    ? `${c.attempts}<div class="sub">${w("last_try")} ${when(c.outcome_at)}${c.agent ? ` · ${esc(c.agent)}` : ""}</div>${c.note ? `<div class="sub">“${esc(c.note)}”</div>` : ""}`
+    ? `${FL.esc(c.attempts)}<div class="sub">${w("last_try")} ${when(c.outcome_at)}${c.agent ? ` · ${FL.esc(c.agent)}` : ""}</div>${c.note ? `<div class="sub">“${FL.esc(c.note)}”</div>` : ""}`
     : "0";
   const answer = canPost
-    ? `<td><input class="note" data-note="${esc(c.id)}" value="${esc(notes.get(c.id) || "")}" placeholder="${w("note")}"></td>` +
-      `<td class="answers">${OUTCOMES.map((o) => `<button type="button" class="${o}" data-id="${esc(c.id)}" data-outcome="${o}" ${busy ? "disabled" : ""}>${w(o)}</button>`).join("")}${stateLine(c.id)}</td>`
+    ? `<td><input class="note" data-note="${FL.esc(c.id)}" value="${FL.esc(notes.get(c.id) || "")}" placeholder="${w("note")}"></td>` +
+      `<td class="answers">${OUTCOMES.map((o) => `<button type="button" class="${o}" data-id="${FL.esc(c.id)}" data-outcome="${o}" ${busy ? "disabled" : ""}>${w(o)}</button>`).join("")}${stateLine(c.id)}</td>`
     : "";
-  return `<td>${listedCell(c)}</td><td>${customerCell(c)}</td><td>${outageCell(c)}</td><td>${esc(c.crew || "—")}</td>` +
-    `<td>${esc((c.report_ids || []).join(", "))}</td><td class="num">${tries}</td>${answer}`;
+  return `<td>${listedCell(c)}</td><td>${customerCell(c)}</td><td>${outageCell(c)}</td><td>${FL.esc(c.crew || "—")}</td>` +
+    `<td>${FL.esc((c.report_ids || []).join(", "))}</td><td class="num">${tries}</td>${answer}`;
 }
 
 const doneHead = () => `<thead><tr><th>${w("listed")}</th><th>${w("customer")}</th><th>${w("outage")}</th><th>${w("outcome")}</th>` +
@@ -176,8 +177,8 @@ const doneHead = () => `<thead><tr><th>${w("listed")}</th><th>${w("customer")}</
 
 function doneRow(c) {
   return `<td>${when(c.listed_at)}</td><td>${customerCell(c)}</td><td>${outageCell(c)}</td>` +
-    `<td><span class="outcome-${esc(c.outcome)}">${w(c.outcome)}</span>${stateLine(c.id)}</td><td>${when(c.outcome_at)}</td>` +
-    `<td>${esc(c.agent || "")}</td><td>${esc(c.note || "")}</td><td>${followCell(c)}</td>`;
+    `<td><span class="outcome-${FL.esc(c.outcome)}">${FL.esc(w(c.outcome))}</span>${stateLine(c.id)}</td><td>${when(c.outcome_at)}</td>` +
+    `<td>${FL.esc(c.agent || "")}</td><td>${FL.esc(c.note || "")}</td><td>${followCell(c)}</td>`;
 }
 
 /// Put `list` into `table`'s body, rebuilding only the rows that changed (a note being

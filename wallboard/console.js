@@ -41,32 +41,33 @@ document.querySelectorAll("[data-t]").forEach((e) => { e.textContent = FL.t(e.da
 $("filter").placeholder = "/";
 
 const time = (iso) => (iso ? FL.shortTime.format(new Date(iso)) : "—");
-const esc = (v) => String(v ?? "").replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]);
 
+// [key, cell markup, sort value, numeric]: a cell is markup, so every value from the
+// stream in it goes through FL.esc (numbers through FL.num or a format).
 const columns = {
   outages: [
-    ["id", (o) => o.id], ["status", (o) => `<span class="st-${o.status}">${FL.t(o.status)}</span>`, (o) => o.status],
-    ["device", (o) => o.device], ["kind", (o) => o.kind], ["feeder", (o) => o.feeder || ""],
+    ["id", (o) => FL.esc(o.id)], ["status", (o) => `<span class="st-${FL.esc(o.status)}">${FL.esc(FL.t(o.status))}</span>`, (o) => o.status],
+    ["device", (o) => FL.esc(o.device)], ["kind", (o) => FL.esc(o.kind)], ["feeder", (o) => FL.esc(o.feeder)],
     ["customers_col", (o) => FL.num(o.customers_out), (o) => o.customers_out, true],
-    ["critical_col", (o) => (o.critical_customers_out ? `✚ ${o.critical_customers_out}` : ""), (o) => o.critical_customers_out, true],
-    ["reports", (o) => o.reports, (o) => o.reports, true],
+    ["critical_col", (o) => (o.critical_customers_out ? `✚ ${FL.num(o.critical_customers_out)}` : ""), (o) => o.critical_customers_out, true],
+    ["reports", (o) => FL.num(o.reports), (o) => o.reports, true],
     ["confidence", (o) => (o.evidence ? `${Math.round(o.evidence.confidence * 100)}%` : ""), (o) => o.evidence?.confidence, true],
     ["started", (o) => time(o.started_at), (o) => o.started_at],
-    ["arrive_by", (o) => due(o.arrive_by), (o) => o.arrive_by], ["order", (o) => o.order || ""], ["crew_col", (o) => o.crew || ""],
+    ["arrive_by", (o) => due(o.arrive_by), (o) => o.arrive_by], ["order", (o) => FL.esc(o.order)], ["crew_col", (o) => FL.esc(o.crew)],
   ],
   orders: [
-    ["escalation_col", (o) => (o.escalation ? `<span class="esc esc-${o.escalation}">${o.escalation}</span>` : ""), (o) => o.escalation || 0],
-    ["id", (o) => o.id], ["state", (o) => FL.t(o.state), (o) => o.state], ["outage_col", (o) => o.outage], ["device", (o) => o.device || ""],
+    ["escalation_col", (o) => (o.escalation ? `<span class="esc esc-${FL.esc(o.escalation)}">${FL.esc(o.escalation)}</span>` : ""), (o) => o.escalation || 0],
+    ["id", (o) => FL.esc(o.id)], ["state", (o) => FL.esc(FL.t(o.state)), (o) => o.state], ["outage_col", (o) => FL.esc(o.outage)], ["device", (o) => FL.esc(o.device)],
     ["customers_col", (o) => FL.num(o.customers_out), (o) => o.customers_out, true],
-    ["critical_col", (o) => (o.critical_customers_out ? `✚ ${o.critical_customers_out}` : ""), (o) => o.critical_customers_out, true],
-    ["crew_col", (o) => o.crew || "—"], ["eta", (o) => time(o.eta), (o) => o.eta],
+    ["critical_col", (o) => (o.critical_customers_out ? `✚ ${FL.num(o.critical_customers_out)}` : ""), (o) => o.critical_customers_out, true],
+    ["crew_col", (o) => FL.esc(o.crew || "—")], ["eta", (o) => time(o.eta), (o) => o.eta],
     ["arrive_by", (o) => due(o.arrive_by), (o) => o.arrive_by], ["restore_by", (o) => due(o.restore_by), (o) => o.restore_by],
   ],
   crews: [
-    ["id", (c) => c.id], ["name", (c) => c.name || ""], ["status", (c) => FL.t(c.status || "available"), (c) => c.status],
-    ["order", (c) => c.order || ""], ["skills", (c) => (c.skills || []).join(", ")],
+    ["id", (c) => FL.esc(c.id)], ["name", (c) => FL.esc(c.name)], ["status", (c) => FL.esc(FL.t(c.status || "available")), (c) => c.status],
+    ["order", (c) => FL.esc(c.order)], ["skills", (c) => FL.esc((c.skills || []).join(", "))],
     ["eta", (c) => time(c.eta), (c) => c.eta],
-    ["position", (c) => (c.lat != null ? `${c.lat.toFixed(4)}, ${c.lon.toFixed(4)}` : "—")],
+    ["position", (c) => (c.lat != null ? `${Number(c.lat).toFixed(4)}, ${Number(c.lon).toFixed(4)}` : "—")],
   ],
 };
 
@@ -96,7 +97,7 @@ function renderTable(table) {
   const rows = visible(table);
   const [key, dir] = sort[table];
   const head = columns[table].map((c) => `<th data-key="${c[0]}" class="${c[0] === key ? `sorted${dir > 0 ? " asc" : ""}` : ""}">${FL.t(c[0])}</th>`).join("");
-  const body = rows.map((r) => `<tr data-id="${esc(r.id)}" class="${selected && selected.table === table && selected.id === r.id ? "selected" : ""}">${columns[table].map((c) => `<td class="${c[3] ? "num" : ""}">${c[1](r) ?? ""}</td>`).join("")}</tr>`).join("");
+  const body = rows.map((r) => `<tr data-id="${FL.esc(r.id)}" class="${selected && selected.table === table && selected.id === r.id ? "selected" : ""}">${columns[table].map((c) => `<td class="${c[3] ? "num" : ""}">${c[1](r) ?? ""}</td>`).join("")}</tr>`).join("");
   $(`t-${table}`).innerHTML = `<thead><tr>${head}</tr></thead><tbody>${body}</tbody>`;
   $(`n-${table}`).textContent = `(${rows.length})`;
 }
@@ -151,7 +152,7 @@ document.addEventListener("keydown", (e) => {
 // ---- the detail panel and actions ----------------------------------------------------
 function crewOptions(current) {
   const crews = [...data.crews.values()].filter((c) => c.on_shift !== false);
-  return `<option value="">${FL.t("choose_crew")}</option>` + crews.map((c) => `<option value="${esc(c.id)}" ${c.id === current ? "selected" : ""}>${esc(c.id)} ${esc(c.name || "")} · ${FL.t(c.status || "available")}</option>`).join("");
+  return `<option value="">${FL.t("choose_crew")}</option>` + crews.map((c) => `<option value="${FL.esc(c.id)}" ${c.id === current ? "selected" : ""}>${FL.esc(c.id)} ${FL.esc(c.name)} · ${FL.esc(FL.t(c.status || "available"))}</option>`).join("");
 }
 
 function renderDetail() {
@@ -162,39 +163,41 @@ function renderDetail() {
   // Keep what the dispatcher is typing.
   if (el.contains(document.activeElement) && el.dataset.for === `${selected.table}:${item.id}`) return;
   el.dataset.for = `${selected.table}:${item.id}`;
+  // The panel is markup: each value below is escaped (or a number, or a time) before it
+  // is put into a pair; dl adds only the page's own labels.
   const dl = (pairs) => `<dl>${pairs.filter((p) => p[1] !== undefined && p[1] !== null && p[1] !== "").map(([k, v]) => `<dt>${FL.t(k)}</dt><dd>${v}</dd>`).join("")}</dl>`;
   if (selected.table === "outages") {
     const ev = item.evidence || {};
-    const score = (x) => (x <= -1e6 ? FL.t("ruled_out") : x.toFixed(1));
-    const alts = (ev.alternatives || []).map((a) => `<button data-move="${esc(a.device)}">${esc(a.device)} (${score(a.score)})</button>`).join(" ");
+    const score = (x) => (x <= -1e6 ? FL.t("ruled_out") : Number(x).toFixed(1));
+    const alts = (ev.alternatives || []).map((a) => `<button data-move="${FL.esc(a.device)}">${FL.esc(a.device)} (${score(a.score)})</button>`).join(" ");
     const order = item.order ? data.orders.get(item.order) : null;
-    el.innerHTML = `<h3>${esc(item.id)} · <span class="st-${item.status}">${FL.t(item.status)}</span></h3>` +
-      dl([["device", esc(item.device)], ["kind", item.kind], ["feeder", esc(item.feeder)], ["zone", item.zone],
-        ["customers_col", FL.num(item.customers_out)], ["critical_col", item.critical_customers_out ? `✚ ${item.critical_customers_out}` : "0"],
-        ["reports", item.reports], ["ami_off", item.ami_off], ["rule", esc(ev.rule)], ["score", ev.score?.toFixed(2)],
+    el.innerHTML = `<h3>${FL.esc(item.id)} · <span class="st-${FL.esc(item.status)}">${FL.esc(FL.t(item.status))}</span></h3>` +
+      dl([["device", FL.esc(item.device)], ["kind", FL.esc(item.kind)], ["feeder", FL.esc(item.feeder)], ["zone", FL.esc(item.zone)],
+        ["customers_col", FL.num(item.customers_out)], ["critical_col", item.critical_customers_out ? `✚ ${FL.num(item.critical_customers_out)}` : "0"],
+        ["reports", FL.esc(item.reports)], ["ami_off", FL.esc(item.ami_off)], ["rule", FL.esc(ev.rule)], ["score", ev.score != null ? Number(ev.score).toFixed(2) : ""],
         ["confidence", ev.confidence != null ? `${Math.round(ev.confidence * 100)}%` : ""],
-        ["report_ids", esc((ev.report_ids || []).join(", ")) + (item.reports > (ev.report_ids || []).length ? " …" : "")],
+        ["report_ids", FL.esc((ev.report_ids || []).join(", ")) + (item.reports > (ev.report_ids || []).length ? " …" : "")],
         ["alternatives", alts], ["started", time(item.started_at)], ["predicted_at", time(item.predicted_at)],
-        ["arrive_by", due(item.arrive_by)], ["restore_by", due(item.restore_by)], ["order", esc(item.order)], ["merged_into", esc(item.merged_into)]]) +
+        ["arrive_by", due(item.arrive_by)], ["restore_by", due(item.restore_by)], ["order", FL.esc(item.order)], ["merged_into", FL.esc(item.merged_into)]]) +
       `<div class="actions"><button id="act-confirm">${FL.t("confirm")}<kbd>c</kbd></button>
         <input id="move-device" list="devices" placeholder="${FL.t("move_to")}" size="16"><button id="act-move">${FL.t("move_to")}<kbd>m</kbd></button></div>` +
-      (order ? `<div class="actions"><select id="assign-crew">${crewOptions(order.crew)}</select><button id="act-assign" data-order="${esc(order.id)}">${FL.t(order.crew ? "reassign" : "assign")}<kbd>a</kbd></button></div>` : "");
+      (order ? `<div class="actions"><select id="assign-crew">${crewOptions(order.crew)}</select><button id="act-assign" data-order="${FL.esc(order.id)}">${FL.t(order.crew ? "reassign" : "assign")}<kbd>a</kbd></button></div>` : "");
     $("act-confirm").onclick = () => confirmOutage(item, item.device);
     $("act-move").onclick = () => { const d = $("move-device").value.trim(); if (d) confirmOutage(item, d); };
     $("move-device").onkeydown = (e) => { if (e.key === "Enter") $("act-move").click(); };
     el.querySelectorAll("[data-move]").forEach((b) => { b.onclick = () => confirmOutage(item, b.dataset.move); });
   } else if (selected.table === "orders") {
-    el.innerHTML = `<h3>${esc(item.id)} · ${FL.t(item.state)}</h3>` +
-      dl([["outage_col", esc(item.outage)], ["device", esc(item.device)], ["kind", item.kind], ["crew_col", esc(item.crew)],
-        ["customers_col", FL.num(item.customers_out)], ["critical_col", item.critical_customers_out],
+    el.innerHTML = `<h3>${FL.esc(item.id)} · ${FL.esc(FL.t(item.state))}</h3>` +
+      dl([["outage_col", FL.esc(item.outage)], ["device", FL.esc(item.device)], ["kind", FL.esc(item.kind)], ["crew_col", FL.esc(item.crew)],
+        ["customers_col", FL.num(item.customers_out)], ["critical_col", FL.esc(item.critical_customers_out)],
         ["eta", time(item.eta)], ["arrive_by", due(item.arrive_by)], ["restore_by", due(item.restore_by)],
-        ["escalation_col", item.escalation ? `<span class="esc esc-${item.escalation}">${item.escalation}</span> ${esc(item.escalation_reason || "")}` : ""]]) +
-      `<div class="actions"><select id="assign-crew">${crewOptions(item.crew)}</select><button id="act-assign" data-order="${esc(item.id)}">${FL.t(item.crew ? "reassign" : "assign")}<kbd>a</kbd></button></div>` +
-      `<h4>${FL.t("history")}</h4><ol class="history">${(item.history || []).map((h) => `<li>${time(h.at)} ${FL.t(h.state)}${h.crew ? ` → ${esc(h.crew)}` : ""} · ${esc(h.by)}${h.why ? ` — ${esc(h.why)}` : ""}</li>`).join("")}</ol>`;
+        ["escalation_col", item.escalation ? `<span class="esc esc-${FL.esc(item.escalation)}">${FL.esc(item.escalation)}</span> ${FL.esc(item.escalation_reason)}` : ""]]) +
+      `<div class="actions"><select id="assign-crew">${crewOptions(item.crew)}</select><button id="act-assign" data-order="${FL.esc(item.id)}">${FL.t(item.crew ? "reassign" : "assign")}<kbd>a</kbd></button></div>` +
+      `<h4>${FL.t("history")}</h4><ol class="history">${(item.history || []).map((h) => `<li>${time(h.at)} ${FL.esc(FL.t(h.state))}${h.crew ? ` → ${FL.esc(h.crew)}` : ""} · ${FL.esc(h.by)}${h.why ? ` — ${FL.esc(h.why)}` : ""}</li>`).join("")}</ol>`;
   } else {
-    el.innerHTML = `<h3>${esc(item.id)} ${esc(item.name || "")}</h3>` +
-      dl([["status", FL.t(item.status || "available")], ["order", esc(item.order)], ["skills", esc((item.skills || []).join(", "))],
-        ["position", item.lat != null ? `${item.lat.toFixed(5)}, ${item.lon.toFixed(5)}` : ""], ["eta", time(item.eta)]]);
+    el.innerHTML = `<h3>${FL.esc(item.id)} ${FL.esc(item.name)}</h3>` +
+      dl([["status", FL.esc(FL.t(item.status || "available"))], ["order", FL.esc(item.order)], ["skills", FL.esc((item.skills || []).join(", "))],
+        ["position", item.lat != null ? `${Number(item.lat).toFixed(5)}, ${Number(item.lon).toFixed(5)}` : ""], ["eta", time(item.eta)]]);
   }
   const assign = $("act-assign");
   if (assign) {
@@ -278,7 +281,7 @@ async function start() {
     map = new FL.NetworkMap($("map"), net);
     const list = document.createElement("datalist");
     list.id = "devices";
-    list.innerHTML = net.devices.map((d) => `<option value="${esc(d.id)}">`).join("");
+    list.innerHTML = net.devices.map((d) => `<option value="${FL.esc(d.id)}">`).join("");
     document.body.append(list);
     schedule();
   }).catch(() => {});

@@ -149,7 +149,7 @@ function render() {
   $("no-orders").hidden = !!order;
   $("no-orders").textContent = FL.t("no_my_orders");
   $("more-orders").innerHTML = open.length > 1
-    ? `<h3>${FL.t("more")}</h3>` + open.slice(1).map((o) => `<div class="more">${o.id} · ${o.device || ""} · ${FL.num(o.customers_out)} ${FL.t("customers")}</div>`).join("")
+    ? `<h3>${FL.t("more")}</h3>` + open.slice(1).map((o) => `<div class="more">${FL.esc(o.id)} · ${FL.esc(o.device)} · ${FL.num(o.customers_out)} ${FL.t("customers")}</div>`).join("")
     : "";
   if (!order) return;
   const s = shownState(order);

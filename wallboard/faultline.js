@@ -1,7 +1,9 @@
-// faultline pages: what the wallboard, the console and the crew page share.
-// The token, the API, the live stream (with since= resume), the language, and the
-// network map drawn from GET /api/v1/network. Plain JavaScript, nothing fetched from
-// the internet.
+// faultline pages: what every page (the wallboard, the console, the crew page, the
+// lookup, the callbacks and the report) loads first and shares. The token, the API,
+// the live stream (with since= resume), the language, escaping text for markup
+// (FL.esc), and the network map drawn from GET /api/v1/network. Plain JavaScript,
+// nothing fetched from the internet, no inline script (the pages' Content-Security-
+// Policy allows only scripts served from the site).
 "use strict";
 
 const FL = {};
@@ -60,6 +62,17 @@ FL.words = {
   },
 };
 FL.t = (key) => (FL.words[FL.lang][key] ?? FL.words.en[key] ?? key);
+
+// ---- text into markup -------------------------------------------------------------
+/// A value made safe to put into HTML or SVG markup, as element text or inside a
+/// quoted attribute. Every value that came from the network file, an event or the API
+/// goes through this before it meets innerHTML (a crew named "<img onerror=…>" must
+/// show as those characters on every screen, not run); text set with textContent or
+/// setAttribute needs nothing. The one escaping function of every page.
+FL.esc = (() => {
+  const entities = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
+  return (v) => String(v ?? "").replace(/[&<>"']/g, (c) => entities[c]);
+})();
 /// "212 customers" / "1 customer" / "212 户".
 FL.customers = (n) => `${FL.num(n)} ${n === 1 && FL.lang === "en" ? "customer" : FL.t("customers")}`;
 /// A device id short enough for a line of text (some GIS ids are 64-character hashes).

@@ -16,7 +16,6 @@ const FLNotices = (() => {
     },
   };
   const t = (k) => (words[FL.lang] || words.en)[k] ?? words.en[k] ?? k;
-  const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
   const notices = new Map();
   const when = new Intl.DateTimeFormat(FL.lang, { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", hour12: false });
 
@@ -36,13 +35,13 @@ const FLNotices = (() => {
     box.hidden = list.length === 0;
     box.dataset.count = String(list.length);
     if (!list.length) { box.innerHTML = ""; return; }
-    box.innerHTML = `<h2>${esc(t("title"))}</h2><ol>${list.slice(0, 4).map((n) => `
-      <li class="${n.status}${n.late ? " late" : ""}" data-id="${esc(n.id)}">
-        <span class="state">${esc(t(n.status))} · ${esc(t(n.kind))}</span>
-        <span class="what"><b>${esc(n.id)}</b> ${esc(FL.short(n.device))}</span>
-        <span class="when">${esc(when.format(new Date(n.start)))} – ${esc(when.format(new Date(n.end)))}</span>
-        <span class="cust">${FL.customers(n.customers)}${n.critical_customers ? ` <span class="crit-badge">✚${n.critical_customers}</span>` : ""}</span>
-        ${n.late ? `<span class="flag">⚠ ${esc(t("late"))}</span>` : ""}
+    box.innerHTML = `<h2>${FL.esc(t("title"))}</h2><ol>${list.slice(0, 4).map((n) => `
+      <li class="${FL.esc(n.status)}${n.late ? " late" : ""}" data-id="${FL.esc(n.id)}">
+        <span class="state">${FL.esc(t(n.status))} · ${FL.esc(t(n.kind))}</span>
+        <span class="what"><b>${FL.esc(n.id)}</b> ${FL.esc(FL.short(n.device))}</span>
+        <span class="when">${FL.esc(when.format(new Date(n.start)))} – ${FL.esc(when.format(new Date(n.end)))}</span>
+        <span class="cust">${FL.customers(n.customers)}${n.critical_customers ? ` <span class="crit-badge">✚${FL.num(n.critical_customers)}</span>` : ""}</span>
+        ${n.late ? `<span class="flag">⚠ ${FL.esc(t("late"))}</span>` : ""}
       </li>`).join("")}</ol>`;
   }
 

@@ -40,7 +40,8 @@ function legend() {
   const item = (swatch, label) => `<span class="item">${swatch}<span>${label}</span></span>`;
   const line = (cls) => `<svg class="sw" viewBox="0 0 40 20"><path class="line ${cls}" d="M2 10H38"/></svg>`;
   const dot = (cls, extra = "") => `<svg class="sw" viewBox="0 0 40 40"><circle class="${cls}" cx="20" cy="20" r="14" ${extra}/></svg>`;
-  const esc = [1, 2, 3, 4].map((l) => `<span class="esc-chip esc-${l}">${l}</span>`).join("");
+  const chips = [1, 2, 3, 4].map((l) => `<span class="esc-chip esc-${l}">${l}</span>`).join("");
+  // Only this page's own words and shapes: nothing from the network to escape.
   $("legend").innerHTML = [
     item(line(""), FL.t("energised")),
     item(line("dark"), FL.t("dark")),
@@ -49,7 +50,7 @@ function legend() {
     item(dot("outage confirmed"), FL.t("confirmed")),
     item(`<span class="crit-badge">✚</span>`, FL.t("critical")),
     ...CREW_STATES.map((s) => item(`<svg class="sw" viewBox="0 0 40 40"><rect class="crew ${s}" x="8" y="8" width="24" height="24" transform="rotate(45 20 20)"/></svg>`, `${FL.t("crew")}: ${FL.t(s)}`)),
-    item(`<span class="esc-chips">${esc}</span>`, FL.t("escalation")),
+    item(`<span class="esc-chips">${chips}</span>`, FL.t("escalation")),
   ].join("");
 }
 legend();
@@ -235,6 +236,7 @@ function renderOnTime() {
 function renderCrews() {
   const counts = Object.fromEntries(CREW_STATES.map((s) => [s, 0]));
   for (const c of state.crews.values()) counts[crewGroup(c)]++;
+  // The page's own states and words, and numbers.
   $("crew-states").innerHTML = CREW_STATES.map((s) =>
     `<div class="crew-state"><svg class="sw" viewBox="0 0 40 40"><rect class="crew ${s}" x="8" y="8" width="24" height="24" transform="rotate(45 20 20)"/></svg><span class="n">${FL.num(counts[s])}</span><span class="what">${FL.t(s)}</span></div>`).join("");
 }
@@ -251,11 +253,13 @@ function renderOrders() {
     const critical = o?.critical_customers_out ?? u?.critical_customers_out ?? 0;
     const who = o ? `${FL.t(o.state)}${o.crew ? ` · ${o.crew}` : ""}` : FL.t("awaiting_crew");
     const pulse = o && state.pulseOrders.has(o.id) ? " pulse" : "";
-    return `<li class="row esc-${r.risk.level}${pulse}" data-due="${r.risk.due}" data-kind="${r.risk.kind}">
-      <span class="esc">${r.risk.level}</span>
-      <span class="what"><span class="id">${id}</span><span class="dev">${where}</span></span>
-      <span class="cust">${FL.num(customers)}${critical ? ` <span class="crit-badge">✚${critical}</span>` : ""}</span>
-      <span class="who">${who}</span>
+    // Ids, devices, crews and states came from the stream: escaped, every one.
+    const level = FL.esc(r.risk.level);
+    return `<li class="row esc-${level}${pulse}" data-due="${FL.esc(r.risk.due)}" data-kind="${r.risk.kind}">
+      <span class="esc">${level}</span>
+      <span class="what"><span class="id">${FL.esc(id)}</span><span class="dev">${FL.esc(where)}</span></span>
+      <span class="cust">${FL.num(customers)}${critical ? ` <span class="crit-badge">✚${FL.num(critical)}</span>` : ""}</span>
+      <span class="who">${FL.esc(who)}</span>
       <span class="count"><span class="kind">${FL.t(r.risk.kind)}</span><span class="t"></span></span>
     </li>`;
   }).join("");
@@ -273,11 +277,24 @@ function renderCountdowns() {
   }
 }
 
+/// The ticker's lines are built as elements with text: names and ids in them came from
+/// the stream, never markup.
 function renderTicker() {
+  const line = (cls, at, text) => {
+    const li = document.createElement("li");
+    li.className = cls;
+    if (at != null) {
+      const time = document.createElement("time");
+      time.textContent = FL.shortTime.format(new Date(at));
+      li.append(time);
+    }
+    li.append(text);
+    return li;
+  };
   const items = state.ticker.slice(0, 6);
-  $("ticker").innerHTML = items.length
-    ? items.map((e, i) => `<li class="${e.cls}${i === 0 ? " newest" : ""}"><time>${FL.shortTime.format(new Date(e.at))}</time>${e.text}</li>`).join("")
-    : `<li class="muted">${FL.t("ticker_empty")}</li>`;
+  $("ticker").replaceChildren(...(items.length
+    ? items.map((e, i) => line(`${e.cls}${i === 0 ? " newest" : ""}`, e.at, e.text))
+    : [line("muted", null, FL.t("ticker_empty"))]));
 }
 
 function renderMap(outages) {

@@ -7,13 +7,43 @@
 //!
 //! The pages carry no data and need no token: each one reads its token from its URL
 //! (`?token=…`, kept in the browser's storage) and calls the API with it.
+//!
+//! Every answer from here carries [`CONTENT_SECURITY_POLICY`] and its companions (see
+//! [`SECURITY_HEADERS`]): scripts, styles and connections only from this server, no
+//! inline script, style element or attribute, no frames, no referrer. The pages insert
+//! every value from the network, an event or the API as text (`FL.esc` in
+//! `faultline.js`); the policy is the second wall, should one be missed.
 
-use actix_web::{http::header, web, HttpRequest, HttpResponse};
+use actix_web::{http::header, web, HttpRequest, HttpResponse, HttpResponseBuilder};
 use rust_embed::RustEmbed;
 
 #[derive(RustEmbed)]
 #[folder = "wallboard/"]
 struct Assets;
+
+/// What a page may load and run: its own scripts, styles, images (and `data:` ones),
+/// API calls and stream (`connect-src 'self'` covers the same-origin websocket), and
+/// nothing inline. A crew name that slipped through as markup could not run script.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
+    style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; \
+    base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
+
+/// The headers on every page, script, style, image and manifest (and on a missing
+/// one). No referrer: the tokens are in the pages' URLs. No framing: a page cannot be
+/// put under someone else's buttons. No sniffing: a script is only ever a script.
+const SECURITY_HEADERS: [(&str, &str); 4] = [
+    ("Content-Security-Policy", CONTENT_SECURITY_POLICY),
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "no-referrer"),
+    ("X-Frame-Options", "DENY"),
+];
+
+fn secured(mut resp: HttpResponseBuilder) -> HttpResponseBuilder {
+    for h in SECURITY_HEADERS {
+        resp.insert_header(h);
+    }
+    resp
+}
 
 /// The content type of a page file, by its extension.
 fn content_type(path: &str) -> &'static str {
@@ -32,7 +62,7 @@ fn content_type(path: &str) -> &'static str {
 
 fn serve(path: &str, req: &HttpRequest) -> HttpResponse {
     let Some(file) = Assets::get(path) else {
-        return HttpResponse::NotFound()
+        return secured(HttpResponse::NotFound())
             .content_type("text/plain; charset=utf-8")
             .body(format!(
                 "no page {path:?}: the pages are /, /console, /crew, /lookup, /callbacks and /reports"
@@ -54,14 +84,13 @@ fn serve(path: &str, req: &HttpRequest) -> HttpResponse {
         .is_some_and(|v| v == etag);
     // Pages and scripts are revalidated on every load (an ETag answer is cheap), so
     // an upgraded server is picked up by the next reload; nothing is cached stale.
-    let mut resp = if matches {
+    let mut resp = secured(if matches {
         HttpResponse::NotModified()
     } else {
         HttpResponse::Ok()
-    };
+    });
     resp.insert_header((header::CACHE_CONTROL, "no-cache"))
-        .insert_header((header::ETAG, etag))
-        .insert_header(("X-Content-Type-Options", "nosniff"));
+        .insert_header((header::ETAG, etag));
     if path == "sw.js" {
         // The crew page's service worker controls the whole site.
         resp.insert_header(("Service-Worker-Allowed", "/"));

@@ -3,6 +3,10 @@
 //! `DevToolsActivePort`, and each page is driven through its own websocket with
 //! `Runtime.evaluate`, `Emulation.setDeviceMetricsOverride` and
 //! `Page.captureScreenshot`. No driver binary, no download.
+//!
+//! A page that breaks its Content-Security-Policy fails the test: each tab has the
+//! `Log` domain on, and a console entry saying the policy refused something (an inline
+//! script, style or handler, a load from elsewhere) panics at the next call.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -103,6 +107,7 @@ impl Browser {
         )
         .await;
         page.call("Page.enable", json!({})).await;
+        page.call("Log.enable", json!({})).await;
         page.call("Page.navigate", json!({"url": url})).await;
         page
     }
@@ -174,6 +179,9 @@ impl Page {
                 _ => continue,
             };
             let v: Value = serde_json::from_slice(&bytes).expect("DevTools JSON");
+            if v["method"] == "Log.entryAdded" {
+                refused_by_the_policy(&v["params"]["entry"]);
+            }
             if v["id"].as_u64() == Some(id) {
                 if let Some(e) = v.get("error") {
                     panic!("{method}: {e}");
@@ -223,4 +231,15 @@ impl Page {
         }
         std::fs::write(path, png).expect("screenshot written");
     }
+}
+
+/// Panic on a console entry that says the Content-Security-Policy refused something:
+/// the pages must work within it.
+fn refused_by_the_policy(entry: &Value) {
+    let text = entry["text"].as_str().unwrap_or_default();
+    assert!(
+        !text.contains("Content Security Policy"),
+        "the page broke its Content-Security-Policy: {text} ({})",
+        entry["url"].as_str().unwrap_or_default()
+    );
 }

@@ -1,5 +1,6 @@
 //! A faultline server inside the test's process, over a fresh event log (see
-//! [`super::db::test_db`]) on the bundled IEEE 123 feeder, on a free port.
+//! [`super::db::test_db`]) on the bundled IEEE 123 feeder (or a given network), on a
+//! free port.
 
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -21,7 +22,16 @@ impl TestServer {
     /// Serve a log that already holds `log` (as after a restart: the engine is rebuilt
     /// from it), accepting `tokens`.
     pub async fn start(dir: &std::path::Path, tokens: Tokens, log: &[Event]) -> TestServer {
-        let network = super::bundled("ieee123.geojson");
+        Self::start_on(super::bundled("ieee123.geojson"), dir, tokens, log).await
+    }
+
+    /// [`TestServer::start`] on another network.
+    pub async fn start_on(
+        network: faultline::network::Network,
+        dir: &std::path::Path,
+        tokens: Tokens,
+        log: &[Event],
+    ) -> TestServer {
         let (store, writer) = Store::open(&super::db::test_db(dir).await, StoreOptions::default())
             .await
             .expect("the event log opens");
