@@ -81,7 +81,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     );
     let mut crews = Vec::new();
     if !args.no_storm {
-        let net = crate::serve::load_network(&network, false, false)?;
+        let net = crate::input::load_network(&network, false, false)?;
         let storm = generate(
             &net,
             &StormOptions {

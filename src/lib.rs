@@ -11,6 +11,7 @@
 //! - [`orders`]: the work-order state machine and its audit trail.
 //! - [`dispatch`]: crews, travel times, service-target clocks, escalation and the
 //!   optimal assignment of crews to orders.
+//! - [`ids`]: the names faultline gives outages and work orders.
 //! - [`engine`]: one event in, output messages out (CONTRACT section 4).
 //! - [`sim`]: the storm simulator with its ground truth, and scoring against an oracle.
 //! - [`import`]: OpenDSS models to contract GeoJSON.
@@ -30,14 +31,17 @@
 #![deny(missing_docs)]
 
 pub mod api;
+#[cfg(feature = "bench")]
 pub mod bench;
 pub mod config;
 pub mod demo;
 pub mod dispatch;
 pub mod engine;
 pub mod events;
+pub mod ids;
 pub mod import;
 pub mod inference;
+pub mod input;
 pub mod live;
 pub mod network;
 pub mod orders;

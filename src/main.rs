@@ -29,7 +29,8 @@ enum Command {
     Simulate(faultline::sim::command::SimulateArgs),
     /// The command system on the bundled real network, ready to try.
     Demo(faultline::demo::DemoArgs),
-    /// Whole-system benchmarks (numbers for BENCHMARKS.md).
+    /// Whole-system benchmarks (numbers for BENCHMARKS.md; built with `--features bench`).
+    #[cfg(feature = "bench")]
     #[command(subcommand)]
     Bench(faultline::bench::BenchCommand),
 }
@@ -55,6 +56,7 @@ fn main() -> anyhow::Result<()> {
         Command::Report(args) => faultline::reports::command::run(args),
         Command::Simulate(args) => faultline::sim::command::run(args),
         Command::Import(args) => faultline::import::command::run(args),
+        #[cfg(feature = "bench")]
         Command::Bench(command) => faultline::bench::run(command),
     }
 }

@@ -2,52 +2,16 @@
 
 use std::net::TcpListener;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::Context;
 
 use crate::api::{build_server, AppState, Tokens};
 use crate::config::ServeSettings;
 use crate::engine::Engine;
+use crate::input::load_network;
 use crate::live::{spawn_ticker, Live, LiveOptions};
-use crate::network::{LoadOptions, Network};
 use crate::store::{redacted, Store, StoreOptions};
-
-/// Load a network file with the settings' options, logging what it took. The file is
-/// read as a stream, one feature at a time, never held whole: a 1,000,000-customer file
-/// (951 MB) peaks at 835 MiB this way (BENCHMARKS.md, "Network load, session 7").
-pub fn load_network(
-    path: &std::path::Path,
-    add_protection: bool,
-    set_aside_invalid: bool,
-) -> anyhow::Result<Network> {
-    let started = Instant::now();
-    let options = LoadOptions {
-        add_protection,
-        set_aside_invalid,
-    };
-    let file = std::fs::File::open(path)
-        .with_context(|| format!("opening the network file {}", path.display()))?;
-    let network = Network::from_geojson_reader(file, &options)
-        .with_context(|| format!("loading {}", path.display()))?;
-    let s = network.summary();
-    tracing::info!(
-        file = %path.display(),
-        nodes = s.nodes,
-        edges = s.edges,
-        customers = s.customers,
-        feeders = s.feeders,
-        elapsed_ms = started.elapsed().as_millis() as u64,
-        "network loaded"
-    );
-    for note in network.notes() {
-        tracing::info!(%note, "network note");
-    }
-    for problem in network.set_aside() {
-        tracing::warn!(feature = %problem.feature, message = %problem.message, "set aside");
-    }
-    Ok(network)
-}
 
 /// Run the server until SIGINT/SIGTERM; in-flight requests finish and every accepted
 /// event is committed before this returns.

@@ -23,23 +23,9 @@ impl Drop for ServeLock {
     }
 }
 
-/// The database file a `--db` names, for the embedded log (`None` for PostgreSQL or
-/// an in-memory SQLite database).
-pub fn sqlite_file(db: &str) -> Option<PathBuf> {
-    if crate::store::is_postgres_url(db) {
-        return None;
-    }
-    let path = db
-        .strip_prefix("sqlite://")
-        .or_else(|| db.strip_prefix("sqlite:"))
-        .unwrap_or(db);
-    let path = path.split('?').next().unwrap_or(path);
-    (!path.is_empty() && !path.starts_with(":memory:")).then(|| PathBuf::from(path))
-}
-
 /// Take the lock for the log at `db` (nothing to take on PostgreSQL).
 pub fn take(db: &str) -> anyhow::Result<Option<ServeLock>> {
-    let Some(file) = sqlite_file(db) else {
+    let Some(file) = crate::store::sqlite_file(db) else {
         return Ok(None);
     };
     let mut name = file.clone().into_os_string();
@@ -103,12 +89,18 @@ mod tests {
 
     #[test]
     fn the_lock_names_the_sqlite_file_and_not_a_shared_database() {
-        assert_eq!(sqlite_file("log.db"), Some(PathBuf::from("log.db")));
         assert_eq!(
-            sqlite_file("sqlite:/var/lib/faultline/log.db?mode=rwc"),
+            crate::store::sqlite_file("log.db"),
+            Some(PathBuf::from("log.db"))
+        );
+        assert_eq!(
+            crate::store::sqlite_file("sqlite:/var/lib/faultline/log.db?mode=rwc"),
             Some(PathBuf::from("/var/lib/faultline/log.db"))
         );
-        assert_eq!(sqlite_file("postgres://ops@db/faultline"), None);
-        assert_eq!(sqlite_file("sqlite::memory:"), None);
+        assert_eq!(
+            crate::store::sqlite_file("postgres://ops@db/faultline"),
+            None
+        );
+        assert_eq!(crate::store::sqlite_file("sqlite::memory:"), None);
     }
 }

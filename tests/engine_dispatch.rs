@@ -179,7 +179,7 @@ fn with_scarce_crews_optimal_assignment_is_on_site_in_time_at_least_as_often_as_
                 },
                 Duration::hours(36),
             );
-            let f = faultline::sim::dispatch_bench::service_figures(&run.engine);
+            let f = faultline::sim::score::service_figures(&run.engine);
             in_time[i] += f.on_site_in_time;
         }
     }

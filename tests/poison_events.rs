@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 
 use faultline::engine::{Engine, EngineOptions};
 use faultline::events::Event;
+use faultline::input::{apply_all, read_events};
 use faultline::live::Live;
-use faultline::replay::{apply_all, read_events};
 use faultline::store::{Store, StoreOptions};
 use sqlx::Connection;
 

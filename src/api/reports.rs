@@ -17,7 +17,7 @@ use chrono::{DateTime, Utc};
 
 use super::auth::Caller;
 use super::{ApiError, AppState};
-use crate::reports::{self, command::Format, Query, QueryText, Records, Units};
+use crate::reports::{self, Format, Query, QueryText, Records, Units};
 
 /// The network's customer units, built on the first report.
 #[derive(Default)]
@@ -89,7 +89,7 @@ pub(super) async fn get_reports(
     let (body, from, to) = web::block(move || {
         let report = reports::build(&network, &units, &records, &q);
         (
-            reports::command::render(&report, format),
+            reports::render(&report, format),
             report.scope.from,
             report.scope.to,
         )

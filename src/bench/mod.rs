@@ -27,10 +27,13 @@
 //! - Numbers only mean something from a release build (`cargo build --release`); a
 //!   debug build says so on its first line.
 
+pub mod dispatch;
+pub mod inference;
 pub mod ingest;
 pub mod instances;
 pub mod loadgen;
 pub mod network;
+pub mod report;
 pub mod scratch;
 pub mod server;
 pub mod stream;
@@ -54,15 +57,15 @@ pub enum BenchCommand {
     /// beside one reader in the same run.
     Stream(stream::StreamBenchArgs),
     /// Inference against the classic rule and the oracle on simulated storms.
-    Inference(crate::sim::bench::InferenceBenchArgs),
+    Inference(inference::InferenceBenchArgs),
     /// Replay speed: how long a serve restart takes to rebuild the engine from the log.
-    Replay(crate::sim::bench::ReplayBenchArgs),
+    Replay(inference::ReplayBenchArgs),
     /// Dispatch: optimal assignment against nearest-free-crew on storms with simulated
     /// crews (plenty and scarce), and the time of one large re-solve.
-    Dispatch(crate::sim::dispatch_bench::DispatchBenchArgs),
+    Dispatch(dispatch::DispatchBenchArgs),
     /// Reliability and workload report over a simulated year of storms, beside the
     /// replay of the same log.
-    Report(crate::reports::bench::ReportBenchArgs),
+    Report(report::ReportBenchArgs),
     /// Load (or only parse) one network file and print one JSON line of figures; run by
     /// `bench network` in a child so each phase's peak memory is its own.
     #[command(hide = true)]
@@ -76,10 +79,10 @@ pub fn run(command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Ingest(args) => ingest::run(&args),
         BenchCommand::Instances(args) => instances::run(&args),
         BenchCommand::Stream(args) => stream::run(&args),
-        BenchCommand::Inference(args) => crate::sim::bench::run(args),
-        BenchCommand::Replay(args) => crate::sim::bench::run_replay(args),
-        BenchCommand::Dispatch(args) => crate::sim::dispatch_bench::run(args),
-        BenchCommand::Report(args) => crate::reports::bench::run(args),
+        BenchCommand::Inference(args) => inference::run(args),
+        BenchCommand::Replay(args) => inference::run_replay(args),
+        BenchCommand::Dispatch(args) => dispatch::run(args),
+        BenchCommand::Report(args) => report::run(args),
         BenchCommand::NetworkLoadOnce(args) => network::load_once(&args),
     }
 }

@@ -43,6 +43,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
 use crate::events::{self, CrewActionKind, CrewUpdate};
+pub use crate::ids::{order_name, parse_order_name};
 use crate::network::{DeviceKind, FastMap, ZoneKind};
 use crate::orders::{Lifecycle, OrderState, Refused, Step};
 use assign::{CostMatrix, FORBIDDEN};
@@ -273,16 +274,6 @@ pub struct Order {
     ack_due: Option<DateTime<Utc>>,
 }
 
-/// `WO-<n>`.
-pub fn order_name(n: u64) -> String {
-    format!("WO-{n}")
-}
-
-/// The number in `WO-<n>`.
-pub fn parse_order_name(s: &str) -> Option<u64> {
-    s.strip_prefix("WO-")?.parse().ok()
-}
-
 impl Order {
     /// `WO-<n>`.
     pub fn id(&self) -> String {
@@ -350,7 +341,7 @@ impl Order {
         let life = &self.life;
         let json = Json {
             id: self.id(),
-            outage: crate::engine::outage_name(self.outage),
+            outage: crate::ids::outage_name(self.outage),
             kind: self.job.as_str(),
             device: &self.device,
             lon: self.lon,
@@ -676,7 +667,7 @@ impl Dispatch {
         self.next_order += 1;
         let why = format!(
             "{} out at {} ({} customers)",
-            crate::engine::outage_name(f.number),
+            crate::ids::outage_name(f.number),
             f.device,
             f.customers_out
         );
@@ -1584,7 +1575,7 @@ impl Dispatch {
             on_shift: crew.on_shift,
             status: self.crew_status(crew),
             order: order.map(Order::id),
-            outage: order.map(|o| crate::engine::outage_name(o.outage)),
+            outage: order.map(|o| crate::ids::outage_name(o.outage)),
             target_lon: order.map(|o| o.lon),
             target_lat: order.map(|o| o.lat),
             eta: order.and_then(|o| o.eta),
@@ -1597,6 +1588,7 @@ impl Dispatch {
 /// over a 40 km square around 116.4°E 39.9°N (an urban area), a tenth of the orders
 /// with a critical customer, every fifth crew a meter crew. Returns the board and the
 /// time at which to solve it.
+#[cfg(any(test, feature = "bench"))]
 pub fn synthetic_board(orders: usize, crews: usize, seed: u64) -> (Dispatch, DateTime<Utc>) {
     use rand::{Rng, SeedableRng};
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);

@@ -6,6 +6,7 @@ use serde::Serialize;
 use crate::events::push_time;
 #[cfg(test)]
 use crate::events::{serialize_opt_time, serialize_time};
+pub use crate::ids::{outage_name, parse_outage_name};
 use crate::inference::{Rule, Site};
 use crate::network::{DeviceKind, ZoneKind};
 
@@ -56,16 +57,6 @@ impl OutageStatus {
             OutageStatus::Cancelled => "cancelled",
         }
     }
-}
-
-/// `OUT-<n>`.
-pub fn outage_name(n: u64) -> String {
-    format!("OUT-{n}")
-}
-
-/// The number in `OUT-<n>`.
-pub fn parse_outage_name(s: &str) -> Option<u64> {
-    s.strip_prefix("OUT-")?.parse().ok()
 }
 
 /// One outage, as the engine keeps it.

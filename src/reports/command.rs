@@ -9,22 +9,12 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::Context;
-use clap::{Args, ValueEnum};
+use clap::Args;
 
-use super::{build, csv, QueryText, Records, Report, Units};
+use super::{build, render, Format, QueryText, Records, Units};
 use crate::engine::{Engine, EngineOptions};
+use crate::input::{apply_all, load_network, read_events, EventsFile};
 use crate::network::Network;
-use crate::replay::{apply_all, read_events, EventsFile};
-use crate::serve::load_network;
-
-/// Output format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    /// The whole report as one JSON object.
-    Json,
-    /// One flat table: section,group,metric,value.
-    Csv,
-}
 
 /// Arguments of `faultline report`.
 #[derive(Debug, Args)]
@@ -83,14 +73,6 @@ pub fn replay_records(
         .unwrap_or_else(|never| match never {});
     Records::from_engine(&engine, file.events.first().map(|e| e.at))
         .context("reading the engine's outage and order objects")
-}
-
-/// Render a report in a format.
-pub fn render(report: &Report, format: Format) -> String {
-    match format {
-        Format::Json => serde_json::to_string_pretty(report).unwrap_or_default(),
-        Format::Csv => csv::to_csv(report),
-    }
 }
 
 /// Run `faultline report`.

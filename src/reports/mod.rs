@@ -37,7 +37,6 @@
 //! outage (its own service point, or a failed meter) darkens that point only. A
 //! `wire_down` safety outage darkens nobody by itself.
 
-pub mod bench;
 pub mod command;
 pub mod csv;
 pub mod reliability;
@@ -51,6 +50,23 @@ use crate::events::format_time;
 use crate::network::{CustomerIdx, Network, ZoneKind};
 
 pub use reliability::Units;
+
+/// Output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// The whole report as one JSON object.
+    Json,
+    /// One flat table: section,group,metric,value.
+    Csv,
+}
+
+/// Render a report in a format.
+pub fn render(report: &Report, format: Format) -> String {
+    match format {
+        Format::Json => serde_json::to_string_pretty(report).unwrap_or_default(),
+        Format::Csv => csv::to_csv(report),
+    }
+}
 
 /// A bad report parameter, naming it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

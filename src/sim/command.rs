@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::{generate, StormOptions};
-use crate::serve::load_network;
+use crate::input::load_network;
 
 /// Arguments of `faultline simulate`.
 #[derive(Debug, Args)]

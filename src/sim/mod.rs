@@ -26,10 +26,8 @@
 //! Pure: no I/O; [`Storm::write`] is the only function that writes, and only where it
 //! is told.
 
-pub mod bench;
 pub mod command;
 pub mod crews;
-pub mod dispatch_bench;
 pub mod score;
 
 use std::collections::BTreeMap;

@@ -22,6 +22,7 @@ use super::Storm;
 use crate::engine::{Engine, EngineOptions};
 use crate::events::{Event, EventKind};
 use crate::network::{CustomerIdx, DeviceIdx, Network};
+use crate::orders::OrderState;
 
 /// Minutes after a fault at which it is checked.
 pub const CHECKPOINTS_MIN: [i64; 4] = [5, 10, 15, 30];
@@ -258,4 +259,66 @@ fn oracle_pick(net: &Network, evidence: &[Option<CustomerIdx>]) -> Option<Device
             .iter()
             .all(|&c| net.chain_of_customer(c).any(|x| x == d))
     })
+}
+
+/// Service figures of one run.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct ServiceFigures {
+    /// Orders counted: all but those whose outage went away without a crew (merged
+    /// into another, withdrawn, or power back before the target).
+    pub orders: usize,
+    /// Of them, a crew on site by `arrive_by`.
+    pub on_site_in_time: usize,
+    /// Of them, restored by `restore_by`.
+    pub restored_in_time: usize,
+    /// Sum of minutes from the outage being known to a crew on site.
+    pub arrive_min_sum: f64,
+    /// Orders a crew reached.
+    pub arrived: usize,
+}
+
+impl ServiceFigures {
+    /// Add another run's figures to these.
+    pub fn add(&mut self, o: &Self) {
+        self.orders += o.orders;
+        self.on_site_in_time += o.on_site_in_time;
+        self.restored_in_time += o.restored_in_time;
+        self.arrive_min_sum += o.arrive_min_sum;
+        self.arrived += o.arrived;
+    }
+}
+
+/// How the orders of a finished run did against their targets.
+pub fn service_figures(engine: &Engine) -> ServiceFigures {
+    let mut f = ServiceFigures::default();
+    for o in engine.dispatch().orders() {
+        // An order whose outage went away (merged, withdrawn, or power back by
+        // itself) before its target, without a crew, never needed one.
+        let reached = o.life.first_time(OrderState::OnSite).is_some();
+        let ended = o
+            .life
+            .first_time(OrderState::Closed)
+            .or_else(|| o.life.first_time(OrderState::Cancelled));
+        if !reached && ended.is_some_and(|at| at <= o.arrive_by) {
+            continue;
+        }
+        if !reached && o.state() == OrderState::Cancelled {
+            continue;
+        }
+        f.orders += 1;
+        if let Some(at) = o.life.first_time(OrderState::OnSite) {
+            f.arrived += 1;
+            f.arrive_min_sum += (at - o.started_at).num_seconds() as f64 / 60.0;
+            if at <= o.arrive_by {
+                f.on_site_in_time += 1;
+            }
+        }
+        if o.life
+            .first_time(OrderState::Restored)
+            .is_some_and(|at| at <= o.restore_by)
+        {
+            f.restored_in_time += 1;
+        }
+    }
+    f
 }

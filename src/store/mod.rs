@@ -393,6 +393,20 @@ impl Store {
     }
 }
 
+/// The database file a `--db` names, for the embedded log (`None` for PostgreSQL or
+/// an in-memory SQLite database).
+pub fn sqlite_file(db: &str) -> Option<std::path::PathBuf> {
+    if is_postgres_url(db) {
+        return None;
+    }
+    let path = db
+        .strip_prefix("sqlite://")
+        .or_else(|| db.strip_prefix("sqlite:"))
+        .unwrap_or(db);
+    let path = path.split('?').next().unwrap_or(path);
+    (!path.is_empty() && !path.starts_with(":memory:")).then(|| std::path::PathBuf::from(path))
+}
+
 /// Whether `url` names a PostgreSQL database.
 pub fn is_postgres_url(url: &str) -> bool {
     url.starts_with("postgres://") || url.starts_with("postgresql://")

@@ -73,7 +73,7 @@ fn multi_row_insert(head: &str, columns: usize, rows: usize, tail: &str) -> Stri
 /// SQLite's own `-wal` and `-shm` are (`None` for a log in memory: its snapshots are
 /// in memory too). Derived data: deleting it costs one replay of the whole log.
 fn snapshot_file(url: &str) -> Option<std::path::PathBuf> {
-    let log = crate::serve_lock::sqlite_file(url)?;
+    let log = super::sqlite_file(url)?;
     let mut name = log.into_os_string();
     name.push("-snapshots");
     Some(name.into())

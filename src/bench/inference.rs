@@ -5,9 +5,9 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::score::{score, StormScore, CHECKPOINTS_MIN};
-use super::{generate, StormOptions};
 use crate::network::{LoadOptions, Network};
+use crate::sim::score::{score, StormScore, CHECKPOINTS_MIN};
+use crate::sim::{generate, StormOptions};
 
 /// Arguments of `faultline bench inference`.
 #[derive(Debug, Args)]

@@ -8,12 +8,12 @@ use std::time::Instant;
 use chrono::Duration;
 use clap::Args;
 
-use super::crews::{self, CrewOptions};
-use super::{generate, StormOptions};
 use crate::dispatch::{synthetic_board, DispatchOptions, Policy};
-use crate::engine::{Engine, EngineOptions};
+use crate::engine::EngineOptions;
 use crate::network::{LoadOptions, Network};
-use crate::orders::OrderState;
+use crate::sim::crews::{self, CrewOptions};
+use crate::sim::score::{service_figures, ServiceFigures};
+use crate::sim::{generate, StormOptions};
 
 /// Arguments of `faultline bench dispatch`.
 #[derive(Debug, Args)]
@@ -39,67 +39,6 @@ pub struct DispatchBenchArgs {
     /// Free crews on the board timed for one re-solve.
     #[arg(long, default_value_t = 300)]
     pub solve_crews: usize,
-}
-
-/// Service figures of one run.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct ServiceFigures {
-    /// Orders counted: all but those whose outage went away without a crew (merged
-    /// into another, withdrawn, or power back before the target).
-    pub orders: usize,
-    /// Of them, a crew on site by `arrive_by`.
-    pub on_site_in_time: usize,
-    /// Of them, restored by `restore_by`.
-    pub restored_in_time: usize,
-    /// Sum of minutes from the outage being known to a crew on site.
-    pub arrive_min_sum: f64,
-    /// Orders a crew reached.
-    pub arrived: usize,
-}
-
-impl ServiceFigures {
-    fn add(&mut self, o: &Self) {
-        self.orders += o.orders;
-        self.on_site_in_time += o.on_site_in_time;
-        self.restored_in_time += o.restored_in_time;
-        self.arrive_min_sum += o.arrive_min_sum;
-        self.arrived += o.arrived;
-    }
-}
-
-/// How the orders of a finished run did against their targets.
-pub fn service_figures(engine: &Engine) -> ServiceFigures {
-    let mut f = ServiceFigures::default();
-    for o in engine.dispatch().orders() {
-        // An order whose outage went away (merged, withdrawn, or power back by
-        // itself) before its target, without a crew, never needed one.
-        let reached = o.life.first_time(OrderState::OnSite).is_some();
-        let ended = o
-            .life
-            .first_time(OrderState::Closed)
-            .or_else(|| o.life.first_time(OrderState::Cancelled));
-        if !reached && ended.is_some_and(|at| at <= o.arrive_by) {
-            continue;
-        }
-        if !reached && o.state() == OrderState::Cancelled {
-            continue;
-        }
-        f.orders += 1;
-        if let Some(at) = o.life.first_time(OrderState::OnSite) {
-            f.arrived += 1;
-            f.arrive_min_sum += (at - o.started_at).num_seconds() as f64 / 60.0;
-            if at <= o.arrive_by {
-                f.on_site_in_time += 1;
-            }
-        }
-        if o.life
-            .first_time(OrderState::Restored)
-            .is_some_and(|at| at <= o.restore_by)
-        {
-            f.restored_in_time += 1;
-        }
-    }
-    f
 }
 
 fn pct(a: usize, b: usize) -> f64 {

@@ -19,10 +19,10 @@ use clap::Args;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::{build, command, csv, Query, QueryText, Records, Units};
 use crate::engine::{Engine, EngineOptions};
 use crate::events::Event;
 use crate::network::{LoadOptions, Network};
+use crate::reports::{build, csv, render, Format, Query, QueryText, Records, Units};
 use crate::sim::crews::{self, CrewOptions};
 use crate::sim::{generate, StormOptions};
 
@@ -153,7 +153,7 @@ pub fn run(args: ReportBenchArgs) -> anyhow::Result<()> {
     let month_report = build(&net, &units, &records, &month);
     let month_time = secs(t);
     let t = Instant::now();
-    let json = command::render(&report, command::Format::Json);
+    let json = render(&report, Format::Json);
     let json_time = secs(t);
     let t = Instant::now();
     let csv_text = csv::to_csv(&report);
