@@ -20,8 +20,14 @@ pub struct ImportArgs {
     /// A contract GeoJSON file to check (and, with --add-protection, to fuse).
     #[arg(long)]
     pub geojson: Option<PathBuf>,
-    /// Where to put the model's local x/y origin (its source bus): LON,LAT.
-    #[arg(long, value_parser = parse_lon_lat, required_unless_present = "geojson")]
+    /// Where to put the model's local x/y origin (its source bus): LON,LAT. West and
+    /// south are negative, written as they are: `--place-at -84.39,33.75`.
+    #[arg(
+        long,
+        value_parser = parse_lon_lat,
+        required_unless_present = "geojson",
+        allow_hyphen_values = true
+    )]
     pub place_at: Option<(f64, f64)>,
     /// Metres per local coordinate unit (0.3048 when the model is in feet).
     #[arg(long, default_value_t = 0.3048)]
@@ -125,5 +131,40 @@ fn mark_added_fuses(collection: &mut Value, network: &Network) {
             props["kind"] = Value::String("fuse".into());
             props["added_protection"] = Value::Bool(true);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    /// `faultline import`'s arguments as the command line parses them.
+    #[derive(Debug, Parser)]
+    struct Import {
+        #[command(flatten)]
+        args: ImportArgs,
+    }
+
+    // See: #19. clap took `-84.39,33.75` for a flag (`unexpected argument '-8'`).
+    #[test]
+    fn a_place_west_or_south_of_zero_is_read_as_written() {
+        let parsed = Import::try_parse_from([
+            "import",
+            "--opendss",
+            "Master.dss",
+            "--place-at",
+            "-84.39,-33.75",
+        ])
+        .expect("negative coordinates parse");
+        assert_eq!(parsed.args.place_at, Some((-84.39, -33.75)));
+        let parsed =
+            Import::try_parse_from(["import", "--opendss", "M.dss", "--place-at=-0.5,51.5"])
+                .expect("the = form parses too");
+        assert_eq!(parsed.args.place_at, Some((-0.5, 51.5)));
+        // A flag is still a flag: a missing value is not swallowed as a coordinate.
+        let e = Import::try_parse_from(["import", "--opendss", "M.dss", "--place-at", "x"])
+            .expect_err("not a coordinate");
+        assert!(e.to_string().contains("LON,LAT"), "{e}");
     }
 }
