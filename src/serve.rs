@@ -49,9 +49,28 @@ pub fn load_network(
     Ok(network)
 }
 
+/// Listen on `addr` (`--bind`). A port another program holds is one clear error that
+/// says what to do, not an I/O error code.
+pub fn bind(addr: &str) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(addr).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::AddrInUse {
+            let port = addr.rsplit_once(':').map_or(addr, |(_, port)| port);
+            anyhow::anyhow!("port {port} is in use: choose another with --bind")
+        } else {
+            anyhow::Error::new(e).context(format!("binding {addr}"))
+        }
+    })
+}
+
 /// Run the server until SIGINT/SIGTERM; in-flight requests finish and every accepted
 /// event is committed before this returns.
 pub async fn run(settings: ServeSettings) -> anyhow::Result<()> {
+    run_on(settings, None).await
+}
+
+/// [`run`] on a listener the caller has bound already (`faultline demo` binds before it
+/// prints or posts anything), or on `settings.bind` when `None`.
+pub async fn run_on(settings: ServeSettings, listener: Option<TcpListener>) -> anyhow::Result<()> {
     let network = load_network(
         &settings.network,
         settings.add_protection,
@@ -76,8 +95,10 @@ pub async fn run(settings: ServeSettings) -> anyhow::Result<()> {
         let added = tokens.add_from(source)?;
         tracing::info!(tokens = added, "tokens loaded");
     }
-    let listener =
-        TcpListener::bind(&settings.bind).with_context(|| format!("binding {}", settings.bind))?;
+    let listener = match listener {
+        Some(listener) => listener,
+        None => bind(&settings.bind)?,
+    };
     let addr = listener.local_addr()?;
     let (shutdown_tx, shutdown) = tokio::sync::watch::channel(false);
     let engine = Engine::new(network.clone(), settings.engine.options()?);
