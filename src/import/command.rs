@@ -59,8 +59,11 @@ fn parse_lon_lat(s: &str) -> Result<(f64, f64), String> {
 }
 
 /// Run the command; messages for the user go to standard error.
+///
+/// The file is held as text, once: the network is loaded from that text and the same
+/// text written (a tree of the features is built only to mark added fuses).
 pub fn run(args: ImportArgs) -> anyhow::Result<()> {
-    let mut collection = if let Some(master) = &args.opendss {
+    let mut text = if let Some(master) = &args.opendss {
         // unwrap-free: clap requires --place-at with --opendss.
         let Some((lon, lat)) = args.place_at else {
             bail!("--place-at LON,LAT is required with --opendss");
@@ -79,11 +82,9 @@ pub fn run(args: ImportArgs) -> anyhow::Result<()> {
         for note in &imported.notes {
             eprintln!("note: {note}");
         }
-        imported.collection
+        imported.geojson
     } else if let Some(path) = &args.geojson {
-        let text =
-            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-        serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))?
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?
     } else {
         bail!("give --opendss MASTER.dss or --geojson FILE");
     };
@@ -91,10 +92,13 @@ pub fn run(args: ImportArgs) -> anyhow::Result<()> {
         add_protection: args.add_protection,
         ..LoadOptions::default()
     };
-    let network = Network::from_geojson(&collection.to_string(), &options)
-        .context("the result is not a valid network file")?;
+    let network =
+        Network::from_geojson(&text, &options).context("the result is not a valid network file")?;
     if args.add_protection {
+        let mut collection: Value = serde_json::from_str(&text)?;
+        drop(text);
         mark_added_fuses(&mut collection, &network);
+        text = serde_json::to_string(&collection)?;
     }
     for note in network.notes() {
         eprintln!("note: {note}");
@@ -104,7 +108,7 @@ pub fn run(args: ImportArgs) -> anyhow::Result<()> {
         "network: {} nodes, {} edges, {} feeders, {} customers, devices {:?}",
         s.nodes, s.edges, s.feeders, s.customers, s.devices
     );
-    let text = serde_json::to_string(&collection)?;
+    drop(network);
     match &args.output {
         Some(path) => {
             std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?
