@@ -520,3 +520,128 @@ fn imported_models_load_into_the_network_model_like_the_ready_files() {
         assert!(!feeders.is_empty(), "{model}: no feeder");
     }
 }
+
+/// A feeder with two loops and a bypass: two step transformers between the same two
+/// buses with a fuse split out of one (a loop in the file), a switch closing a ring
+/// through them, and a regulator with its bypass (parallel closed edges between the
+/// same two nodes, which the contract allows).
+const LOOPS: &str = "Clear\n\
+New Circuit.loops basekv=12.47 bus1=src\n\
+New Line.feed bus1=src bus2=a length=1 units=kft\n\
+New Transformer.step1 phases=3 windings=2 buses=[a b] kvs=[12.47 4.16] kvas=[500 500]\n\
+New Transformer.step2 phases=3 windings=2 buses=[a b] kvs=[12.47 4.16] kvas=[500 500]\n\
+New Fuse.fs1 MonitoredObj=Transformer.step1 MonitoredTerm=1\n\
+New Line.l2 bus1=b bus2=c length=1 units=kft\n\
+New Line.l3 bus1=c bus2=d length=1 units=kft\n\
+New Line.sw bus1=d bus2=a switch=yes length=0.01 units=kft\n\
+New Transformer.reg phases=3 windings=2 buses=[c e] kvs=[4.16 4.16] kvas=[500 500]\n\
+New RegControl.rc transformer=reg winding=2 vreg=122\n\
+New Line.bypass bus1=c bus2=e switch=yes length=0.01 units=kft\n\
+New Line.l4 bus1=e bus2=f length=1 units=kft\n\
+New Load.x bus1=f kv=4.16 kw=10\n";
+
+fn faultline_import(master: &Path, output: &Path, extra: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_faultline"))
+        .arg("import")
+        .arg("--opendss")
+        .arg(master)
+        .args(["--place-at", "-84.39,33.75", "-o"])
+        .arg(output)
+        .args(extra)
+        .env("RUST_BACKTRACE", "0")
+        .output()
+        .expect("faultline runs")
+}
+
+// See: #19. A real model (EPRI ckt24's parallel step transformers) was refused with
+// its loops named and no way past them.
+#[test]
+fn a_model_with_loops_is_refused_pointing_to_break_loops_and_no_file_is_written() {
+    let dir = scratch("loops-refused");
+    std::fs::write(dir.join("Master.dss"), LOOPS).expect("write");
+    let output = dir.join("out.geojson");
+    let out = faultline_import(&dir.join("Master.dss"), &output, &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(stderr.contains("rerun with --break-loops"), "{stderr}");
+    assert!(
+        stderr.contains("line.sw") && stderr.contains("transformer.step2"),
+        "{stderr}"
+    );
+    assert!(!output.exists());
+}
+
+// See: #19.
+#[test]
+fn break_loops_opens_a_switch_and_one_of_a_parallel_pair_but_never_a_bypass() {
+    use faultline::import::{import_opendss_with, ImportOptions};
+    let dir = scratch("loops-broken");
+    std::fs::write(dir.join("Master.dss"), LOOPS).expect("write");
+    let options = ImportOptions { break_loops: true };
+    let imported = import_opendss_with(&dir.join("Master.dss"), &FEET, &options).expect("imports");
+    let opened: Vec<&str> = imported.opened.iter().map(|o| o.id.as_str()).collect();
+    // One edge per loop: the ring's switch, and the later of the two step transformers
+    // (the earlier keeps its fuse). The regulator and its bypass stay closed.
+    assert_eq!(opened, ["transformer.step2", "line.sw"]);
+    assert!(
+        imported.opened[0]
+            .why
+            .starts_with("parallel to transformer.step1 between buses a and b"),
+        "{}",
+        imported.opened[0].why
+    );
+    assert!(
+        imported.opened[1]
+            .why
+            .starts_with("a switch on the loop through line.sw"),
+        "{}",
+        imported.opened[1].why
+    );
+    let collection = imported.collection();
+    let edge = |id: &str| {
+        features(&collection)
+            .iter()
+            .find(|f| prop(f, "id") == id)
+            .unwrap_or_else(|| panic!("{id} missing"))
+            .clone()
+    };
+    for id in ["transformer.step2", "line.sw"] {
+        assert_eq!(prop(&edge(id), "normally_open"), true, "{id}");
+        assert!(prop(&edge(id), "opened_by_import").is_string(), "{id}");
+    }
+    for id in [
+        "transformer.step1",
+        "transformer.reg",
+        "line.bypass",
+        "line.l2",
+    ] {
+        assert_eq!(prop(&edge(id), "normally_open"), false, "{id}");
+    }
+    let (feeders, _, customers) = as_network(&collection);
+    assert_eq!((feeders.len(), customers), (1, 1));
+    // Models without loops (a regulator bank, tie switches): nothing opened, the same
+    // file as without the flag.
+    for model in [
+        "IEEETestCases/13Bus/IEEE13Nodeckt.dss",
+        "IEEETestCases/123Bus/IEEE123Switches.dss",
+    ] {
+        let plain = import_opendss_with(&opendss(model), &FEET, &options).expect("imports");
+        assert!(plain.opened.is_empty(), "{model}: {:?}", plain.opened);
+        assert_eq!(plain.geojson, import(model).geojson, "{model}");
+    }
+
+    // Through the command: the file is written and every opened edge printed.
+    let output = dir.join("out.geojson");
+    let out = faultline_import(&dir.join("Master.dss"), &output, &["--break-loops"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("opened transformer.step2: parallel to transformer.step1"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("opened line.sw: a switch on the loop"),
+        "{stderr}"
+    );
+    assert!(output.exists());
+}

@@ -8,8 +8,8 @@ use anyhow::{bail, Context};
 use clap::Args;
 use serde_json::Value;
 
-use super::{import_opendss, Placement};
-use crate::network::{EdgeKind, LoadOptions, Network};
+use super::{import_opendss_with, ImportOptions, Placement};
+use crate::network::{EdgeKind, LoadOptions, Network, NetworkError, Problem};
 
 /// Arguments of `faultline import`.
 #[derive(Debug, Args)]
@@ -35,6 +35,10 @@ pub struct ImportArgs {
     /// Add lateral fuses by the documented rule (see `network::protection`).
     #[arg(long)]
     pub add_protection: bool,
+    /// Open one edge per loop through closed edges (a switch on it first, else one
+    /// element of a parallel pair), mark it normally_open and say which and why.
+    #[arg(long, requires = "opendss")]
+    pub break_loops: bool,
     /// Where to write the GeoJSON (standard output when absent).
     #[arg(long, short)]
     pub output: Option<PathBuf>,
@@ -68,12 +72,15 @@ pub fn run(args: ImportArgs) -> anyhow::Result<()> {
         let Some((lon, lat)) = args.place_at else {
             bail!("--place-at LON,LAT is required with --opendss");
         };
-        let imported = import_opendss(
+        let imported = import_opendss_with(
             master,
             &Placement {
                 lon,
                 lat,
                 metres_per_unit: args.metres_per_unit,
+            },
+            &ImportOptions {
+                break_loops: args.break_loops,
             },
         )?;
         for line in &imported.unsupported {
@@ -81,6 +88,15 @@ pub fn run(args: ImportArgs) -> anyhow::Result<()> {
         }
         for note in &imported.notes {
             eprintln!("note: {note}");
+        }
+        for opened in &imported.opened {
+            eprintln!("opened {}: {}", opened.id, opened.why);
+        }
+        if args.break_loops {
+            eprintln!(
+                "--break-loops: {} edge(s) opened (normally_open: true, opened_by_import says why)",
+                imported.opened.len()
+            );
         }
         imported.geojson
     } else if let Some(path) = &args.geojson {
@@ -92,8 +108,23 @@ pub fn run(args: ImportArgs) -> anyhow::Result<()> {
         add_protection: args.add_protection,
         ..LoadOptions::default()
     };
-    let network =
-        Network::from_geojson(&text, &options).context("the result is not a valid network file")?;
+    let network = match Network::from_geojson(&text, &options) {
+        Ok(network) => network,
+        Err(e) => {
+            let loops = matches!(&e, NetworkError::Invalid(p) if p.iter().any(Problem::is_loop));
+            let e = anyhow::Error::new(e).context("the result is not a valid network file");
+            if loops && args.opendss.is_some() && !args.break_loops {
+                // See: #19. A real model (parallel step transformers, a fused one of a
+                // pair) has loops no file of the contract carries: say the way past.
+                return Err(e.context(
+                    "the model has loops through closed edges, which a network file cannot carry: \
+                     rerun with --break-loops to open one edge per loop (a switch on it first, \
+                     else one element of a parallel pair) and write the file",
+                ));
+            }
+            return Err(e);
+        }
+    };
     if args.add_protection {
         let mut collection: Value = serde_json::from_str(&text)?;
         drop(text);

@@ -34,7 +34,28 @@ use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-pub use opendss::import_opendss;
+pub use opendss::{import_opendss, import_opendss_with};
+
+/// How to import, beyond where to place the model.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ImportOptions {
+    /// Open one edge per loop through closed edges (`--break-loops`): a switch on the
+    /// loop if it has one, else one of a parallel pair (two elements between the same
+    /// two buses), else its last line, transformer or device in file order. Each is
+    /// listed in [`Imported::opened`]. Parallel closed edges between the same two nodes
+    /// (a regulator and its bypass) and edges inside the station are not loops
+    /// (CONTRACT section 1) and stay closed.
+    pub break_loops: bool,
+}
+
+/// An edge the importer opened to break a loop, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenedEdge {
+    /// The edge's id in the file.
+    pub id: String,
+    /// Why this one: what kind of element it is on which loop.
+    pub why: String,
+}
 
 /// Where the local x/y of a model are put on the earth.
 ///
@@ -67,6 +88,9 @@ pub struct Imported {
     /// What the importer decided on the user's behalf (merged banks, inferred
     /// coordinates, ignored commands …); also in `metadata.notes`.
     pub notes: Vec<String>,
+    /// Edges opened to break loops ([`ImportOptions::break_loops`]), in file order;
+    /// each says why in its `opened_by_import` property too.
+    pub opened: Vec<OpenedEdge>,
 }
 
 impl Imported {

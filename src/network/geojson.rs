@@ -989,7 +989,8 @@ fn find_loops(
             c.add(
                 &graph[e.id()].id,
                 format!(
-                    "closes a loop through closed edges: {} (open one of them: set normally_open)",
+                    "{}: {} (open one of them: set normally_open)",
+                    super::LOOP_MESSAGE,
                     ids.join(", ")
                 ),
             );

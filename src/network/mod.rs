@@ -485,6 +485,17 @@ pub struct Problem {
     pub message: String,
 }
 
+/// How the message of a loop through closed edges starts (see [`Problem::is_loop`]).
+pub(crate) const LOOP_MESSAGE: &str = "closes a loop through closed edges";
+
+impl Problem {
+    /// Whether the feature closes a loop through closed edges (which `faultline import
+    /// --break-loops` resolves by opening one edge per loop).
+    pub fn is_loop(&self) -> bool {
+        self.message.starts_with(LOOP_MESSAGE)
+    }
+}
+
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: {}", self.feature, self.message)
