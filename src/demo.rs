@@ -39,6 +39,9 @@ pub struct DemoArgs {
 
 /// Run the demo until Ctrl-C.
 pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
+    // See: #19. The port first: before a token is printed or a storm posted to whatever
+    // else holds it.
+    let listener = crate::serve::bind(&args.bind)?;
     let dir = std::env::temp_dir().join(format!("faultline-demo-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let bundled =
@@ -138,7 +141,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         ));
     }
     settings.tokens = Some(page_tokens(&dir, &args.bind, crews)?);
-    let result = crate::serve::run(settings).await;
+    let result = crate::serve::run_on(settings, Some(listener)).await;
     let _ = std::fs::remove_dir_all(&dir);
     result
 }
@@ -179,6 +182,7 @@ async fn feed_storm(bind: String, token: String, events: Vec<crate::events::Even
         }
         if !body.is_empty() {
             let n = body.lines().count();
+            let before = posted;
             let sent = client
                 .post(format!("{base}/api/v1/events"))
                 .insert_header(("Authorization", format!("Bearer {token}")))
@@ -192,7 +196,9 @@ async fn feed_storm(bind: String, token: String, events: Vec<crate::events::Even
                 }
                 Err(e) => tracing::warn!(error = %e, "could not post the demo storm's events"),
             }
-            if posted / 500 != (posted - n) / 500 {
+            // `posted` grows only when the server takes the lines: compare with what it
+            // was (`posted - n` underflowed when a post was refused).
+            if posted / 500 != before / 500 {
                 tracing::info!(posted, total = events.len(), "demo storm");
             }
         }

@@ -13,9 +13,28 @@ use crate::input::load_network;
 use crate::live::{spawn_ticker, Live, LiveOptions};
 use crate::store::{redacted, Store, StoreOptions};
 
+/// Listen on `addr` (`--bind`). A port another program holds is one clear error that
+/// says what to do, not an I/O error code.
+pub fn bind(addr: &str) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(addr).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::AddrInUse {
+            let port = addr.rsplit_once(':').map_or(addr, |(_, port)| port);
+            anyhow::anyhow!("port {port} is in use: choose another with --bind")
+        } else {
+            anyhow::Error::new(e).context(format!("binding {addr}"))
+        }
+    })
+}
+
 /// Run the server until SIGINT/SIGTERM; in-flight requests finish and every accepted
 /// event is committed before this returns.
 pub async fn run(settings: ServeSettings) -> anyhow::Result<()> {
+    run_on(settings, None).await
+}
+
+/// [`run`] on a listener the caller has bound already (`faultline demo` binds before it
+/// prints or posts anything), or on `settings.bind` when `None`.
+pub async fn run_on(settings: ServeSettings, listener: Option<TcpListener>) -> anyhow::Result<()> {
     // Checked before anything is opened or created.
     let admin_given =
         Tokens::admin_from_env(std::env::var("FAULTLINE_ADMIN_TOKEN").ok().as_deref())?;
@@ -43,8 +62,10 @@ pub async fn run(settings: ServeSettings) -> anyhow::Result<()> {
         let added = tokens.add_from(source)?;
         tracing::info!(tokens = added, "tokens loaded");
     }
-    let listener =
-        TcpListener::bind(&settings.bind).with_context(|| format!("binding {}", settings.bind))?;
+    let listener = match listener {
+        Some(listener) => listener,
+        None => bind(&settings.bind)?,
+    };
     let addr = listener.local_addr()?;
     let (shutdown_tx, shutdown) = tokio::sync::watch::channel(false);
     let engine = Engine::new(network.clone(), settings.engine.options()?);

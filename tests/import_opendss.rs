@@ -199,14 +199,14 @@ const EVERY_MODEL: [&str; 10] = [
 fn every_published_model_imports_into_a_contract_valid_file() {
     for model in EVERY_MODEL {
         let imported = import(model);
-        let problems = contract_problems(&imported.collection);
+        let problems = contract_problems(&imported.collection());
         assert!(problems.is_empty(), "{model}: {problems:?}");
-        let nodes = features(&imported.collection)
+        let nodes = features(&imported.collection())
             .iter()
             .filter(|f| is_point(f))
             .count();
         assert!(nodes > 10, "{model}: only {nodes} nodes");
-        let substations = features(&imported.collection)
+        let substations = features(&imported.collection())
             .iter()
             .filter(|f| prop(f, "kind") == "substation")
             .count();
@@ -217,7 +217,7 @@ fn every_published_model_imports_into_a_contract_valid_file() {
 #[test]
 fn ieee123_with_tie_switches_agrees_with_the_ready_file() {
     let imported = import("IEEETestCases/123Bus/IEEE123Switches.dss");
-    let ours = summary(&imported.collection);
+    let ours = summary(&imported.collection());
     let theirs = summary(&ready("ieee123.geojson"));
     assert_eq!(ours, theirs);
     assert_eq!(ours.switches.values().filter(|open| **open).count(), 2);
@@ -230,7 +230,7 @@ fn ieee8500_with_its_relay_and_fuses_agrees_with_the_ready_file() {
     // The ready file was made from Master.dss plus the relay and fuses that
     // Run_RecloserSiting.DSS adds: that script is the same model.
     let imported = import("IEEETestCases/8500-Node/Run_RecloserSiting.DSS");
-    let ours = summary(&imported.collection);
+    let ours = summary(&imported.collection());
     let theirs = summary(&ready("ieee8500.geojson"));
     assert_eq!(ours, theirs);
     assert_eq!(ours.protective.len(), 31);
@@ -244,7 +244,7 @@ fn ieee8500_with_its_relay_and_fuses_agrees_with_the_ready_file() {
 fn ieee8500_master_alone_differs_from_the_ready_file_only_by_the_devices_it_does_not_load() {
     // Master.dss defines no Fuse and no Relay (Run_RecloserSiting.DSS adds them), so the
     // 30 fuses and the station relay of the ready file are missing — nothing else.
-    let ours = summary(&import("IEEETestCases/8500-Node/Master.dss").collection);
+    let ours = summary(&import("IEEETestCases/8500-Node/Master.dss").collection());
     let mut theirs = summary(&ready("ieee8500.geojson"));
     assert_eq!(theirs.protective.len(), 31);
     theirs.protective.clear();
@@ -254,7 +254,7 @@ fn ieee8500_master_alone_differs_from_the_ready_file_only_by_the_devices_it_does
 #[test]
 fn epri_j1_agrees_with_the_ready_file() {
     let imported = import("EPRITestCircuits/epri_dpv/J1/Master_noPV.dss");
-    let ours = summary(&imported.collection);
+    let ours = summary(&imported.collection());
     let theirs = summary(&ready("epri_j1.geojson"));
     assert_eq!(ours, theirs);
     assert!(ours.protective.is_empty());
@@ -263,7 +263,7 @@ fn epri_j1_agrees_with_the_ready_file() {
         BTreeSet::from(["line.temp_sub".to_string()])
     );
     // The 6 disabled lines are normally open, as in the ready file.
-    let disabled: BTreeSet<String> = features(&imported.collection)
+    let disabled: BTreeSet<String> = features(&imported.collection())
         .iter()
         .filter(|f| prop(f, "src_disabled") == true && prop(f, "normally_open") == true)
         .filter_map(|f| prop(f, "id").as_str().map(str::to_string))
@@ -281,7 +281,7 @@ fn epri_j1_agrees_with_the_ready_file() {
             .filter_map(|f| prop(f, "id").as_str().map(str::to_string))
             .collect::<BTreeSet<String>>()
     };
-    assert!(inferred(&imported.collection).is_empty());
+    assert!(inferred(&imported.collection()).is_empty());
     let far_ends: BTreeSet<String> = [
         "b4536a",
         "b19046a",
@@ -299,7 +299,7 @@ fn epri_j1_agrees_with_the_ready_file() {
 fn ieee13_station_regulator_bank_and_switch_come_out_as_in_the_ready_files() {
     let imported = import("IEEETestCases/13Bus/IEEE13Nodeckt.dss");
     let by_id = |id: &str| {
-        features(&imported.collection)
+        features(&imported.collection())
             .iter()
             .find(|f| prop(f, "id") == id)
             .unwrap_or_else(|| panic!("{id} missing"))
@@ -316,7 +316,7 @@ fn ieee13_station_regulator_bank_and_switch_come_out_as_in_the_ready_files() {
     assert_eq!(prop(&by_id("line.650632"), "feeder_head"), true);
     assert_eq!(prop(&by_id("line.671692"), "kind"), "switch");
     assert_eq!(prop(&by_id("line.650632"), "length_m"), 609.6);
-    assert_eq!(summary(&imported.collection).customers, 15);
+    assert_eq!(summary(&imported.collection()).customers, 15);
 }
 
 #[test]
@@ -344,7 +344,7 @@ fn unsupported_elements_are_listed_with_file_and_line() {
             imported.unsupported
         );
     }
-    let metadata = &imported.collection["metadata"];
+    let metadata = &imported.collection()["metadata"];
     assert_eq!(metadata["stats"]["unsupported_elements"], 2);
 }
 
@@ -353,7 +353,7 @@ fn a_model_without_bus_coordinates_is_laid_out_and_says_so() {
     let imported = import("IEEETestCases/34Bus/ieee34Mod1.dss");
     let notes = imported.notes.join("\n");
     assert!(notes.contains("no BusCoords command ran"), "{notes}");
-    assert!(features(&imported.collection)
+    assert!(features(&imported.collection())
         .iter()
         .filter(|f| is_point(f) && prop(f, "kind") != "customer")
         .all(|f| prop(f, "xy_schematic") == true));
@@ -452,9 +452,9 @@ fn small_scripts_use_the_opendss_forms_the_published_models_use() {
     )
     .expect("write");
     let imported = import_opendss(&dir.join("Master.dss"), &FEET).expect("imports");
-    assert!(contract_problems(&imported.collection).is_empty());
+    assert!(contract_problems(&imported.collection()).is_empty());
     let by_id = |id: &str| {
-        features(&imported.collection)
+        features(&imported.collection())
             .iter()
             .find(|f| prop(f, "id") == id)
             .unwrap_or_else(|| panic!("{id} missing"))
@@ -510,13 +510,138 @@ fn imported_models_load_into_the_network_model_like_the_ready_files() {
             "epri_j1.geojson",
         ),
     ] {
-        let ours = as_network(&import(model).collection);
+        let ours = as_network(&import(model).collection());
         let theirs = as_network(&ready(ready_file));
         assert_eq!(ours, theirs, "{model}: feeders, devices by kind, customers");
     }
     // Every other published model loads too.
     for model in EVERY_MODEL {
-        let (feeders, _, _) = as_network(&import(model).collection);
+        let (feeders, _, _) = as_network(&import(model).collection());
         assert!(!feeders.is_empty(), "{model}: no feeder");
     }
+}
+
+/// A feeder with two loops and a bypass: two step transformers between the same two
+/// buses with a fuse split out of one (a loop in the file), a switch closing a ring
+/// through them, and a regulator with its bypass (parallel closed edges between the
+/// same two nodes, which the contract allows).
+const LOOPS: &str = "Clear\n\
+New Circuit.loops basekv=12.47 bus1=src\n\
+New Line.feed bus1=src bus2=a length=1 units=kft\n\
+New Transformer.step1 phases=3 windings=2 buses=[a b] kvs=[12.47 4.16] kvas=[500 500]\n\
+New Transformer.step2 phases=3 windings=2 buses=[a b] kvs=[12.47 4.16] kvas=[500 500]\n\
+New Fuse.fs1 MonitoredObj=Transformer.step1 MonitoredTerm=1\n\
+New Line.l2 bus1=b bus2=c length=1 units=kft\n\
+New Line.l3 bus1=c bus2=d length=1 units=kft\n\
+New Line.sw bus1=d bus2=a switch=yes length=0.01 units=kft\n\
+New Transformer.reg phases=3 windings=2 buses=[c e] kvs=[4.16 4.16] kvas=[500 500]\n\
+New RegControl.rc transformer=reg winding=2 vreg=122\n\
+New Line.bypass bus1=c bus2=e switch=yes length=0.01 units=kft\n\
+New Line.l4 bus1=e bus2=f length=1 units=kft\n\
+New Load.x bus1=f kv=4.16 kw=10\n";
+
+fn faultline_import(master: &Path, output: &Path, extra: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_faultline"))
+        .arg("import")
+        .arg("--opendss")
+        .arg(master)
+        .args(["--place-at", "-84.39,33.75", "-o"])
+        .arg(output)
+        .args(extra)
+        .env("RUST_BACKTRACE", "0")
+        .output()
+        .expect("faultline runs")
+}
+
+// See: #19. A real model (EPRI ckt24's parallel step transformers) was refused with
+// its loops named and no way past them.
+#[test]
+fn a_model_with_loops_is_refused_pointing_to_break_loops_and_no_file_is_written() {
+    let dir = scratch("loops-refused");
+    std::fs::write(dir.join("Master.dss"), LOOPS).expect("write");
+    let output = dir.join("out.geojson");
+    let out = faultline_import(&dir.join("Master.dss"), &output, &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(stderr.contains("rerun with --break-loops"), "{stderr}");
+    assert!(
+        stderr.contains("line.sw") && stderr.contains("transformer.step2"),
+        "{stderr}"
+    );
+    assert!(!output.exists());
+}
+
+// See: #19.
+#[test]
+fn break_loops_opens_a_switch_and_one_of_a_parallel_pair_but_never_a_bypass() {
+    use faultline::import::{import_opendss_with, ImportOptions};
+    let dir = scratch("loops-broken");
+    std::fs::write(dir.join("Master.dss"), LOOPS).expect("write");
+    let options = ImportOptions { break_loops: true };
+    let imported = import_opendss_with(&dir.join("Master.dss"), &FEET, &options).expect("imports");
+    let opened: Vec<&str> = imported.opened.iter().map(|o| o.id.as_str()).collect();
+    // One edge per loop: the ring's switch, and the later of the two step transformers
+    // (the earlier keeps its fuse). The regulator and its bypass stay closed.
+    assert_eq!(opened, ["transformer.step2", "line.sw"]);
+    assert!(
+        imported.opened[0]
+            .why
+            .starts_with("parallel to transformer.step1 between buses a and b"),
+        "{}",
+        imported.opened[0].why
+    );
+    assert!(
+        imported.opened[1]
+            .why
+            .starts_with("a switch on the loop through line.sw"),
+        "{}",
+        imported.opened[1].why
+    );
+    let collection = imported.collection();
+    let edge = |id: &str| {
+        features(&collection)
+            .iter()
+            .find(|f| prop(f, "id") == id)
+            .unwrap_or_else(|| panic!("{id} missing"))
+            .clone()
+    };
+    for id in ["transformer.step2", "line.sw"] {
+        assert_eq!(prop(&edge(id), "normally_open"), true, "{id}");
+        assert!(prop(&edge(id), "opened_by_import").is_string(), "{id}");
+    }
+    for id in [
+        "transformer.step1",
+        "transformer.reg",
+        "line.bypass",
+        "line.l2",
+    ] {
+        assert_eq!(prop(&edge(id), "normally_open"), false, "{id}");
+    }
+    let (feeders, _, customers) = as_network(&collection);
+    assert_eq!((feeders.len(), customers), (1, 1));
+    // Models without loops (a regulator bank, tie switches): nothing opened, the same
+    // file as without the flag.
+    for model in [
+        "IEEETestCases/13Bus/IEEE13Nodeckt.dss",
+        "IEEETestCases/123Bus/IEEE123Switches.dss",
+    ] {
+        let plain = import_opendss_with(&opendss(model), &FEET, &options).expect("imports");
+        assert!(plain.opened.is_empty(), "{model}: {:?}", plain.opened);
+        assert_eq!(plain.geojson, import(model).geojson, "{model}");
+    }
+
+    // Through the command: the file is written and every opened edge printed.
+    let output = dir.join("out.geojson");
+    let out = faultline_import(&dir.join("Master.dss"), &output, &["--break-loops"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("opened transformer.step2: parallel to transformer.step1"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("opened line.sw: a switch on the loop"),
+        "{stderr}"
+    );
+    assert!(output.exists());
 }

@@ -319,3 +319,148 @@ fn the_fingerprint_is_the_same_for_the_same_file_and_changes_with_any_gis_edit()
         "a line made a fuse: unchanged fingerprint"
     );
 }
+
+/// The error of a load that must fail as a whole, as a user reads it.
+fn refusal(text: &str) -> (NetworkError, String) {
+    match Network::from_geojson(text, &LoadOptions::default()) {
+        Err(e) => {
+            let message = e.to_string();
+            (e, message)
+        }
+        Ok(_) => panic!("expected the file to be refused"),
+    }
+}
+
+// See: #19.
+#[test]
+fn a_network_without_a_substation_is_refused_even_when_a_normally_open_edge_keeps_it_dark() {
+    let b = NetBuilder::new()
+        .node("A", "bus", 116.0, 39.0)
+        .node("B", "bus", 116.001, 39.0)
+        .customer("a1", "A", 116.0, 39.0, false)
+        .edge_with("TIE", "switch", "A", "B", json!({"normally_open": true}));
+    for options in [
+        LoadOptions::default(),
+        LoadOptions {
+            set_aside_invalid: true,
+            ..Default::default()
+        },
+    ] {
+        let e = Network::from_geojson(&b.text(), &options).err();
+        assert!(matches!(e, Some(NetworkError::NoSubstation)), "{e:?}");
+    }
+    let (_, message) = refusal(&b.text());
+    assert!(
+        message.contains("the network has no substation"),
+        "{message}"
+    );
+}
+
+// See: #19.
+#[test]
+fn an_empty_feature_collection_is_refused() {
+    for text in [
+        r#"{"type":"FeatureCollection","features":[]}"#,
+        r#"{"type":"FeatureCollection"}"#,
+    ] {
+        let (e, message) = refusal(text);
+        assert!(matches!(e, NetworkError::NoFeatures), "{text}: {e:?}");
+        assert!(
+            message.contains("the network file has no features"),
+            "{message}"
+        );
+    }
+}
+
+// See: #19.
+#[test]
+fn a_self_loop_edge_is_refused_naming_the_edge() {
+    let p = problems(&two_feeders().edge("LOOPY", "line", "C", "C"));
+    assert_eq!(p.len(), 1, "{p:?}");
+    assert_eq!(p[0].0, "LOOPY");
+    assert!(p[0].1.contains("to itself"), "{}", p[0].1);
+}
+
+// See: #19. Python's json.dumps writes NaN and Infinity.
+#[test]
+fn nan_and_infinity_coordinates_are_refused_naming_the_feature_id() {
+    let b = two_feeders()
+        .node("NAN-NODE", "bus", 999.25, 39.0)
+        .edge_with("INF-EDGE", "line", "C", "NAN-NODE", json!({}))
+        .raw(json!({"type":"Feature","geometry":{"type":"LineString","coordinates":[[116.0,39.0],[999.75,39.0]]},"properties":{"id":"INF-LINE","kind":"line","from":"A","to":"E"}}));
+    let text = b
+        .text()
+        .replace("999.25", "NaN")
+        .replace("999.75", "-Infinity");
+    let p = match Network::from_geojson(&text, &LoadOptions::default()) {
+        Err(NetworkError::Invalid(p)) => p,
+        other => panic!("expected a list of problems, got {other:?}"),
+    };
+    let named: Vec<&str> = p.iter().map(|p| p.feature.as_str()).collect();
+    assert!(named.contains(&"NAN-NODE"), "{p:?}");
+    assert!(named.contains(&"INF-LINE"), "{p:?}");
+    let nan = p.iter().find(|p| p.feature == "NAN-NODE").unwrap();
+    assert!(nan.message.contains("NaN"), "{}", nan.message);
+    assert!(
+        !named.iter().any(|f| f.starts_with("feature #")),
+        "no feature is named by its place: {p:?}"
+    );
+}
+
+// See: #19. Ids are strings (CONTRACT).
+#[test]
+fn a_numeric_id_is_refused_naming_the_feature_by_its_place_and_value() {
+    let b = two_feeders()
+        .raw(json!({"type":"Feature","geometry":{"type":"Point","coordinates":[116.0,39.0]},"properties":{"id":7,"kind":"bus"}}));
+    let p = problems(&b);
+    assert_eq!(p.len(), 1, "{p:?}");
+    // two_feeders has 20 features: the numeric one is #20, counting from 0.
+    assert_eq!(p[0].0, "feature #20");
+    assert!(p[0].1.contains("the number 7"), "{}", p[0].1);
+    assert!(p[0].1.contains("strings"), "{}", p[0].1);
+}
+
+// See: #19. One bad coordinate used to come back as one "missing node" per edge that
+// touches the node and one "no substation reaches" per node below it.
+#[test]
+fn one_refused_node_is_named_once_not_once_per_edge_and_node_below_it() {
+    let mut b = NetBuilder::new()
+        .node("S", "substation", 116.0, 39.0)
+        .node("A", "bus", 116.001, 39.0)
+        .node("BAD", "bus", 200.0, 39.0)
+        .edge("BRK", "breaker", "S", "A")
+        .edge("L0", "line", "A", "BAD")
+        .customer("on-bad", "BAD", 116.0, 39.0, false);
+    let mut up = "BAD".to_owned();
+    for k in 0..300 {
+        let id = format!("N{k}");
+        b = b
+            .node(&id, "bus", 116.002, 39.0)
+            .edge(&format!("L{}", k + 1), "line", &up, &id);
+        up = id;
+    }
+    let p = problems(&b);
+    assert!(p.iter().all(|p| p.0 == "BAD"), "{p:?}");
+    assert_eq!(p.len(), 3, "{p:?}");
+    assert!(p[0].1.contains("out of range"), "{}", p[0].1);
+    assert!(
+        p[1].1.contains("2 edge(s) (L0, L1)") && p[1].1.contains("1 customer(s) (on-bad)"),
+        "{}",
+        p[1].1
+    );
+    assert!(p[2].1.contains("300 node(s)"), "{}", p[2].1);
+
+    // A refused edge cuts off what only it reached, in one problem too.
+    let cut = NetBuilder::new()
+        .node("S", "substation", 116.0, 39.0)
+        .node("A", "bus", 116.001, 39.0)
+        .node("B", "bus", 116.002, 39.0)
+        .node("C", "bus", 116.003, 39.0)
+        .edge("BRK", "breaker", "S", "A")
+        .edge("FUZE", "fuze", "A", "B")
+        .edge("L2", "line", "B", "C");
+    let p = problems(&cut);
+    assert_eq!(p.len(), 2, "{p:?}");
+    assert!(p.iter().all(|p| p.0 == "FUZE"), "{p:?}");
+    assert!(p[1].1.contains("2 node(s)"), "{}", p[1].1);
+}

@@ -413,3 +413,49 @@ fn an_admin_token_shorter_than_any_other_token_may_be_is_refused_before_anything
     );
     assert!(!db.exists(), "the event log was not created");
 }
+
+// See: #19. The demo printed its tokens, posted the storm with the admin token to
+// whatever held the port, panicked, and only then said the port was in use.
+#[test]
+fn demo_on_a_taken_port_fails_at_once_saying_so_and_prints_no_token() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let started = Instant::now();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_faultline"))
+        .args(["demo", "--bind", &format!("127.0.0.1:{port}")])
+        .env_remove("FAULTLINE_ADMIN_TOKEN")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > Duration::from_secs(30) {
+            child.kill().unwrap();
+            panic!("the demo is still running 30 s after it was started on a taken port");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(!out.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "port {port} is in use: choose another with --bind"
+        )),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(
+        !stdout.contains("token") && !stdout.contains("Bearer"),
+        "nothing is printed before the port is held: {stdout}"
+    );
+    // Nothing connected to the port's holder (the storm was never posted).
+    taken.set_nonblocking(true).unwrap();
+    assert!(
+        taken.accept().is_err(),
+        "the demo connected to the taken port"
+    );
+}

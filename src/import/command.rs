@@ -8,8 +8,8 @@ use anyhow::{bail, Context};
 use clap::Args;
 use serde_json::Value;
 
-use super::{import_opendss, Placement};
-use crate::network::{EdgeKind, LoadOptions, Network};
+use super::{import_opendss_with, ImportOptions, Placement};
+use crate::network::{EdgeKind, LoadOptions, Network, NetworkError, Problem};
 
 /// Arguments of `faultline import`.
 #[derive(Debug, Args)]
@@ -20,8 +20,14 @@ pub struct ImportArgs {
     /// A contract GeoJSON file to check (and, with --add-protection, to fuse).
     #[arg(long)]
     pub geojson: Option<PathBuf>,
-    /// Where to put the model's local x/y origin (its source bus): LON,LAT.
-    #[arg(long, value_parser = parse_lon_lat, required_unless_present = "geojson")]
+    /// Where to put the model's local x/y origin (its source bus): LON,LAT. West and
+    /// south are negative, written as they are: `--place-at -84.39,33.75`.
+    #[arg(
+        long,
+        value_parser = parse_lon_lat,
+        required_unless_present = "geojson",
+        allow_hyphen_values = true
+    )]
     pub place_at: Option<(f64, f64)>,
     /// Metres per local coordinate unit (0.3048 when the model is in feet).
     #[arg(long, default_value_t = 0.3048)]
@@ -29,6 +35,10 @@ pub struct ImportArgs {
     /// Add lateral fuses by the documented rule (see `network::protection`).
     #[arg(long)]
     pub add_protection: bool,
+    /// Open one edge per loop through closed edges (a switch on it first, else one
+    /// element of a parallel pair), mark it normally_open and say which and why.
+    #[arg(long, requires = "opendss")]
+    pub break_loops: bool,
     /// Where to write the GeoJSON (standard output when absent).
     #[arg(long, short)]
     pub output: Option<PathBuf>,
@@ -53,18 +63,24 @@ fn parse_lon_lat(s: &str) -> Result<(f64, f64), String> {
 }
 
 /// Run the command; messages for the user go to standard error.
+///
+/// The file is held as text, once: the network is loaded from that text and the same
+/// text written (a tree of the features is built only to mark added fuses).
 pub fn run(args: ImportArgs) -> anyhow::Result<()> {
-    let mut collection = if let Some(master) = &args.opendss {
+    let mut text = if let Some(master) = &args.opendss {
         // unwrap-free: clap requires --place-at with --opendss.
         let Some((lon, lat)) = args.place_at else {
             bail!("--place-at LON,LAT is required with --opendss");
         };
-        let imported = import_opendss(
+        let imported = import_opendss_with(
             master,
             &Placement {
                 lon,
                 lat,
                 metres_per_unit: args.metres_per_unit,
+            },
+            &ImportOptions {
+                break_loops: args.break_loops,
             },
         )?;
         for line in &imported.unsupported {
@@ -73,11 +89,18 @@ pub fn run(args: ImportArgs) -> anyhow::Result<()> {
         for note in &imported.notes {
             eprintln!("note: {note}");
         }
-        imported.collection
+        for opened in &imported.opened {
+            eprintln!("opened {}: {}", opened.id, opened.why);
+        }
+        if args.break_loops {
+            eprintln!(
+                "--break-loops: {} edge(s) opened (normally_open: true, opened_by_import says why)",
+                imported.opened.len()
+            );
+        }
+        imported.geojson
     } else if let Some(path) = &args.geojson {
-        let text =
-            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-        serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))?
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?
     } else {
         bail!("give --opendss MASTER.dss or --geojson FILE");
     };
@@ -85,10 +108,28 @@ pub fn run(args: ImportArgs) -> anyhow::Result<()> {
         add_protection: args.add_protection,
         ..LoadOptions::default()
     };
-    let network = Network::from_geojson(&collection.to_string(), &options)
-        .context("the result is not a valid network file")?;
+    let network = match Network::from_geojson(&text, &options) {
+        Ok(network) => network,
+        Err(e) => {
+            let loops = matches!(&e, NetworkError::Invalid(p) if p.iter().any(Problem::is_loop));
+            let e = anyhow::Error::new(e).context("the result is not a valid network file");
+            if loops && args.opendss.is_some() && !args.break_loops {
+                // See: #19. A real model (parallel step transformers, a fused one of a
+                // pair) has loops no file of the contract carries: say the way past.
+                return Err(e.context(
+                    "the model has loops through closed edges, which a network file cannot carry: \
+                     rerun with --break-loops to open one edge per loop (a switch on it first, \
+                     else one element of a parallel pair) and write the file",
+                ));
+            }
+            return Err(e);
+        }
+    };
     if args.add_protection {
+        let mut collection: Value = serde_json::from_str(&text)?;
+        drop(text);
         mark_added_fuses(&mut collection, &network);
+        text = serde_json::to_string(&collection)?;
     }
     for note in network.notes() {
         eprintln!("note: {note}");
@@ -98,7 +139,7 @@ pub fn run(args: ImportArgs) -> anyhow::Result<()> {
         "network: {} nodes, {} edges, {} feeders, {} customers, devices {:?}",
         s.nodes, s.edges, s.feeders, s.customers, s.devices
     );
-    let text = serde_json::to_string(&collection)?;
+    drop(network);
     match &args.output {
         Some(path) => {
             std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?
@@ -125,5 +166,40 @@ fn mark_added_fuses(collection: &mut Value, network: &Network) {
             props["kind"] = Value::String("fuse".into());
             props["added_protection"] = Value::Bool(true);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    /// `faultline import`'s arguments as the command line parses them.
+    #[derive(Debug, Parser)]
+    struct Import {
+        #[command(flatten)]
+        args: ImportArgs,
+    }
+
+    // See: #19. clap took `-84.39,33.75` for a flag (`unexpected argument '-8'`).
+    #[test]
+    fn a_place_west_or_south_of_zero_is_read_as_written() {
+        let parsed = Import::try_parse_from([
+            "import",
+            "--opendss",
+            "Master.dss",
+            "--place-at",
+            "-84.39,-33.75",
+        ])
+        .expect("negative coordinates parse");
+        assert_eq!(parsed.args.place_at, Some((-84.39, -33.75)));
+        let parsed =
+            Import::try_parse_from(["import", "--opendss", "M.dss", "--place-at=-0.5,51.5"])
+                .expect("the = form parses too");
+        assert_eq!(parsed.args.place_at, Some((-0.5, 51.5)));
+        // A flag is still a flag: a missing value is not swallowed as a coordinate.
+        let e = Import::try_parse_from(["import", "--opendss", "M.dss", "--place-at", "x"])
+            .expect_err("not a coordinate");
+        assert!(e.to_string().contains("LON,LAT"), "{e}");
     }
 }

@@ -14,7 +14,7 @@
 //! - `opendss`: turns those objects into the contract's nodes and edges
 //!   ([`import_opendss`]).
 //!
-//! # Invariants of every [`Imported::collection`]
+//! # Invariants of every [`Imported::geojson`]
 //!
 //! - ids are unique among Point features and among LineString features;
 //! - every edge's `from`/`to` and every customer's `bus` is the id of a Point feature;
@@ -34,7 +34,28 @@ use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-pub use opendss::import_opendss;
+pub use opendss::{import_opendss, import_opendss_with};
+
+/// How to import, beyond where to place the model.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ImportOptions {
+    /// Open one edge per loop through closed edges (`--break-loops`): a switch on the
+    /// loop if it has one, else one of a parallel pair (two elements between the same
+    /// two buses), else its last line, transformer or device in file order. Each is
+    /// listed in [`Imported::opened`]. Parallel closed edges between the same two nodes
+    /// (a regulator and its bypass) and edges inside the station are not loops
+    /// (CONTRACT section 1) and stay closed.
+    pub break_loops: bool,
+}
+
+/// An edge the importer opened to break a loop, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenedEdge {
+    /// The edge's id in the file.
+    pub id: String,
+    /// Why this one: what kind of element it is on which loop.
+    pub why: String,
+}
 
 /// Where the local x/y of a model are put on the earth.
 ///
@@ -55,15 +76,30 @@ pub struct Placement {
 /// The result of an import.
 #[derive(Debug, Clone)]
 pub struct Imported {
-    /// A contract GeoJSON FeatureCollection (serde_json::Value), with a top-level
-    /// `metadata` object (source file, placement, notes, stats).
-    pub collection: serde_json::Value,
+    /// A contract GeoJSON FeatureCollection, with a top-level `metadata` object (source
+    /// file, placement, notes, stats), as the text `faultline import` writes.
+    ///
+    /// Text, not a `serde_json::Value`: a tree of maps costs about fifteen times the
+    /// text (some 4 KB a feature), which made a 200,000-segment model take 2.7 GB.
+    pub geojson: String,
     /// Elements the importer does not model, one line each:
     /// "file:line: Capacitor.c83 (capacitor: not a network element faultline models)".
     pub unsupported: Vec<String>,
     /// What the importer decided on the user's behalf (merged banks, inferred
     /// coordinates, ignored commands …); also in `metadata.notes`.
     pub notes: Vec<String>,
+    /// Edges opened to break loops ([`ImportOptions::break_loops`]), in file order;
+    /// each says why in its `opened_by_import` property too.
+    pub opened: Vec<OpenedEdge>,
+}
+
+impl Imported {
+    /// The collection as a tree, to look into (tests, small models): parses
+    /// [`Imported::geojson`] each time.
+    pub fn collection(&self) -> serde_json::Value {
+        // unwrap: the text was written by serde_json from a Value.
+        serde_json::from_str(&self.geojson).unwrap()
+    }
 }
 
 /// A line of an input file, as `file:line` (the file relative to the master's folder

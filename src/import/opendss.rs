@@ -22,6 +22,10 @@
 //! without coordinates sit at the mean of their placed neighbours (`xy_inferred`), and a
 //! part of the network with no coordinates at all is laid out schematically.
 //!
+//! With [`ImportOptions::break_loops`], one closed edge per loop through closed edges is
+//! opened (`normally_open`, with `opened_by_import` saying why), after the station is
+//! known and before feeders are traced, so ties and feeders follow the opened state.
+//!
 //! Invariants of the output: see the parent module.
 
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -31,7 +35,7 @@ use serde_json::{json, Map, Value};
 
 use crate::import::dss_parse::{array, bus_name, number, yes};
 use crate::import::dss_script::{self, class_display, split_object, Element, Script};
-use crate::import::{ImportError, Imported, Placement, SourceLocation};
+use crate::import::{ImportError, ImportOptions, Imported, OpenedEdge, Placement, SourceLocation};
 
 use crate::network::spatial::EARTH_RADIUS_M;
 /// A device split out of a line is this long at most …
@@ -63,6 +67,15 @@ const LIBRARY_CLASSES: [&str; 9] = [
 /// Relative paths in the scripts are taken from each script's folder, as OpenDSS does.
 /// The output is deterministic: the same files give the same collection.
 pub fn import_opendss(master: &Path, placement: &Placement) -> Result<Imported, ImportError> {
+    import_opendss_with(master, placement, &ImportOptions::default())
+}
+
+/// [`import_opendss`] with options (`--break-loops`).
+pub fn import_opendss_with(
+    master: &Path,
+    placement: &Placement,
+    options: &ImportOptions,
+) -> Result<Imported, ImportError> {
     check_placement(placement)?;
     let script = dss_script::run(master)?;
     let mut build = Build::new(&script);
@@ -79,6 +92,9 @@ pub fn import_opendss(master: &Path, placement: &Placement) -> Result<Imported, 
     build.split_devices()?;
     build.merge_banks();
     build.station();
+    if options.break_loops {
+        build.break_loops();
+    }
     build.voltages();
     build.feeders();
     build.into_imported(master, placement)
@@ -156,6 +172,12 @@ struct Edge {
     feeder: Option<String>,
     feeder_head: bool,
     tie: bool,
+    /// The buses the element joins in the model, where a split-out device moved an
+    /// end to its synthetic bus: two elements between the same two buses are a
+    /// parallel pair.
+    buses: Option<(String, String)>,
+    /// Why `--break-loops` opened it.
+    opened_why: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -602,33 +624,50 @@ impl<'s> Build<'s> {
     /// Nodes without coordinates go to the mean of their placed neighbours, round after
     /// round; what is still unplaced (no coordinates anywhere in its part of the
     /// network) is laid out schematically, breadth first.
+    ///
+    /// A round looks only at the nodes next to those the round before placed (the
+    /// others have no newly placed neighbour, so nothing changes for them): a chain
+    /// placed from one end costs its length, not its length squared (a 20,000-bus chain
+    /// with only its source placed took 13.8 s, a round per bus over every node).
     fn coordinates(&mut self) {
         let adjacent = self.adjacency();
         let mut inferred = 0usize;
+        let mut frontier: Vec<usize> = (0..self.nodes.len())
+            .filter(|&i| self.nodes[i].xy.is_some())
+            .collect();
+        let mut queued = vec![false; self.nodes.len()];
         loop {
-            let mut placed = Vec::new();
-            for (i, node) in self.nodes.iter().enumerate() {
-                if node.xy.is_some() {
-                    continue;
+            let mut candidates = Vec::new();
+            for &p in &frontier {
+                for &(n, _) in &adjacent[p] {
+                    if self.nodes[n].xy.is_none() && !queued[n] {
+                        queued[n] = true;
+                        candidates.push(n);
+                    }
                 }
+            }
+            candidates.sort_unstable();
+            let mut placed = Vec::with_capacity(candidates.len());
+            for i in candidates {
+                queued[i] = false;
                 let known: Vec<(f64, f64)> = adjacent[i]
                     .iter()
                     .filter_map(|&(n, _)| self.nodes[n].xy)
                     .collect();
-                if !known.is_empty() {
-                    let count = known.len() as f64;
-                    let x = known.iter().map(|p| p.0).sum::<f64>() / count;
-                    let y = known.iter().map(|p| p.1).sum::<f64>() / count;
-                    placed.push((i, (x, y)));
-                }
+                let count = known.len() as f64;
+                let x = known.iter().map(|p| p.0).sum::<f64>() / count;
+                let y = known.iter().map(|p| p.1).sum::<f64>() / count;
+                placed.push((i, (x, y)));
             }
             if placed.is_empty() {
                 break;
             }
             inferred += placed.len();
+            frontier.clear();
             for (i, xy) in placed {
                 self.nodes[i].xy = Some(xy);
                 self.nodes[i].inferred = true;
+                frontier.push(i);
             }
         }
         if inferred > 0 {
@@ -748,6 +787,9 @@ impl<'s> Build<'s> {
             let index = self.node(&synthetic);
             self.nodes[index].xy = Some((a.0 + share * (b.0 - a.0), a.1 + share * (b.1 - a.1)));
             self.nodes[index].synthetic = true;
+            if self.edges[e].buses.is_none() {
+                self.edges[e].buses = Some((line.from.clone(), line.to.clone()));
+            }
             if device.terminal == 2 {
                 self.edges[e].to = synthetic.clone();
             } else {
@@ -774,6 +816,8 @@ impl<'s> Build<'s> {
                 feeder: None,
                 feeder_head: false,
                 tie: false,
+                buses: None,
+                opened_why: None,
             });
         }
         if !devices.is_empty() {
@@ -875,6 +919,177 @@ impl<'s> Build<'s> {
         for &i in &self.station {
             self.nodes[i].kind = "substation";
         }
+    }
+
+    /// `--break-loops`: open one closed edge per loop, as the network file's loader
+    /// counts loops (the station's nodes are one source; parallel closed edges between
+    /// the same two nodes are a bypass, not a loop).
+    ///
+    /// The edges kept closed are a spanning forest grown from the edges most worth
+    /// keeping (Kruskal's order): protective devices, then transformers, then lines,
+    /// then elements of a parallel pair, then switches; in a tie, the earlier in file
+    /// order. So every loop loses its least worth keeping edge: a switch on it if it
+    /// has one, else the later element of a parallel pair.
+    fn break_loops(&mut self) {
+        let n = self.nodes.len();
+        let source = n;
+        let rep =
+            |i: usize, station: &HashSet<usize>| if station.contains(&i) { source } else { i };
+        let ends: Vec<(usize, usize)> = self
+            .edges
+            .iter()
+            .map(|e| (self.node_index[&e.from], self.node_index[&e.to]))
+            .collect();
+        let bus_pair = |e: &Edge| {
+            let (a, b) = e
+                .buses
+                .clone()
+                .unwrap_or_else(|| (e.from.clone(), e.to.clone()));
+            if a <= b {
+                (a, b)
+            } else {
+                (b, a)
+            }
+        };
+        // Closed elements (not split-out devices) per pair of model buses.
+        let mut pairs: HashMap<(String, String), Vec<usize>> = HashMap::new();
+        for (k, e) in self.edges.iter().enumerate() {
+            if !e.normally_open && e.src_type.is_none() {
+                pairs.entry(bus_pair(e)).or_default().push(k);
+            }
+        }
+        // The other element of a pair that is a loop in the file: same model buses,
+        // other ends (a device split out of one of them). Elements between the very
+        // same two nodes are a bypass the file allows, and opening one would not help.
+        let same_ends = |a: (usize, usize), b: (usize, usize)| a == b || a == (b.1, b.0);
+        let twin = |k: usize| -> Option<usize> {
+            let e = &self.edges[k];
+            if e.src_type.is_some() {
+                return None;
+            }
+            pairs[&bus_pair(e)]
+                .iter()
+                .copied()
+                .find(|&o| o != k && !same_ends(ends[o], ends[k]))
+        };
+        let worth = |k: usize| -> u8 {
+            let e = &self.edges[k];
+            match e.kind {
+                EdgeKind::Fuse | EdgeKind::Recloser | EdgeKind::Breaker => 4,
+                _ if e.src_type.is_some() => 4,
+                EdgeKind::Switch => 0,
+                _ if twin(k).is_some() => 1,
+                EdgeKind::Transformer => 3,
+                EdgeKind::Line => 2,
+            }
+        };
+        let mut order: Vec<usize> = (0..self.edges.len())
+            .filter(|&k| !self.edges[k].normally_open)
+            .collect();
+        order.sort_by_key(|&k| (std::cmp::Reverse(worth(k)), k));
+
+        fn find(parent: &mut [usize], mut x: usize) -> usize {
+            while parent[x] != x {
+                parent[x] = parent[parent[x]];
+                x = parent[x];
+            }
+            x
+        }
+        let mut parent: Vec<usize> = (0..=n).collect();
+        let mut seen_pairs: HashSet<(usize, usize)> = HashSet::new();
+        let mut forest: Vec<Vec<(usize, usize)>> = vec![Vec::new(); n + 1];
+        let mut opened = Vec::new();
+        for k in order {
+            let (x, y) = ends[k];
+            let (a, b) = (rep(x, &self.station), rep(y, &self.station));
+            if a == b || seen_pairs.contains(&(x.min(y), x.max(y))) {
+                continue;
+            }
+            let (ra, rb) = (find(&mut parent, a), find(&mut parent, b));
+            if ra == rb {
+                opened.push(k);
+                continue;
+            }
+            parent[ra] = rb;
+            seen_pairs.insert((x.min(y), x.max(y)));
+            forest[a].push((b, k));
+            forest[b].push((a, k));
+        }
+        if opened.is_empty() {
+            return;
+        }
+        // The forest rooted, to name each loop: the opened edge and the forest's path
+        // between its ends.
+        let mut up: Vec<Option<(usize, usize)>> = vec![None; n + 1];
+        let mut depth = vec![usize::MAX; n + 1];
+        for root in std::iter::once(source).chain(0..n) {
+            if depth[root] != usize::MAX {
+                continue;
+            }
+            depth[root] = 0;
+            let mut queue = VecDeque::from([root]);
+            while let Some(u) = queue.pop_front() {
+                for &(v, k) in &forest[u] {
+                    if depth[v] == usize::MAX {
+                        depth[v] = depth[u] + 1;
+                        up[v] = Some((u, k));
+                        queue.push_back(v);
+                    }
+                }
+            }
+        }
+        opened.sort_unstable();
+        let mut whys = Vec::with_capacity(opened.len());
+        for &k in &opened {
+            let (x, y) = ends[k];
+            let (mut a, mut b) = (rep(x, &self.station), rep(y, &self.station));
+            let mut path = vec![k];
+            while a != b {
+                let deeper = if depth[a] >= depth[b] { &mut a } else { &mut b };
+                let Some((next, edge)) = up[*deeper] else {
+                    break;
+                };
+                path.push(edge);
+                *deeper = next;
+            }
+            const SHOWN: usize = 8;
+            let mut loop_ids: Vec<&str> = path
+                .iter()
+                .take(SHOWN)
+                .map(|&e| self.edges[e].id.as_str())
+                .collect();
+            if path.len() > SHOWN {
+                loop_ids.push("…");
+            }
+            let through = format!(
+                "the loop through {} ({} edges)",
+                loop_ids.join(", "),
+                path.len()
+            );
+            let e = &self.edges[k];
+            whys.push(match (e.kind, twin(k)) {
+                (EdgeKind::Switch, _) => format!("a switch on {through}"),
+                (_, Some(other)) => {
+                    let (a, b) = bus_pair(e);
+                    format!(
+                        "parallel to {} between buses {a} and {b}: one of the pair opened, on {through}",
+                        self.edges[other].id
+                    )
+                }
+                _ => format!("closes {through}, which has no switch or parallel pair to open instead"),
+            });
+        }
+        let mut ids = Vec::with_capacity(opened.len());
+        for (k, why) in opened.into_iter().zip(whys) {
+            ids.push(self.edges[k].id.clone());
+            self.edges[k].normally_open = true;
+            self.edges[k].opened_why = Some(why);
+        }
+        self.notes.push(format!(
+            "{} edges opened to break loops through closed edges (--break-loops; why in each one's opened_by_import): {}",
+            ids.len(),
+            ids.join(", ")
+        ));
     }
 
     /// Base voltages, breadth first from the sources; a transformer changes it to its
@@ -994,7 +1209,20 @@ impl<'s> Build<'s> {
             let lon = placement.lon + (dx / (EARTH_RADIUS_M * lat0.cos())).to_degrees();
             [round(lon, 7), round(lat, 7)]
         };
-        let mut features = Vec::new();
+        // The features are written out one by one as they are made: a serde_json tree
+        // of them all costs some 4 KB a feature, fifteen times their text (see
+        // `Imported::geojson`). The members come in serde_json's order (sorted), so
+        // the text is the one `serde_json::to_string` gave of the whole tree.
+        let mut text = String::from(r#"{"features":["#);
+        let mut features = 0usize;
+        let mut write = |feature: Value| {
+            if features > 0 {
+                text.push(',');
+            }
+            features += 1;
+            // unwrap: a Value with string keys always serializes.
+            text.push_str(&serde_json::to_string(&feature).unwrap());
+        };
         let mut node_kinds: Map<String, Value> = Map::new();
         let mut positions: HashMap<&str, [f64; 2]> = HashMap::new();
         for node in &self.nodes {
@@ -1041,7 +1269,7 @@ impl<'s> Build<'s> {
             } else {
                 p.insert("src_id".into(), json!(node.id));
             }
-            features.push(point(&node.id, at, p));
+            write(point(&node.id, at, p));
         }
         let mut customers_total = 0u64;
         for customer in &self.customers {
@@ -1065,7 +1293,7 @@ impl<'s> Build<'s> {
             }
             p.insert("feeder".into(), json!(node.feeder));
             p.insert("src_id".into(), json!(customer.src_id));
-            features.push(point(&customer.id, at, p));
+            write(point(&customer.id, at, p));
         }
         let mut edge_kinds: Map<String, Value> = Map::new();
         let mut length_m = 0.0;
@@ -1109,13 +1337,16 @@ impl<'s> Build<'s> {
             if edge.disabled {
                 p.insert("src_disabled".into(), json!(true));
             }
+            if let Some(why) = &edge.opened_why {
+                p.insert("opened_by_import".into(), json!(why));
+            }
             if let Some(src_type) = edge.src_type {
                 p.insert("synthetic_split".into(), json!(true));
                 p.insert("src_type".into(), json!(src_type));
             }
             p.insert("src_id".into(), json!(edge.src_id));
             let coordinates = [positions[edge.from.as_str()], positions[edge.to.as_str()]];
-            features.push(json!({
+            write(json!({
                 "type": "Feature",
                 "id": edge.id,
                 "geometry": {"type": "LineString", "coordinates": coordinates},
@@ -1168,14 +1399,24 @@ impl<'s> Build<'s> {
                 "length_km": round(length_m / 1000.0, 2),
             },
         });
+        text.push_str(r#"],"metadata":"#);
+        text.push_str(&metadata.to_string());
+        text.push_str(r#","type":"FeatureCollection"}"#);
+        let opened = self
+            .edges
+            .iter()
+            .filter_map(|e| {
+                e.opened_why.as_ref().map(|why| OpenedEdge {
+                    id: e.id.clone(),
+                    why: why.clone(),
+                })
+            })
+            .collect();
         Ok(Imported {
-            collection: json!({
-                "type": "FeatureCollection",
-                "metadata": metadata,
-                "features": features,
-            }),
+            geojson: text,
             unsupported: self.unsupported,
             notes,
+            opened,
         })
     }
 }
@@ -1201,6 +1442,8 @@ fn plain_edge(element: &Element, kind: EdgeKind, from: String, to: String) -> Ed
         feeder: None,
         feeder_head: false,
         tie: false,
+        buses: None,
+        opened_why: None,
     }
 }
 

@@ -7,6 +7,11 @@
 //! where the feature ended. A feature cut by the end of the window is parsed again once
 //! the window holds the rest. The speed of the in-memory parse, with about a
 //! megabyte of the file's text in memory at a time.
+//!
+//! A feature with a number JSON does not have (`NaN`, `Infinity`, `-Infinity`, or one
+//! too large for a double, such as Python's `json.dumps` writes) is read again with
+//! those values as `null`, and handed on with them listed, so that the loader refuses
+//! it by its id instead of refusing the whole file at a byte offset.
 
 use std::io::Read;
 
@@ -24,13 +29,14 @@ pub(super) struct Collection {
 }
 
 /// Read a collection whose features deserialize as `F`, handing each to `each` with
-/// its place in the array as soon as it is read. The error names the feature or the
-/// byte where the text stops being JSON. The input is read `chunk` bytes at a time
-/// ([`CHUNK`] but in tests).
+/// its place in the array as soon as it is read, and the values in it that are not
+/// JSON numbers (read as `null`; see the module docs), nearly always none. The error
+/// names the feature or the byte where the text stops being JSON. The input is read
+/// `chunk` bytes at a time ([`CHUNK`] but in tests).
 pub(super) fn read_collection<F: DeserializeOwned>(
     input: impl Read,
     chunk: usize,
-    mut each: impl FnMut(usize, F),
+    mut each: impl FnMut(usize, F, &[String]),
 ) -> Result<Collection, String> {
     let mut s = Window {
         input,
@@ -248,25 +254,161 @@ impl<R: Read> Window<R> {
     /// The `features` array, each element parsed and handed on as it is found.
     fn features<F: DeserializeOwned>(
         &mut self,
-        each: &mut impl FnMut(usize, F),
+        each: &mut impl FnMut(usize, F, &[String]),
     ) -> Result<(), String> {
         self.expect(b'[')?;
         if self.next_is(b']')? {
             return Ok(());
         }
         for n in 0.. {
-            let feature = self.parse(|e, start| {
+            let parsed = self.parse(|e, start| {
                 format!(
                     "feature {n} (counting from 0), which starts at byte {start} of the file: {e} of the feature"
                 )
-            })?;
-            each(n, feature);
+            });
+            match parsed {
+                Ok(feature) => each(n, feature, &[]),
+                Err(e) => match self.with_non_numbers_as_null()? {
+                    Some((feature, odd)) => each(n, feature, &odd),
+                    None => return Err(e),
+                },
+            }
             if !self.comma_or(b']')? {
                 break;
             }
         }
         Ok(())
     }
+
+    /// The value at `pos` read again with every non-number (see the module docs) as
+    /// `null`, and those values as written; `None` when it has none, or is still not
+    /// JSON with them replaced (the caller's first error stands).
+    fn with_non_numbers_as_null<T: DeserializeOwned>(
+        &mut self,
+    ) -> Result<Option<(T, Vec<String>)>, String> {
+        loop {
+            match rewrite_non_numbers(&self.buf[self.pos..]) {
+                Rewrite::Done { text, used, odd } => {
+                    if odd.is_empty() {
+                        return Ok(None);
+                    }
+                    return Ok(match serde_json::from_slice(&text) {
+                        Ok(v) => {
+                            self.pos += used;
+                            Some((v, odd))
+                        }
+                        Err(_) => None,
+                    });
+                }
+                Rewrite::NotAValue => return Ok(None),
+                Rewrite::CutShort => {
+                    if !self.more()? {
+                        return Ok(None);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// What [`rewrite_non_numbers`] made of the start of a text.
+enum Rewrite {
+    /// The first value, `used` bytes long, as `text` with its non-numbers (`odd`, as
+    /// written) replaced by `null`.
+    Done {
+        text: Vec<u8>,
+        used: usize,
+        odd: Vec<String>,
+    },
+    /// The text does not start with an object or an array.
+    NotAValue,
+    /// The value goes on past the end of the text.
+    CutShort,
+}
+
+/// Copy the object or array at the start of `text`, replacing each bare word that is
+/// `NaN` or `Infinity` (signed or not), and each number too large for a double, by
+/// `null`. Strings are copied as they are; anything else is left for serde_json to judge.
+fn rewrite_non_numbers(text: &[u8]) -> Rewrite {
+    if !matches!(text.first(), Some(b'{' | b'[')) {
+        return Rewrite::NotAValue;
+    }
+    let mut out = Vec::with_capacity(text.len().min(1 << 16));
+    let mut odd = Vec::new();
+    let mut depth = 0usize;
+    let mut i = 0;
+    while i < text.len() {
+        let b = text[i];
+        match b {
+            b'"' => {
+                // Copy the string through its closing quote.
+                let mut j = i + 1;
+                while j < text.len() && text[j] != b'"' {
+                    j += if text[j] == b'\\' { 2 } else { 1 };
+                }
+                if j >= text.len() {
+                    return Rewrite::CutShort;
+                }
+                out.extend_from_slice(&text[i..=j]);
+                i = j + 1;
+                continue;
+            }
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' => {
+                depth -= 1;
+                if depth == 0 {
+                    out.push(b);
+                    return Rewrite::Done {
+                        text: out,
+                        used: i + 1,
+                        odd,
+                    };
+                }
+            }
+            b'-' | b'+' | b'.' | b'0'..=b'9' | b'a'..=b'z' | b'A'..=b'Z' => {
+                let end = text[i..]
+                    .iter()
+                    .position(|c| !(c.is_ascii_alphanumeric() || b"+-.".contains(c)))
+                    .map_or(text.len(), |k| i + k);
+                if end == text.len() {
+                    return Rewrite::CutShort;
+                }
+                let word = &text[i..end];
+                if is_non_number(word) {
+                    odd.push(String::from_utf8_lossy(word).into_owned());
+                    out.extend_from_slice(b"null");
+                } else {
+                    out.extend_from_slice(word);
+                }
+                i = end;
+                continue;
+            }
+            _ => {}
+        }
+        out.push(b);
+        i += 1;
+    }
+    Rewrite::CutShort
+}
+
+/// `NaN`, `Infinity` and their signed forms, and numbers beyond a double's range.
+fn is_non_number(word: &[u8]) -> bool {
+    let bare = word
+        .strip_prefix(b"-")
+        .or_else(|| word.strip_prefix(b"+"))
+        .unwrap_or(word);
+    if bare.eq_ignore_ascii_case(b"nan")
+        || bare.eq_ignore_ascii_case(b"infinity")
+        || bare.eq_ignore_ascii_case(b"inf")
+    {
+        return true;
+    }
+    word.first()
+        .is_some_and(|c| c.is_ascii_digit() || *c == b'-')
+        && std::str::from_utf8(word)
+            .ok()
+            .and_then(|w| w.parse::<f64>().ok())
+            .is_some_and(|x| x.is_infinite())
 }
 
 /// Whether serde_json's error `e` on `text` points at its last byte or past it (where
@@ -296,8 +438,9 @@ mod tests {
     /// The collection, and its features in the order they were handed on.
     fn read(text: &str, chunk: usize) -> Result<(Collection, Vec<Value>), String> {
         let mut features = Vec::new();
-        let c = read_collection(text.as_bytes(), chunk, |i, f| {
+        let c = read_collection(text.as_bytes(), chunk, |i, f, odd: &[String]| {
             assert_eq!(i, features.len());
+            assert!(odd.is_empty(), "{odd:?}");
             features.push(f);
         })?;
         Ok((c, features))
@@ -331,6 +474,30 @@ mod tests {
         ] {
             let (_, features) = read(text, 4).unwrap();
             assert!(features.is_empty(), "{text}");
+        }
+    }
+
+    /// See: #19. Python's `json.dumps` writes NaN and Infinity; the feature is still
+    /// read (those values as null) so that the loader can name it by its id.
+    #[test]
+    fn nan_and_infinity_are_read_as_null_and_handed_on_with_their_feature() {
+        let text = r#"{"type":"FeatureCollection","features":[{"a":1},
+            {"properties":{"id":"P-9","note":"NaN ]"},"coordinates":[NaN, -Infinity,1e999, 2.5]},
+            {"b":[true,null]}]}"#;
+        for buffer in [1, 3, 64, 1 << 16] {
+            let mut seen = Vec::new();
+            read_collection(text.as_bytes(), buffer, |i, f: Value, odd: &[String]| {
+                seen.push((i, f, odd.to_vec()));
+            })
+            .unwrap();
+            assert_eq!(seen.len(), 3, "buffer {buffer}");
+            assert_eq!(
+                seen[1].1,
+                serde_json::json!({"properties":{"id":"P-9","note":"NaN ]"},"coordinates":[null,null,null,2.5]}),
+                "buffer {buffer}"
+            );
+            assert_eq!(seen[1].2, ["NaN", "-Infinity", "1e999"], "buffer {buffer}");
+            assert!(seen[0].2.is_empty() && seen[2].2.is_empty());
         }
     }
 

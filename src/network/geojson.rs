@@ -103,6 +103,15 @@ enum Parsed {
 struct Collector {
     strict: bool,
     problems: Vec<Problem>,
+    /// Some Point feature says `kind: "substation"` (refused or not): a file without one
+    /// is refused as a whole rather than node by node.
+    saw_substation: bool,
+    /// Ids of Point features refused for their own fault: an edge or a customer that
+    /// refers to one is left out with it, said once on the node rather than once each.
+    refused_points: HashSet<String>,
+    /// Edges refused for their own fault, with the node ids their `from`/`to` give: the
+    /// nodes only they reached are cut off by them, not unreached on their own.
+    refused_edges: Vec<(String, Vec<String>)>,
 }
 
 impl Collector {
@@ -110,6 +119,9 @@ impl Collector {
         Self {
             strict: !options.set_aside_invalid,
             problems: Vec::new(),
+            saw_substation: false,
+            refused_points: HashSet::default(),
+            refused_edges: Vec::new(),
         }
     }
 
@@ -146,14 +158,27 @@ impl Network {
         // never all held at once, only what the network keeps of them.
         let mut problems = Collector::new(options);
         let mut parsed = Vec::new();
-        let c = super::feature_reader::read_collection(reader, chunk, |i, f: RawFeature| {
-            parse_feature(i, f, &mut problems, &mut parsed)
-        })
+        let mut features = 0usize;
+        let c = super::feature_reader::read_collection(
+            reader,
+            chunk,
+            |i, f: RawFeature, non_numbers: &[String]| {
+                features += 1;
+                parse_feature(i, f, non_numbers, &mut problems, &mut parsed)
+            },
+        )
         .map_err(NetworkError::NotGeoJson)?;
         let kind = c
             .kind
             .ok_or_else(|| NetworkError::NotGeoJson("missing field `type`".into()))?;
         check_kind(&kind)?;
+        // See: #19. Nothing to serve is an error of the file, not a network of nothing.
+        if features == 0 {
+            return Err(NetworkError::NoFeatures);
+        }
+        if !problems.saw_substation {
+            return Err(NetworkError::NoSubstation);
+        }
         let mut net = build(parsed, c.metadata, &mut problems, options)?;
         if problems.strict && !problems.problems.is_empty() {
             return Err(NetworkError::Invalid(problems.problems));
@@ -179,7 +204,6 @@ fn str_prop<'a>(props: &'a RawProps, key: &str) -> Option<&'a str> {
 fn id_of(props: &RawProps) -> Option<String> {
     match props.get("id")? {
         Value::String(s) if !s.is_empty() => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
         _ => None,
     }
 }
@@ -251,18 +275,79 @@ fn check_positions(points: &[[f64; 2]], name: &str, c: &mut Collector) -> bool {
     }
 }
 
-/// Check feature `i` and push what `build` takes of it onto `out` (or note why not).
-fn parse_feature(i: usize, f: RawFeature, c: &mut Collector, out: &mut Vec<Parsed>) {
+/// Check feature `i` and push what `build` takes of it onto `out` (or note why not,
+/// remembering a refused node's id or a refused edge's ends: see [`Collector`]).
+/// `non_numbers` are values the text has where a number is due (`NaN`, `Infinity`),
+/// read as `null`.
+fn parse_feature(
+    i: usize,
+    f: RawFeature,
+    non_numbers: &[String],
+    c: &mut Collector,
+    out: &mut Vec<Parsed>,
+) {
     let props = f.properties.unwrap_or_default();
-    let id = id_of(&props);
+    let kind = str_prop(&props, "kind").unwrap_or("");
+    c.saw_substation |= kind == "substation";
+    let (taken, problems) = (out.len(), c.problems.len());
+    check_feature(i, &props, f.geometry, non_numbers, c, out);
+    if out.len() > taken || c.problems.len() == problems {
+        return;
+    }
+    // Refused: remember what refers to it. A numeric id is remembered as the text an
+    // edge's `from` would give it.
+    let id = match props.get("id") {
+        Some(Value::String(s)) if !s.is_empty() => s.clone(),
+        Some(Value::Number(n)) => n.to_string(),
+        _ => return,
+    };
+    if props.get("from").is_some() || props.get("to").is_some() {
+        let ends = ["from", "to"]
+            .into_iter()
+            .filter_map(|k| str_prop(&props, k).map(str::to_owned))
+            .collect();
+        c.refused_edges.push((id, ends));
+    } else if !matches!(kind, "zone" | "road") {
+        c.refused_points.insert(id);
+    }
+}
+
+fn check_feature(
+    i: usize,
+    props: &RawProps,
+    geometry: Option<RawGeometry>,
+    non_numbers: &[String],
+    c: &mut Collector,
+    out: &mut Vec<Parsed>,
+) {
+    let id = id_of(props);
     let name = id.clone().unwrap_or_else(|| format!("feature #{i}"));
-    let Some(geometry) = f.geometry else {
+    // See: #19. Ids are strings (CONTRACT): a number is refused, naming the feature by
+    // its place, since it has no id to go by.
+    if let Some(Value::Number(n)) = props.get("id") {
+        c.add(
+            &name,
+            format!("\"id\" is the number {n}: ids are strings (write \"id\": \"{n}\")"),
+        );
+        return;
+    }
+    if !non_numbers.is_empty() {
+        c.add(
+            &name,
+            format!(
+                "{} where a number is due: JSON has no NaN or Infinity, and coordinates must be finite lon/lat",
+                non_numbers.join(", ")
+            ),
+        );
+        return;
+    }
+    let Some(geometry) = geometry else {
         c.add(&name, "has no geometry");
         return;
     };
-    let kind = str_prop(&props, "kind").unwrap_or("");
+    let kind = str_prop(props, "kind").unwrap_or("");
     if kind == "zone" {
-        if let Some(z) = parse_zone(&props, &geometry, &name, c) {
+        if let Some(z) = parse_zone(props, &geometry, &name, c) {
             out.push(Parsed::Zone(z));
         }
         return;
@@ -280,7 +365,7 @@ fn parse_feature(i: usize, f: RawFeature, c: &mut Collector, out: &mut Vec<Parse
             if !check_positions(&[p], &name, c) {
                 return;
             }
-            if let Some(parsed) = parse_point(i, id, kind, p, &props, &name, c) {
+            if let Some(parsed) = parse_point(i, id, kind, p, props, &name, c) {
                 out.push(parsed);
             }
         }
@@ -300,7 +385,7 @@ fn parse_feature(i: usize, f: RawFeature, c: &mut Collector, out: &mut Vec<Parse
             if kind == "road" {
                 return; // the road graph belongs to dispatch; kept in the file
             }
-            if let Some(parsed) = parse_edge(i, id, kind, coords, &props, &name, c) {
+            if let Some(parsed) = parse_edge(i, id, kind, coords, props, &name, c) {
                 out.push(parsed);
             }
         }
@@ -470,6 +555,42 @@ fn parse_zone(
     })
 }
 
+/// What is left out with a node refused for its own fault.
+#[derive(Default)]
+struct LeftOut {
+    edges: Vec<String>,
+    customers: Vec<String>,
+}
+
+impl LeftOut {
+    fn describe(&self) -> String {
+        let list = |what: &str, ids: &[String]| -> Option<String> {
+            (!ids.is_empty()).then(|| format!("{} {what} ({})", ids.len(), first_few(ids)))
+        };
+        let parts: Vec<String> = [
+            list("edge(s)", &self.edges),
+            list("customer(s)", &self.customers),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        format!(
+            "{} refer to this refused node and are left out with it (not listed again)",
+            parts.join(" and ")
+        )
+    }
+}
+
+/// Up to five ids, then how many more.
+fn first_few(ids: &[impl AsRef<str>]) -> String {
+    const SHOWN: usize = 5;
+    let shown: Vec<&str> = ids.iter().take(SHOWN).map(AsRef::as_ref).collect();
+    match ids.len().checked_sub(SHOWN) {
+        Some(more) if more > 0 => format!("{}, … {more} more", shown.join(", ")),
+        _ => shown.join(", "),
+    }
+}
+
 fn build(
     parsed: Vec<Parsed>,
     metadata: Value,
@@ -531,6 +652,19 @@ fn build(
             Parsed::Zone(z) => zones.push(z),
         }
     }
+    // See: #19. What refers to a node refused for its own fault is left out with it and
+    // said once, on the node; the nodes a refused feature was the only way to are cut
+    // off by it (`cut_by`), said once too. One bad coordinate is one problem, not one
+    // per edge and node downstream of it.
+    let mut left_out: HashMap<String, LeftOut> = HashMap::default();
+    let mut cut_by: HashMap<NodeIndex, String> = HashMap::default();
+    for (edge, ends) in std::mem::take(&mut c.refused_edges) {
+        for end in ends {
+            if let Some(&n) = node_by_id.get(&end) {
+                cut_by.entry(n).or_insert_with(|| edge.clone());
+            }
+        }
+    }
     let mut edge_feature = Vec::new();
     for (i, e, from, to) in edges_in {
         let missing: Vec<&str> = [&from, &to]
@@ -538,10 +672,34 @@ fn build(
             .filter(|n| !node_by_id.contains_key(n.as_str()))
             .map(String::as_str)
             .collect();
+        if let Some(refused) = missing
+            .iter()
+            .find(|n| c.refused_points.contains(**n))
+            .filter(|_| missing.iter().all(|n| c.refused_points.contains(*n)))
+        {
+            for end in [&from, &to] {
+                if let Some(&n) = node_by_id.get(end) {
+                    cut_by.entry(n).or_insert_with(|| refused.to_string());
+                }
+            }
+            left_out
+                .entry(refused.to_string())
+                .or_default()
+                .edges
+                .push(e.id);
+            continue;
+        }
         if !missing.is_empty() {
             c.add(
                 &e.id,
                 format!("edge refers to missing node(s) {}", missing.join(", ")),
+            );
+            continue;
+        }
+        if from == to {
+            c.add(
+                &e.id,
+                format!("edge joins node {from} to itself (\"from\" and \"to\" are the same)"),
             );
             continue;
         }
@@ -553,16 +711,29 @@ fn build(
     // Customers must hang on an existing node (checked now, so that a refusal lists
     // them together with every other problem).
     customers_in.retain(|(_, s, at)| {
-        let ok = node_by_id.contains_key(at.as_str());
-        if !ok {
+        if node_by_id.contains_key(at.as_str()) {
+            return true;
+        }
+        if c.refused_points.contains(at) {
+            left_out
+                .entry(at.clone())
+                .or_default()
+                .customers
+                .push(s.id.clone());
+        } else {
             c.add(&s.id, format!("customer hangs on missing node {at:?}"));
         }
-        ok
+        false
     });
+    let mut left_out: Vec<(String, LeftOut)> = left_out.into_iter().collect();
+    left_out.sort_by(|a, b| a.0.cmp(&b.0));
+    for (node, what) in left_out {
+        c.add(&node, what.describe());
+    }
     let mut closed: Vec<bool> = graph.edge_weights().map(|e| !e.normally_open).collect();
     let mut removed_edges = find_loops(&graph, &closed, c);
     let mut notes = Vec::new();
-    let unreached = find_unreached(&graph, &removed_edges, c, &mut notes);
+    let unreached = find_unreached(&graph, &removed_edges, &cut_by, c, &mut notes);
     if c.strict && !c.problems.is_empty() {
         return Err(NetworkError::Invalid(std::mem::take(&mut c.problems)));
     }
@@ -818,7 +989,8 @@ fn find_loops(
             c.add(
                 &graph[e.id()].id,
                 format!(
-                    "closes a loop through closed edges: {} (open one of them: set normally_open)",
+                    "{}: {} (open one of them: set normally_open)",
+                    super::LOOP_MESSAGE,
                     ids.join(", ")
                 ),
             );
@@ -867,9 +1039,13 @@ fn tree_path(
 /// open fuse or switch whose both sides lead to networks outside the file, as BDGD
 /// exports do at their boundary) is a boundary piece, not an error. It is kept, dark,
 /// and named in the network's notes. An island without any open point is an error.
+///
+/// An island that a refused feature touched (`cut_by`: node → that feature's id) is
+/// cut off by it: one problem, on that feature, rather than one per node of the island.
 fn find_unreached(
     graph: &UnGraph<Node, Edge>,
     removed: &HashSet<EdgeIndex>,
+    cut_by: &HashMap<NodeIndex, String>,
     c: &mut Collector,
     notes: &mut Vec<String>,
 ) -> HashSet<NodeIndex> {
@@ -921,12 +1097,23 @@ fn find_unreached(
             ));
             continue;
         }
+        unreached.extend(island.iter().copied());
+        if let Some(culprit) = island.iter().find_map(|x| cut_by.get(x)) {
+            c.add(
+                culprit,
+                format!(
+                    "was the only way from a substation to {} node(s), cut off with it (not listed again): {}",
+                    ids.len(),
+                    first_few(&ids)
+                ),
+            );
+            continue;
+        }
         for &x in &island {
             c.add(
                 &graph[x].id,
                 "no substation reaches this node, even through normally-open points",
             );
-            unreached.insert(x);
         }
     }
     unreached

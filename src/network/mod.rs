@@ -485,6 +485,17 @@ pub struct Problem {
     pub message: String,
 }
 
+/// How the message of a loop through closed edges starts (see [`Problem::is_loop`]).
+pub(crate) const LOOP_MESSAGE: &str = "closes a loop through closed edges";
+
+impl Problem {
+    /// Whether the feature closes a loop through closed edges (which `faultline import
+    /// --break-loops` resolves by opening one edge per loop).
+    pub fn is_loop(&self) -> bool {
+        self.message.starts_with(LOOP_MESSAGE)
+    }
+}
+
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: {}", self.feature, self.message)
@@ -497,6 +508,15 @@ pub enum NetworkError {
     /// The text is not a GeoJSON FeatureCollection at all.
     #[error("not a GeoJSON FeatureCollection: {0}")]
     NotGeoJson(String),
+    /// The collection has no features at all (CONTRACT section 1: nothing to serve).
+    #[error(
+        "the network file has no features: a network needs at least a substation and what it feeds"
+    )]
+    NoFeatures,
+    /// No Point feature is a substation, so nothing feeds the network (CONTRACT
+    /// section 1: every node must be reachable from one).
+    #[error("the network has no substation: no Point feature has \"kind\": \"substation\", so nothing feeds any node")]
+    NoSubstation,
     /// The file breaks CONTRACT section 1; every offending feature is named.
     #[error("the network file has {} problem(s):\n{}", .0.len(), list_problems(.0))]
     Invalid(Vec<Problem>),
