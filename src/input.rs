@@ -14,7 +14,7 @@ use crate::network::{LoadOptions, Network};
 
 /// Load a network file with the settings' options, logging what it took. The file is
 /// read as a stream, one feature at a time, never held whole: a 1,000,000-customer file
-/// (951 MB) peaks at 835 MiB this way (BENCHMARKS.md, "Network load, session 7").
+/// (951 MB) peaks at 835 MiB this way (BENCHMARKS.md, network load).
 pub fn load_network(
     path: &std::path::Path,
     add_protection: bool,
