@@ -1,50 +1,40 @@
 //! faultline: outage and repair dispatch for electric power distribution utilities.
 //!
 //! # Layout
-//! The pure core (no I/O, no wall clock, no async; time comes in with each event):
-//! - [`network`]: the distribution network in memory: graph, feeders,
-//!   protective-device chains, customers below each device, spatial index, switching.
-//! - [`events`]: the input events of CONTRACT section 2, parsed and validated at the
-//!   edge so nothing invalid reaches the log.
-//! - [`inference`]: trouble-call analysis, faultline's scored inference and the classic
-//!   roll-up rule as a baseline.
-//! - [`orders`]: the work-order state machine and its audit trail.
-//! - [`dispatch`]: crews, travel times, service-target clocks, escalation and the
-//!   optimal assignment of crews to orders.
-//! - [`ids`]: the names faultline gives outages and work orders.
-//! - [`engine`]: one event in, output messages out (CONTRACT section 4).
-//! - [`sim`]: the storm simulator with its ground truth, and scoring against an oracle.
-//! - [`import`]: OpenDSS models to contract GeoJSON.
+//! The pure core is the crate `faultline-core` (crates/faultline-core), re-exported
+//! here under the same names — [`network`], [`events`], [`inference`], [`orders`],
+//! [`dispatch`], [`ids`], [`engine`] — and it does no I/O, reads no wall clock and
+//! spawns nothing: its dependencies cannot (time comes in with each event).
 //!
-//! The edges:
-//! - [`store`]: the append-only event log (SQLite now, PostgreSQL later) with group
-//!   commit; an event is acknowledged only once it is durable; the output messages.
+//! This crate is the server and the tools around that core:
+//! - [`store`]: the append-only event log (SQLite, or PostgreSQL shared by several
+//!   instances) with group commit; an event is acknowledged only once it is durable;
+//!   the output messages; snapshots.
 //! - [`live`]: the engine inside `serve`, following the log.
 //! - [`api`]: the actix-web HTTP API (CONTRACT section 3); [`serve`] starts it all.
-//! - [`reports`]: reliability (IEEE 1366) and workload reports from the log, for
-//!   `GET /api/v1/reports`, the `/reports` page and `faultline report`.
-//! - [`replay`], [`demo`], [`bench`]: the other commands.
 //! - [`config`]: settings with defaults, overridden by flags and `FAULTLINE_…` variables.
+//! - [`reports`]: reliability (IEEE 1366) and workload reports, for
+//!   `GET /api/v1/reports`, the `/reports` page and `faultline report`.
+//! - [`input`]: what the commands read from files (a network, an events file).
+//! - [`sim`]: the storm simulator with its ground truth, and scoring against an oracle.
+//! - [`import`]: OpenDSS models to contract GeoJSON.
+//! - [`replay`], [`demo`]: the other commands; `bench` (with `--features bench`): the
+//!   benchmark harness, kept out of the shipped binary.
 //!
-//! Dependencies point one way: the core knows nothing of the edges; `store`, `live`,
-//! `api` and the commands use the core, never the reverse.
+//! Dependencies point one way: the core knows nothing of this crate; within it, `store`
+//! and `live` under `api` under `serve`, and the commands on top.
 #![deny(missing_docs)]
+
+pub use faultline_core::{dispatch, engine, events, ids, inference, network, orders};
 
 pub mod api;
 #[cfg(feature = "bench")]
 pub mod bench;
 pub mod config;
 pub mod demo;
-pub mod dispatch;
-pub mod engine;
-pub mod events;
-pub mod ids;
 pub mod import;
-pub mod inference;
 pub mod input;
 pub mod live;
-pub mod network;
-pub mod orders;
 pub mod replay;
 pub mod reports;
 pub mod serve;

@@ -71,24 +71,25 @@ pub struct Units {
 impl Units {
     /// The units of `net` in its normal state.
     pub fn new(net: &Network) -> Units {
+        let points = net.customers().len();
         let mut u = Units {
-            weight: Vec::with_capacity(net.customers.len()),
-            feeder: Vec::with_capacity(net.customers.len()),
+            weight: Vec::with_capacity(points),
+            feeder: Vec::with_capacity(points),
             feeders: net.feeder_ids().map(str::to_owned).collect(),
-            zone: Vec::with_capacity(net.customers.len()),
-            of_point: vec![u32::MAX; net.customers.len()],
-            node_range: Vec::with_capacity(net.graph.node_count()),
-            unlisted_of_node: Vec::with_capacity(net.graph.node_count()),
+            zone: Vec::with_capacity(points),
+            of_point: vec![u32::MAX; points],
+            node_range: vec![(0, 0); net.node_count()],
+            unlisted_of_node: vec![u32::MAX; net.node_count()],
         };
         let feeder_no = |f: Option<&str>, feeders: &[String]| {
             f.and_then(|f| feeders.iter().position(|x| x == f))
                 .map_or(NO_FEEDER, |i| i as u32)
         };
         let one_zone = net.zones().is_empty();
-        for n in net.graph.node_indices() {
+        for at in net.nodes_with_customers() {
             let start = u.weight.len() as u32;
             let mut listed = 0u64;
-            for &c in &net.customers_at[n.index()] {
+            for &c in at.listed {
                 let sp = net.customer(c);
                 listed += u64::from(sp.customers);
                 u.of_point[c.index()] = u.weight.len() as u32;
@@ -101,14 +102,10 @@ impl Units {
                     net.zone_at(sp.lon, sp.lat)
                 });
             }
-            let unlisted = net.node_load[n.index()].customers.saturating_sub(listed);
-            u.unlisted_of_node.push(if unlisted > 0 {
-                u.weight.len() as u32
-            } else {
-                u32::MAX
-            });
+            let unlisted = at.customers.saturating_sub(listed);
             if unlisted > 0 {
-                let node = &net.graph[n];
+                u.unlisted_of_node[at.place] = u.weight.len() as u32;
+                let node = at.node;
                 u.weight.push(u32::try_from(unlisted).unwrap_or(u32::MAX));
                 u.feeder
                     .push(feeder_no(net.feeder_of_node(&node.id), &u.feeders));
@@ -118,7 +115,7 @@ impl Units {
                     net.zone_at(node.lon, node.lat)
                 });
             }
-            u.node_range.push((start, u.weight.len() as u32));
+            u.node_range[at.place] = (start, u.weight.len() as u32);
         }
         u
     }
@@ -147,8 +144,8 @@ impl Units {
         }
         if kind != "service" && kind != "meter" {
             if let Some(d) = net.device_by_id(device) {
-                for n in net.nodes_below(d.idx()) {
-                    let (s, e) = self.node_range[n.index()];
+                for n in net.node_places_below(d.idx()) {
+                    let (s, e) = self.node_range[n];
                     out.extend(s..e);
                 }
                 return true;

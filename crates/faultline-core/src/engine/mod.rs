@@ -485,7 +485,7 @@ impl Engine {
         if let Err(e) = event.check_time() {
             return vec![self.set_aside(seq, Some(event), &e.to_string())];
         }
-        #[cfg(test)]
+        #[cfg(any(test, feature = "test-hooks"))]
         poison::check(event);
         self.apply_resolved_checked(event, customer)
     }
@@ -1786,9 +1786,11 @@ pub fn panic_reason(payload: &(dyn std::any::Any + Send)) -> String {
 }
 
 /// A way for this crate's own tests to make applying an event panic, as a bug would:
-/// a report whose id is set here panics when applied. Compiled only into unit tests.
-#[cfg(test)]
-pub(crate) mod poison {
+/// a report whose id is set here panics when applied. Compiled only into tests (the
+/// `test-hooks` feature, which only the workspace's dev-dependencies turn on).
+#[cfg(any(test, feature = "test-hooks"))]
+#[doc(hidden)]
+pub mod poison {
     use std::sync::Mutex;
 
     /// Report ids whose application panics (any thread: `serve` applies on a blocking
@@ -1796,7 +1798,7 @@ pub(crate) mod poison {
     static REPORT_IDS: Mutex<Vec<String>> = Mutex::new(Vec::new());
 
     /// Make applying the report with this id panic.
-    pub(crate) fn set(report_id: &str) {
+    pub fn set(report_id: &str) {
         REPORT_IDS
             .lock()
             .unwrap_or_else(|p| p.into_inner())

@@ -1588,7 +1588,7 @@ impl Dispatch {
 /// over a 40 km square around 116.4°E 39.9°N (an urban area), a tenth of the orders
 /// with a critical customer, every fifth crew a meter crew. Returns the board and the
 /// time at which to solve it.
-#[cfg(any(test, feature = "bench"))]
+#[cfg(any(test, feature = "fixtures"))]
 pub fn synthetic_board(orders: usize, crews: usize, seed: u64) -> (Dispatch, DateTime<Utc>) {
     use rand::{Rng, SeedableRng};
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);

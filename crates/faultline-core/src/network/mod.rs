@@ -422,7 +422,7 @@ impl DeviceIdx {
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
 )]
-pub struct CustomerIdx(pub(crate) u32);
+pub struct CustomerIdx(pub u32);
 
 impl CustomerIdx {
     /// The dense index, for per-customer arrays kept outside this module.
@@ -671,6 +671,39 @@ pub struct NetworkSummary {
     pub depots: usize,
     /// Nodes no substation feeds in the current state (behind open points).
     pub unfed_nodes: usize,
+}
+
+/// One node's customers, as [`Network::nodes_with_customers`] gives them.
+#[derive(Debug, Clone, Copy)]
+pub struct NodeCustomers<'a> {
+    /// The node's place in [`Network::nodes_with_customers`] (and in
+    /// [`Network::node_places_below`]).
+    pub place: usize,
+    /// The node.
+    pub node: &'a Node,
+    /// The service points listed on it one by one.
+    pub listed: &'a [CustomerIdx],
+    /// Customers it feeds in all (listed or not; see CONTRACT section 1).
+    pub customers: u64,
+}
+
+impl Network {
+    /// Every node with the customers on it, in a fixed order: for what counts
+    /// customers by where they hang (the reliability reports' units).
+    pub fn nodes_with_customers(&self) -> impl Iterator<Item = NodeCustomers<'_>> {
+        self.graph.node_indices().map(|n| NodeCustomers {
+            place: n.index(),
+            node: &self.graph[n],
+            listed: &self.customers_at[n.index()],
+            customers: self.node_load[n.index()].customers,
+        })
+    }
+
+    /// The places (as [`Network::nodes_with_customers`] numbers them) of the nodes a
+    /// device feeds in the current state: its downstream node and everything under it.
+    pub fn node_places_below(&self, device: DeviceIdx) -> impl Iterator<Item = usize> + '_ {
+        self.nodes_below_lazily(device).map(|n| n.index())
+    }
 }
 
 impl Network {
@@ -1068,7 +1101,10 @@ mod tests {
     /// for every device of a bundled network, before and after a line is opened.
     #[test]
     fn customers_below_lazily_is_customers_below() {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/gis-data/ieee123.geojson");
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../gis-data/ieee123.geojson"
+        );
         let text = std::fs::read_to_string(path).expect("bundled network is readable");
         let mut net = Network::from_geojson(&text, &LoadOptions::default()).unwrap();
         let agree = |net: &Network| {

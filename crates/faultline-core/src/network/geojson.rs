@@ -1129,7 +1129,10 @@ mod tests {
     #[test]
     fn bundled_networks_load_the_same_through_a_small_window() {
         for name in ["bdgd_mux_energia", "ieee123", "simbench_mv_semiurb"] {
-            let path = format!("{}/gis-data/{name}.geojson", env!("CARGO_MANIFEST_DIR"));
+            let path = format!(
+                "{}/../../gis-data/{name}.geojson",
+                env!("CARGO_MANIFEST_DIR")
+            );
             let text = std::fs::read(&path).expect("bundled network is readable");
             for options in [
                 LoadOptions::default(),
