@@ -102,8 +102,9 @@ fn stored(o: &Output) -> StoredOutput {
     StoredOutput {
         seq: o.seq as i64,
         at: crate::events::format_time(o.at),
-        kind: o.kind.to_owned(),
+        kind: o.kind().to_owned(),
         body: o.to_json(),
+        about: Some(o.message.about()),
     }
 }
 

@@ -42,8 +42,8 @@ fn apply(engine: &mut Engine, events: &[Event]) -> Vec<Output> {
 
 fn data(out: &[Output], kind: &str) -> Vec<Value> {
     out.iter()
-        .filter(|o| o.kind == kind)
-        .map(|o| serde_json::from_str(&o.data).unwrap())
+        .filter(|o| o.kind() == kind)
+        .map(|o| serde_json::from_str(&o.data_json()).unwrap())
         .collect()
 }
 
@@ -120,7 +120,7 @@ fn no_answer_stays_pending_and_restored_settles_it() {
         &[ev(190, callback("OUT-1", "load.s2b", "restored"))]
     )
     .iter()
-    .all(|o| o.kind != "callback.updated"));
+    .all(|o| o.kind() != "callback.updated"));
     let refused = engine
         .check(&ev(190, callback("OUT-1", "load.s2b", "still_out")))
         .unwrap_err();

@@ -294,7 +294,7 @@ fn the_stream_is_gap_free_and_every_message_is_whole() {
             seq += 1;
             assert_eq!(o.seq, seq);
             let v: serde_json::Value = serde_json::from_str(&o.to_json()).unwrap();
-            if o.kind.starts_with("outage.") {
+            if o.kind().starts_with("outage.") {
                 for field in [
                     "id",
                     "device",
@@ -376,7 +376,7 @@ fn over_storms_predictions_sit_above_their_reports_and_restored_outages_need_new
             let mut restored_at: HashMap<String, DateTime<Utc>> = HashMap::new();
             for x in &storm.events {
                 for o in e.apply(x) {
-                    let Some(outage) = o.outage.and_then(|n| e.outage(n)) else {
+                    let Some(outage) = o.outage().and_then(|n| e.outage(n)) else {
                         continue;
                     };
                     let Some(d) = net.device_by_id(&outage.device) else {
@@ -404,7 +404,7 @@ fn over_storms_predictions_sit_above_their_reports_and_restored_outages_need_new
                     }
                     if outage.status == OutageStatus::Restored {
                         restored_at.insert(outage.device.clone(), o.at);
-                    } else if o.kind == "outage.created" {
+                    } else if o.kind() == "outage.created" {
                         // A device restored before comes back only with new evidence below it.
                         if let Some(&r) = restored_at.get(&outage.device) {
                             if outage.to_json().contains("\"scada") {

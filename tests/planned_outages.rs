@@ -122,7 +122,7 @@ fn apply_all(engine: &mut Engine, events: &[Event]) -> Vec<Output> {
 }
 
 fn kinds(out: &[Output], kind: &str) -> usize {
-    out.iter().filter(|o| o.kind == kind).count()
+    out.iter().filter(|o| o.kind() == kind).count()
 }
 
 #[test]
@@ -195,8 +195,8 @@ fn reports_inside_the_window_create_no_outage_and_a_report_after_it_does() {
     );
     let created: Vec<Value> = out
         .iter()
-        .filter(|o| o.kind == "outage.created")
-        .map(|o| serde_json::from_str(&o.data).unwrap())
+        .filter(|o| o.kind() == "outage.created")
+        .map(|o| serde_json::from_str(&o.data_json()).unwrap())
         .collect();
     assert_eq!(created.len(), 1, "{created:?}");
     assert_eq!(created[0]["device"], json!(below[5]));
@@ -205,8 +205,8 @@ fn reports_inside_the_window_create_no_outage_and_a_report_after_it_does() {
     let out = apply_all(&mut engine, &[ev(end + 30, report("R-late", &below[0]))]);
     let created: Vec<Value> = out
         .iter()
-        .filter(|o| o.kind == "outage.created")
-        .map(|o| serde_json::from_str(&o.data).unwrap())
+        .filter(|o| o.kind() == "outage.created")
+        .map(|o| serde_json::from_str(&o.data_json()).unwrap())
         .collect();
     assert_eq!(
         created.len(),

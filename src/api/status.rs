@@ -3,6 +3,7 @@
 
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
+use serde_json::value::RawValue;
 
 use super::auth::Caller;
 use super::{ApiError, AppState};
@@ -64,18 +65,30 @@ pub(super) async fn get_status(
         (None, true) => "planned_work",
         (None, false) => "no_known_outage",
     };
-    let body = format!(
-        r#"{{"customer":{},"account":{},"lon":{},"lat":{},"feeder":{},"status":"{}","outage":{},"planned":[{}]}}"#,
-        serde_json::to_string(&sp.id).unwrap_or_default(),
-        serde_json::to_string(&sp.account).unwrap_or_default(),
-        sp.lon,
-        sp.lat,
-        serde_json::to_string(&net.feeder_of_customer(found)).unwrap_or_default(),
+    /// The answer; the outage and notices as the engine writes them (the same objects
+    /// as the stream's), not parsed again.
+    #[derive(serde::Serialize)]
+    struct Answer<'a> {
+        customer: &'a str,
+        account: Option<&'a str>,
+        lon: f64,
+        lat: f64,
+        feeder: Option<&'a str>,
+        status: &'static str,
+        outage: Option<Box<RawValue>>,
+        planned: Vec<Box<RawValue>>,
+    }
+    // unwrap-free: the engine's objects are JSON objects; one that were not is left out.
+    let raw = |text: String| RawValue::from_string(text).ok();
+    let answer = Answer {
+        customer: &sp.id,
+        account: sp.account.as_deref(),
+        lon: sp.lon,
+        lat: sp.lat,
+        feeder: net.feeder_of_customer(found),
         status,
-        outage.as_deref().unwrap_or("null"),
-        planned.join(","),
-    );
-    Ok(HttpResponse::Ok()
-        .content_type("application/json")
-        .body(body))
+        outage: outage.and_then(raw),
+        planned: planned.into_iter().filter_map(raw).collect(),
+    };
+    Ok(HttpResponse::Ok().json(answer))
 }

@@ -49,6 +49,7 @@ use tokio::sync::broadcast::{
 
 use super::auth::Caller;
 use super::{ApiError, AppState};
+use crate::engine::{About, Topic};
 use crate::live::Live;
 use crate::store::{Store, StoredOutput};
 
@@ -75,24 +76,6 @@ pub struct Frame {
     seq: i64,
     text: ByteString,
     about: About,
-}
-
-/// What a message is about, for the crew filter.
-#[derive(Debug, Default)]
-struct About {
-    kind: Topic,
-    id: Option<String>,
-    crew: Option<String>,
-    order: Option<String>,
-}
-
-#[derive(Debug, Default, PartialEq, Eq)]
-enum Topic {
-    Order,
-    Outage,
-    Crew,
-    #[default]
-    Other,
 }
 
 #[derive(Deserialize)]
@@ -127,30 +110,34 @@ impl Frame {
         }
     }
 
-    /// A frame with what the crew filter needs, parsed from the message.
+    /// A frame with what the crew filter needs: as the engine said it, or (for a
+    /// message read back from the store) parsed from its text.
     fn from_stored(o: &StoredOutput) -> Frame {
-        let about = match serde_json::from_str::<Peek>(&o.body) {
-            Ok(peek) => {
-                let data = peek.data.unwrap_or_default();
-                About {
-                    kind: match peek.kind.split('.').next() {
-                        Some("order") => Topic::Order,
-                        Some("outage") => Topic::Outage,
-                        Some("crew") => Topic::Crew,
-                        _ => Topic::Other,
-                    },
-                    id: as_id(data.id),
-                    crew: as_id(data.crew),
-                    order: as_id(data.order),
-                }
-            }
-            Err(_) => About::default(),
-        };
+        let about = o.about.clone().unwrap_or_else(|| about_from_text(&o.body));
         Frame {
             seq: o.seq,
             text: ByteString::from(o.body.as_str()),
             about,
         }
+    }
+}
+
+/// What a stored message's text says it is about.
+fn about_from_text(body: &str) -> About {
+    let Ok(peek) = serde_json::from_str::<Peek>(body) else {
+        return About::default();
+    };
+    let data = peek.data.unwrap_or_default();
+    About {
+        topic: match peek.kind.split('.').next() {
+            Some("order") => Topic::Order,
+            Some("outage") => Topic::Outage,
+            Some("crew") => Topic::Crew,
+            _ => Topic::Other,
+        },
+        id: as_id(data.id),
+        crew: as_id(data.crew),
+        order: as_id(data.order),
     }
 }
 
@@ -537,7 +524,7 @@ impl CrewFilter {
 
     fn wants(&mut self, about: &About) -> bool {
         let mine = about.crew.as_deref() == Some(self.crew.as_str());
-        match about.kind {
+        match about.topic {
             Topic::Crew => about.id.as_deref() == Some(self.crew.as_str()),
             Topic::Order => {
                 let Some(id) = about.id.as_deref() else {
@@ -572,6 +559,7 @@ mod tests {
             at: "2026-07-14T03:00:00Z".into(),
             kind: String::new(),
             body: body.into(),
+            about: None,
         })
     }
 

@@ -184,7 +184,7 @@ impl CrewSim {
     /// Look at what the engine just said and plan each crew's next step.
     pub fn react(&mut self, engine: &Engine, outputs: &[Output]) {
         for out in outputs {
-            let Some(order) = out.order.and_then(|n| engine.dispatch().order(n)) else {
+            let Some(order) = out.order().and_then(|n| engine.dispatch().order(n)) else {
                 continue;
             };
             let Some(crew) = order.crew() else {

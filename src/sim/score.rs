@@ -201,7 +201,7 @@ pub fn score(net: &Network, storm: &Storm, baseline: bool) -> StormScore {
         let outputs = engine.apply(e);
         engine_time += started.elapsed();
         for o in outputs {
-            let Some(outage) = o.outage.and_then(|n| engine.outage(n)) else {
+            let Some(outage) = o.outage().and_then(|n| engine.outage(n)) else {
                 continue;
             };
             if !outage.is_active() {

@@ -192,6 +192,10 @@ pub struct StoredOutput {
     pub kind: String,
     /// The whole message as one line of JSON.
     pub body: String,
+    /// What it is about, where the engine that made it said so (a message read back
+    /// from the store has only its text: `None`).
+    #[sqlx(skip)]
+    pub about: Option<crate::engine::About>,
 }
 
 impl Store {

@@ -228,6 +228,44 @@ impl Crew {
     }
 }
 
+/// A crew as its messages and the API show it (see [`Dispatch::crew_view`]); the fields
+/// in the order they are written.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CrewView {
+    /// The crew's id.
+    pub id: String,
+    /// A name for people.
+    pub name: Option<String>,
+    /// What it can repair.
+    pub skills: Vec<String>,
+    /// Where it is, if known.
+    pub lon: Option<f64>,
+    /// Where it is, if known.
+    pub lat: Option<f64>,
+    /// On shift.
+    pub on_shift: bool,
+    /// `off_shift`, `available`, `assigned`, `en_route`, `on_site`, …
+    pub status: &'static str,
+    /// The order it is on (`WO-n`).
+    pub order: Option<String>,
+    /// That order's outage (`OUT-n`).
+    pub outage: Option<String>,
+    /// Where that order is.
+    pub target_lon: Option<f64>,
+    /// Where that order is.
+    pub target_lat: Option<f64>,
+    /// When it is expected there.
+    #[serde(serialize_with = "events::serialize_opt_time")]
+    pub eta: Option<DateTime<Utc>>,
+}
+
+impl CrewView {
+    /// The view as JSON text.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
 /// A work order.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Order {
@@ -1547,29 +1585,14 @@ impl Dispatch {
         }
     }
 
-    /// A crew as the stream and the API carry it, as JSON text.
-    pub fn crew_json(&self, crew: &Crew) -> String {
-        #[derive(Serialize)]
-        struct Json<'a> {
-            id: &'a str,
-            name: Option<&'a str>,
-            skills: &'a [String],
-            lon: Option<f64>,
-            lat: Option<f64>,
-            on_shift: bool,
-            status: &'static str,
-            order: Option<String>,
-            outage: Option<String>,
-            target_lon: Option<f64>,
-            target_lat: Option<f64>,
-            #[serde(serialize_with = "events::serialize_opt_time")]
-            eta: Option<DateTime<Utc>>,
-        }
+    /// A crew as its `crew.updated` message and `GET /api/v1/crews` show it: where it is,
+    /// its status and the order it is on.
+    pub fn crew_view(&self, crew: &Crew) -> CrewView {
         let order = crew.order.and_then(|n| self.orders.get(&n));
-        let json = Json {
-            id: &crew.id,
-            name: crew.name.as_deref(),
-            skills: &crew.skills,
+        CrewView {
+            id: crew.id.clone(),
+            name: crew.name.clone(),
+            skills: crew.skills.clone(),
             lon: crew.position.map(|p| p.0),
             lat: crew.position.map(|p| p.1),
             on_shift: crew.on_shift,
@@ -1579,8 +1602,12 @@ impl Dispatch {
             target_lon: order.map(|o| o.lon),
             target_lat: order.map(|o| o.lat),
             eta: order.and_then(|o| o.eta),
-        };
-        serde_json::to_string(&json).unwrap_or_default()
+        }
+    }
+
+    /// [`Dispatch::crew_view`] as JSON text.
+    pub fn crew_json(&self, crew: &Crew) -> String {
+        self.crew_view(crew).to_json()
     }
 }
 

@@ -30,6 +30,7 @@
 //! - Every message carries the whole object as it now stands.
 
 mod callbacks;
+mod message;
 mod outage;
 mod planned;
 
@@ -41,12 +42,13 @@ use serde::Serialize;
 
 use crate::dispatch::{Dispatch, DispatchOptions, JobKind, OutageFacts};
 use crate::events::{
-    push_time, CallbackOutcome, Event, EventKind, PowerState, Problem, ReportPlace, SwitchState,
+    CallbackOutcome, Event, EventKind, PowerState, Problem, ReportPlace, SwitchState,
 };
 use crate::inference::{Analyzer, BeliefDelta, Observation, Physics, Removal, Site};
 use crate::network::{CustomerIdx, CustomerMap, FastMap, Network};
 
 pub use callbacks::{CallbackBook, CallbackItem};
+pub use message::{About, CallbacksClosed, Message, Output, SetAside, Topic};
 pub use outage::{outage_name, parse_outage_name, Outage, OutageKind, OutageStatus};
 pub use planned::{Notice, NoticeStatus, PlannedBook, PLANNED_NOTICE_DAYS, URGENT_NOTICE_HOURS};
 
@@ -75,47 +77,6 @@ impl Default for Targets {
             meter_min: 8 * 60,
             callback_days: 7,
         }
-    }
-}
-
-/// One output message: `{"seq":…,"at":…,"type":…,"data":{…}}`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Output {
-    /// Gap-free position in the stream, from 1.
-    pub seq: u64,
-    /// The engine's clock when it was produced.
-    pub at: DateTime<Utc>,
-    /// `outage.created`, `outage.updated`, `outage.restored`, `outage.cancelled`,
-    /// `order.created`, `order.updated`, `crew.updated`.
-    pub kind: &'static str,
-    /// The whole object as it now stands, as JSON text.
-    pub data: String,
-    /// For an `outage.*` message, the outage's number (see [`Engine::outage`]).
-    pub outage: Option<u64>,
-    /// For an `order.*` message, the order's number.
-    pub order: Option<u64>,
-}
-
-impl Output {
-    /// The message as one line of JSON.
-    pub fn to_json(&self) -> String {
-        let mut out = String::with_capacity(self.data.len() + 80);
-        self.push_json(&mut out);
-        out
-    }
-
-    /// Append the message as [`Output::to_json`] writes it (a stream writer reuses one
-    /// buffer for every message).
-    pub fn push_json(&self, out: &mut String) {
-        use std::fmt::Write;
-        // unwrap: writing to a String cannot fail.
-        write!(out, r#"{{"seq":{},"at":""#, self.seq).unwrap();
-        push_time(out, self.at);
-        out.push_str(r#"","type":""#);
-        out.push_str(self.kind);
-        out.push_str(r#"","data":"#);
-        out.push_str(&self.data);
-        out.push('}');
     }
 }
 
@@ -501,15 +462,15 @@ impl Engine {
     /// [`Engine::fresh`]) before saying so here, so the state is what the log without
     /// that event gives, on every instance and in every replay alike.
     pub fn set_aside(&mut self, seq: Option<i64>, event: Option<&Event>, reason: &str) -> Output {
-        let data = serde_json::json!({
-            "seq": seq,
-            "type": event.map(Event::type_name),
-            "at": event.map(|e| crate::events::format_time(e.at)),
-            "reason": reason,
+        let message = Message::EventSetAside(SetAside {
+            seq,
+            kind: event.map(Event::type_name),
+            at: event.map(|e| e.at),
+            reason: reason.to_owned(),
         });
         let at = self.clock.unwrap_or(crate::events::EARLIEST_AT);
         let mut out = Vec::with_capacity(1);
-        self.emit(&mut out, at, "event.set_aside", data.to_string(), None);
+        self.emit(&mut out, at, message);
         out.pop().expect("emit pushed one message")
     }
 
@@ -564,8 +525,8 @@ impl Engine {
         // The crew on each restored outage, before dispatch lets its order go.
         let restored: Vec<(u64, Option<String>)> = out
             .iter()
-            .filter(|m| m.kind == "outage.restored")
-            .filter_map(|m| m.outage)
+            .filter(|m| matches!(m.message, Message::OutageRestored(_)))
+            .filter_map(Output::outage)
             .map(|n| (n, self.outages.get(&n).and_then(|o| o.crew.clone())))
             .collect();
         self.dispatch_step(at, &mut out);
@@ -735,13 +696,13 @@ impl Engine {
                 let normal: &Network = self.normal.as_deref().unwrap_or(&self.network);
                 match self.planned.schedule(p, normal, at) {
                     Ok(n) => {
-                        let kind = if n.revision == 1 {
-                            "notice.created"
+                        let notice = Box::new(n.clone());
+                        let message = if n.revision == 1 {
+                            Message::NoticeCreated(notice)
                         } else {
-                            "notice.updated"
+                            Message::NoticeUpdated(notice)
                         };
-                        let data = n.to_json();
-                        self.emit(&mut out, at, kind, data, None);
+                        self.emit(&mut out, at, message);
                         // A window that has already begun (urgent work) starts now.
                         self.fire_planned(at, &mut out);
                     }
@@ -751,8 +712,8 @@ impl Engine {
             }
             EventKind::PlannedOutageCancel(p) => {
                 if let Some((n, dark)) = self.planned.cancel(&p.id, p.reason.as_deref(), at) {
-                    let data = n.to_json();
-                    self.emit(&mut out, at, "notice.cancelled", data, None);
+                    let message = Message::NoticeCancelled(Box::new(n.clone()));
+                    self.emit(&mut out, at, message);
                     for c in dark {
                         self.observe(at, at, Observation::AmiOff(c), &mut out);
                     }
@@ -778,9 +739,9 @@ impl Engine {
             let Some(n) = self.planned.get(&fired.id) else {
                 continue;
             };
-            let data = n.to_json();
+            let message = Message::NoticeUpdated(Box::new(n.clone()));
             let device = n.device.clone();
-            self.emit(out, clock, "notice.updated", data, None);
+            self.emit(out, clock, message);
             for c in fired.dark_meters {
                 self.observe(clock, clock, Observation::AmiOff(c), out);
             }
@@ -872,7 +833,7 @@ impl Engine {
                 clock,
             );
             item.closes_at = Some(closes_at);
-            self.emit(out, clock, "callback.listed", item.to_json(), None);
+            self.emit(out, clock, Message::CallbackListed(Box::new(item.clone())));
             items.push(item);
         }
         self.callbacks.list(n, items);
@@ -884,15 +845,15 @@ impl Engine {
     fn close_callbacks(&mut self, clock: DateTime<Utc>, out: &mut Vec<Output>) {
         for (n, items) in self.callbacks.close_due(clock) {
             let unanswered = items.iter().filter(|item| item.is_pending()).count();
-            let data = serde_json::json!({
-                "outage": outage::outage_name(n),
-                "listed_at": crate::events::format_time(items[0].listed_at),
-                "closed_at": crate::events::format_time(clock),
-                "callbacks": items.len(),
-                "answered": items.len() - unanswered,
-                "unanswered": unanswered,
-            });
-            self.emit(out, clock, "callbacks.closed", data.to_string(), None);
+            let closed = CallbacksClosed {
+                outage: outage::outage_name(n),
+                listed_at: items[0].listed_at,
+                closed_at: clock,
+                callbacks: items.len(),
+                answered: items.len() - unanswered,
+                unanswered,
+            };
+            self.emit(out, clock, Message::CallbacksClosed(closed));
         }
     }
 
@@ -969,8 +930,8 @@ impl Engine {
             item.agent = cb.agent.clone();
             item.note = cb.note.clone();
             item.follow_up = follow_up;
-            let data = item.to_json();
-            self.emit(out, clock, "callback.updated", data, None);
+            let message = Message::CallbackUpdated(Box::new(item.clone()));
+            self.emit(out, clock, message);
         }
     }
 
@@ -1009,11 +970,11 @@ impl Engine {
             let Some(o) = self.outages.get(&id) else {
                 continue;
             };
-            let data = o.to_json();
-            if let Some(m) = out.iter_mut().rev().find(|m| m.outage == Some(id)) {
-                m.data = data;
+            if let Some(m) = out.iter_mut().rev().find(|m| m.outage() == Some(id)) {
+                m.message = m.message.with_outage(o);
             } else if o.announced {
-                self.emit(out, clock, "outage.updated", data, Some(id));
+                let message = Message::OutageUpdated(Box::new(o.clone()));
+                self.emit(out, clock, message);
             }
         }
         Some(found)
@@ -1036,7 +997,7 @@ impl Engine {
     fn dispatch_step(&mut self, clock: DateTime<Utc>, out: &mut Vec<Output>) {
         let mut seen: Vec<u64> = Vec::new();
         for m in out.iter() {
-            if let Some(n) = m.outage {
+            if let Some(n) = m.outage() {
                 if !seen.contains(&n) {
                     seen.push(n);
                 }
@@ -1062,32 +1023,29 @@ impl Engine {
                 continue;
             }
             (o.order, o.crew, o.eta, o.etr) = view;
-            if let Some(m) = out.iter_mut().rev().find(|m| m.outage == Some(n)) {
-                m.data = o.to_json();
+            if let Some(m) = out.iter_mut().rev().find(|m| m.outage() == Some(n)) {
+                m.message = m.message.with_outage(o);
             } else if o.announced {
-                let data = o.to_json();
-                self.emit(out, clock, "outage.updated", data, Some(n));
+                let message = Message::OutageUpdated(Box::new(o.clone()));
+                self.emit(out, clock, message);
             }
         }
         for (n, new) in changes.orders {
             let Some(o) = self.dispatch.order(n) else {
                 continue;
             };
-            let kind = if new {
-                "order.created"
+            let order = Box::new(o.clone());
+            let message = if new {
+                Message::OrderCreated(order)
             } else {
-                "order.updated"
+                Message::OrderUpdated(order)
             };
-            let data = o.to_json();
-            self.emit(out, clock, kind, data, None);
-            if let Some(m) = out.last_mut() {
-                m.order = Some(n);
-            }
+            self.emit(out, clock, message);
         }
         for id in changes.crews {
             if let Some(c) = self.dispatch.crew(&id) {
-                let data = self.dispatch.crew_json(c);
-                self.emit(out, clock, "crew.updated", data, None);
+                let message = Message::CrewUpdated(Box::new(self.dispatch.crew_view(c)));
+                self.emit(out, clock, message);
             }
         }
     }
@@ -1128,8 +1086,8 @@ impl Engine {
         self.dispatch.flush_counts();
         for id in std::mem::take(&mut self.planned.dirty) {
             if let Some(n) = self.planned.get(&id) {
-                let data = n.to_json();
-                self.emit(out, clock, "notice.updated", data, None);
+                let message = Message::NoticeUpdated(Box::new(n.clone()));
+                self.emit(out, clock, message);
             }
         }
         for id in std::mem::take(&mut self.dirty) {
@@ -1152,21 +1110,11 @@ impl Engine {
         };
     }
 
-    fn emit(
-        &mut self,
-        out: &mut Vec<Output>,
-        at: DateTime<Utc>,
-        kind: &'static str,
-        data: String,
-        outage: Option<u64>,
-    ) {
+    fn emit(&mut self, out: &mut Vec<Output>, at: DateTime<Utc>, message: Message) {
         out.push(Output {
             seq: self.next_seq,
             at,
-            kind,
-            data,
-            outage,
-            order: None,
+            message,
         });
         self.next_seq += 1;
     }
@@ -1479,30 +1427,27 @@ impl Engine {
         let Some(o) = self.outages.get_mut(&id) else {
             return;
         };
-        let kind = if !o.announced {
-            o.announced = true;
-            if o.status == OutageStatus::Restored || o.status == OutageStatus::Cancelled {
-                // Born and gone in one step: say both.
-                let data = o.to_json();
-                let status = o.status;
-                self.emit(out, clock, "outage.created", data.clone(), Some(id));
-                let kind = match status {
-                    OutageStatus::Restored => "outage.restored",
-                    _ => "outage.cancelled",
-                };
-                self.emit(out, clock, kind, data, Some(id));
-                return;
-            }
-            "outage.created"
-        } else {
-            match o.status {
-                OutageStatus::Restored => "outage.restored",
-                OutageStatus::Cancelled => "outage.cancelled",
-                _ => "outage.updated",
-            }
+        let first = !o.announced;
+        o.announced = true;
+        let status = o.status;
+        let outage = Box::new(o.clone());
+        let gone = |outage| match status {
+            OutageStatus::Restored => Message::OutageRestored(outage),
+            OutageStatus::Cancelled => Message::OutageCancelled(outage),
+            _ => Message::OutageUpdated(outage),
         };
-        let data = o.to_json();
-        self.emit(out, clock, kind, data, Some(id));
+        let message = if first {
+            if matches!(status, OutageStatus::Restored | OutageStatus::Cancelled) {
+                // Born and gone in one step: say both.
+                self.emit(out, clock, Message::OutageCreated(outage.clone()));
+                gone(outage)
+            } else {
+                Message::OutageCreated(outage)
+            }
+        } else {
+            gone(outage)
+        };
+        self.emit(out, clock, message);
     }
 
     fn meter_outage(
