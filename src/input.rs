@@ -12,6 +12,30 @@ use crate::engine::{Engine, Output};
 use crate::events::{parse_line, Event};
 use crate::network::{LoadOptions, Network};
 
+/// The network file a command loads, and how (the flags `replay`, `report` and
+/// `simulate` share).
+#[derive(Debug, Clone, clap::Args)]
+pub struct NetworkArgs {
+    /// The network file (contract GeoJSON).
+    #[arg(long)]
+    pub network: std::path::PathBuf,
+    /// Add lateral fuses to a network that has none (see `network::protection`; as the
+    /// log was served with).
+    #[arg(long)]
+    pub add_protection: bool,
+    /// Load a network with invalid features set aside (and listed) instead of refusing
+    /// it (as the log was served with).
+    #[arg(long)]
+    pub set_aside_invalid: bool,
+}
+
+impl NetworkArgs {
+    /// Load the file ([`load_network`]).
+    pub fn load(&self) -> anyhow::Result<Network> {
+        load_network(&self.network, self.add_protection, self.set_aside_invalid)
+    }
+}
+
 /// Load a network file with the settings' options, logging what it took. The file is
 /// read as a stream, one feature at a time, never held whole: a 1,000,000-customer file
 /// (951 MB) peaks at 835 MiB this way (BENCHMARKS.md, network load).

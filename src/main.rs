@@ -21,7 +21,7 @@ enum Command {
     Serve(ServeSettings),
     /// Import an OpenDSS model (or check a GeoJSON file) into a contract network file.
     Import(faultline::import::command::ImportArgs),
-    /// Apply an events file in time order with the same engine; the stream on stdout.
+    /// Apply an events file with the same engine (a log's export in seq order, any other file in time order); the stream on stdout.
     Replay(faultline::replay::ReplayArgs),
     /// Reliability (IEEE 1366) and workload report from an events file.
     Report(faultline::reports::command::ReportArgs),

@@ -14,26 +14,20 @@ use clap::Args;
 use chrono::Utc;
 
 use crate::engine::{Engine, EngineOptions, Output};
-use crate::input::{apply_all, load_network, read_events};
+use crate::input::{apply_all, read_events, NetworkArgs};
 
 /// Arguments of `faultline replay`.
 #[derive(Debug, Args)]
 pub struct ReplayArgs {
-    /// The network file (contract GeoJSON).
-    #[arg(long)]
-    pub network: PathBuf,
+    /// The network and how to load it.
+    #[command(flatten)]
+    pub network: NetworkArgs,
     /// The events, one JSON object per line (as `GET /api/v1/events` or `faultline simulate` write them).
     #[arg(long)]
     pub events: PathBuf,
     /// Use the classic OMS roll-up rule instead of faultline's inference.
     #[arg(long)]
     pub baseline: bool,
-    /// Add lateral fuses to a network that has none (see `network::protection`).
-    #[arg(long)]
-    pub add_protection: bool,
-    /// Load a network with invalid features set aside instead of refusing it.
-    #[arg(long)]
-    pub set_aside_invalid: bool,
     /// Service targets, travel and dispatch timers (the same as the log was served with).
     #[command(flatten)]
     pub engine: crate::config::EngineSettings,
@@ -41,7 +35,7 @@ pub struct ReplayArgs {
 
 /// Run the engine over the file and write the stream.
 pub fn run(args: ReplayArgs) -> anyhow::Result<()> {
-    let network = load_network(&args.network, args.add_protection, args.set_aside_invalid)?;
+    let network = args.network.load()?;
     let file = read_events(&args.events, Utc::now())?;
     let options = EngineOptions {
         baseline: args.baseline,

@@ -13,15 +13,15 @@ use clap::Args;
 
 use super::{build, render, Format, QueryText, Records, Units};
 use crate::engine::{Engine, EngineOptions};
-use crate::input::{apply_all, load_network, read_events, EventsFile};
+use crate::input::{apply_all, read_events, EventsFile, NetworkArgs};
 use crate::network::Network;
 
 /// Arguments of `faultline report`.
 #[derive(Debug, Args)]
 pub struct ReportArgs {
-    /// The network file (contract GeoJSON).
-    #[arg(long)]
-    pub network: PathBuf,
+    /// The network and how to load it (as the log was served with).
+    #[command(flatten)]
+    pub network: NetworkArgs,
     /// The events, one JSON object per line (as `GET /api/v1/events` or `faultline simulate` write them).
     #[arg(long)]
     pub events: PathBuf,
@@ -47,12 +47,6 @@ pub struct ReportArgs {
     /// Write here instead of standard output.
     #[arg(long, short = 'o')]
     pub out: Option<PathBuf>,
-    /// Add lateral fuses to a network that has none (as it was served with).
-    #[arg(long)]
-    pub add_protection: bool,
-    /// Load a network with invalid features set aside (as it was served with).
-    #[arg(long)]
-    pub set_aside_invalid: bool,
     /// Service targets, travel and dispatch timers (the same as the log was served with).
     #[command(flatten)]
     pub engine: crate::config::EngineSettings,
@@ -77,7 +71,7 @@ pub fn replay_records(
 
 /// Run `faultline report`.
 pub fn run(args: ReportArgs) -> anyhow::Result<()> {
-    let network = load_network(&args.network, args.add_protection, args.set_aside_invalid)?;
+    let network = args.network.load()?;
     let file = read_events(&args.events, chrono::Utc::now())?;
     let options = args.engine.options()?;
     let records = replay_records(&network, &file, options)?;

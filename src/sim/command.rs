@@ -5,14 +5,14 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::{generate, StormOptions};
-use crate::input::load_network;
+use crate::input::NetworkArgs;
 
 /// Arguments of `faultline simulate`.
 #[derive(Debug, Args)]
 pub struct SimulateArgs {
-    /// The network file (contract GeoJSON).
-    #[arg(long)]
-    pub network: PathBuf,
+    /// The network and how to load it.
+    #[command(flatten)]
+    pub network: NetworkArgs,
     /// The generator's seed: the same seed gives the same storm.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -44,9 +44,6 @@ pub struct SimulateArgs {
     /// No repairs during the simulated time.
     #[arg(long)]
     pub no_restore: bool,
-    /// Add lateral fuses to a network that has none (see `network::protection`).
-    #[arg(long)]
-    pub add_protection: bool,
     /// Where to write the events.
     #[arg(long, default_value = "storm.ndjson")]
     pub out: PathBuf,
@@ -63,7 +60,7 @@ pub struct SimulateArgs {
 
 /// Generate and write the storm.
 pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
-    let network = load_network(&args.network, args.add_protection, false)?;
+    let network = args.network.load()?;
     let mut options = StormOptions {
         seed: args.seed,
         faults: args.faults,
