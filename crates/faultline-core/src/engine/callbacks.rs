@@ -12,6 +12,213 @@
 use std::collections::{BTreeMap, VecDeque};
 
 use chrono::{DateTime, Utc};
+/// The engine's side of callbacks: listing them when an outage is restored, recording
+/// the answers, closing them when their time is up.
+mod engine_side {
+    use super::super::*;
+
+    impl Engine {
+        /// List a callback for every customer who reported outage `n`, now restored (once).
+        pub(in crate::engine) fn list_callbacks(
+            &mut self,
+            n: u64,
+            crew: Option<String>,
+            clock: DateTime<Utc>,
+            out: &mut Vec<Output>,
+        ) {
+            if self.callbacks.listed_for(n) {
+                return;
+            }
+            let Some(o) = self.outages.get(&n) else {
+                return;
+            };
+            let until = o.restored_at.unwrap_or(clock);
+            // By service point, each with the reports it made about this outage.
+            let mut reporters: Vec<(CustomerIdx, Vec<String>)> = Vec::new();
+            match (o.kind, o.site) {
+                (OutageKind::Device | OutageKind::Service, Some(site)) => {
+                    let points = match site {
+                        Site::Point(c) => vec![c],
+                        Site::Device(d) => self.network.customers_below(d),
+                    };
+                    for c in points {
+                        // Most customers below reported nothing in this outage's time: their
+                        // latest report, before the outage began, passes them over before
+                        // their reports are read.
+                        let Some(latest) = self.latest_report_at.get(c.index()).copied().flatten()
+                        else {
+                            continue;
+                        };
+                        if latest < o.started_at {
+                            continue;
+                        }
+                        let Some(reports) = self.report_ids_at.get(&c) else {
+                            continue;
+                        };
+                        let made = reports.between(o.started_at, until);
+                        if made.is_empty() {
+                            continue;
+                        }
+                        // A customer inside another outage still active reported that one.
+                        if self
+                            .outage_of_customer(c)
+                            .is_some_and(|other| other.number != n)
+                        {
+                            continue;
+                        }
+                        reporters.push((c, made.iter().map(|(id, _)| id.clone()).collect()));
+                    }
+                    // The subtree's walk gives each service point once, in no useful order.
+                    reporters.sort_unstable_by_key(|(c, _)| *c);
+                }
+                _ => {
+                    // A customer may have reported a failed meter more than once: one
+                    // callback, with each report, in the order they came. Who reported is
+                    // kept only for this (an outage's callbacks are listed once).
+                    let mut by_point: BTreeMap<CustomerIdx, Vec<String>> = BTreeMap::new();
+                    for (c, id) in self.direct_reporters.remove(&n).into_iter().flatten() {
+                        by_point.entry(c).or_default().push(id);
+                    }
+                    reporters.extend(by_point);
+                }
+            }
+            let crew = crew.or_else(|| o.crew.clone());
+            let mut items = Vec::with_capacity(reporters.len());
+            out.reserve(reporters.len());
+            let closes_at = clock + self.callback_window();
+            for (c, report_ids) in reporters {
+                let sp = self.network.customer(c);
+                let mut item = CallbackItem::listed(
+                    n,
+                    c,
+                    sp.id.clone(),
+                    sp.account.clone(),
+                    report_ids,
+                    crew.clone(),
+                    clock,
+                );
+                item.closes_at = Some(closes_at);
+                self.emit(out, clock, Message::CallbackListed(Box::new(item.clone())));
+                items.push(item);
+            }
+            self.callbacks.list(n, items);
+        }
+
+        /// Close the callbacks whose time has come ([`Engine::callback_window`] after they
+        /// were listed): one `callbacks.closed` message per outage, with how many were
+        /// answered.
+        pub(in crate::engine) fn close_callbacks(
+            &mut self,
+            clock: DateTime<Utc>,
+            out: &mut Vec<Output>,
+        ) {
+            for (n, items) in self.callbacks.close_due(clock) {
+                let unanswered = items.iter().filter(|item| item.is_pending()).count();
+                let closed = CallbacksClosed {
+                    outage: outage::outage_name(n),
+                    listed_at: items[0].listed_at,
+                    closed_at: clock,
+                    callbacks: items.len(),
+                    answered: items.len() - unanswered,
+                    unanswered,
+                };
+                self.emit(out, clock, Message::CallbacksClosed(closed));
+            }
+        }
+
+        /// Record a callback's outcome (`c`: its service point); "still out" reopens analysis
+        /// for the customer.
+        pub(in crate::engine) fn record_callback(
+            &mut self,
+            cb: &crate::events::Callback,
+            c: Option<CustomerIdx>,
+            clock: DateTime<Utc>,
+            out: &mut Vec<Output>,
+        ) {
+            let n = outage::parse_outage_name(&cb.outage);
+            if self
+                .callbacks
+                .check(n, c, &cb.outage, &cb.customer, cb.outcome)
+                .is_err()
+            {
+                self.rejected += 1;
+                return;
+            }
+            let (Some(n), Some(c)) = (n, c) else {
+                return;
+            };
+            let settled = self
+                .callbacks
+                .get(n, c)
+                .is_some_and(|item| !item.is_pending());
+            if settled {
+                // The same answer again: nothing changes.
+                return;
+            }
+            let follow_up = if cb.outcome == CallbackOutcome::StillOut {
+                self.reopen_for(c, n, clock, out)
+            } else {
+                None
+            };
+            if let Some(item) = self.callbacks.get_mut(n, c) {
+                item.attempts += 1;
+                item.outcome = Some(cb.outcome);
+                item.outcome_at = Some(clock);
+                item.agent = cb.agent.clone();
+                item.note = cb.note.clone();
+                item.follow_up = follow_up;
+                let message = Message::CallbackUpdated(Box::new(item.clone()));
+                self.emit(out, clock, message);
+            }
+        }
+
+        /// A customer of restored outage `first` is still out: the active outage that covers
+        /// them (an existing one, or a new one from analysing the answer as fresh evidence),
+        /// linked to `first`.
+        pub(in crate::engine) fn reopen_for(
+            &mut self,
+            c: CustomerIdx,
+            first: u64,
+            clock: DateTime<Utc>,
+            out: &mut Vec<Output>,
+        ) -> Option<u64> {
+            let existing = self.outage_of_customer(c).map(|o| o.number);
+            let found = match existing {
+                Some(m) => m,
+                None => {
+                    self.observe(clock, clock, Observation::StillOut(c), out);
+                    self.outage_of_customer(c).map(|o| o.number)?
+                }
+            };
+            if found == first {
+                return Some(found);
+            }
+            if let Some(o) = self.outages.get_mut(&first) {
+                if !o.follow_ups.contains(&found) {
+                    o.follow_ups.push(found);
+                }
+            }
+            if let Some(o) = self.outages.get_mut(&found) {
+                if o.follows.is_none() {
+                    o.follows = Some(first);
+                }
+            }
+            for id in [first, found] {
+                let Some(o) = self.outages.get(&id) else {
+                    continue;
+                };
+                if let Some(m) = out.iter_mut().rev().find(|m| m.outage() == Some(id)) {
+                    m.message = m.message.with_outage(o);
+                } else if o.announced {
+                    let message = Message::OutageUpdated(Box::new(o.clone()));
+                    self.emit(out, clock, message);
+                }
+            }
+            Some(found)
+        }
+    }
+}
+
 #[cfg(test)]
 use serde::Serialize;
 
