@@ -21,6 +21,10 @@ pub struct ServeSettings {
     /// Address to listen on.
     #[arg(long, env = "FAULTLINE_BIND", default_value = "127.0.0.1:8080")]
     pub bind: String,
+    /// Serve `GET /metrics` (Prometheus) also on this address, without a token (on the
+    /// API's address it needs a wallboard, dispatcher or admin token).
+    #[arg(long, env = "FAULTLINE_METRICS_BIND")]
+    pub metrics_bind: Option<String>,
     /// Largest request body accepted, in bytes (larger gets 413).
     #[arg(long, env = "FAULTLINE_MAX_BODY_BYTES", default_value_t = 32 * 1024 * 1024)]
     pub max_body_bytes: usize,

@@ -58,6 +58,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         network: network.clone(),
         db: dir.join("demo.db").to_string_lossy().into_owned(),
         bind: args.bind.clone(),
+        metrics_bind: None,
         max_body_bytes: 32 * 1024 * 1024,
         add_protection: false,
         set_aside_invalid: false,

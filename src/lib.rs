@@ -23,6 +23,7 @@
 //! - [`reports`]: reliability (IEEE 1366) and workload reports from the log, for
 //!   `GET /api/v1/reports`, the `/reports` page and `faultline report`.
 //! - [`replay`], [`demo`], [`bench`]: the other commands.
+//! - [`monitoring`]: the Prometheus metrics' names and recorder (`GET /metrics`).
 //! - [`config`]: settings with defaults, overridden by flags and `FAULTLINE_…` variables.
 //!
 //! Dependencies point one way: the core knows nothing of the edges; `store`, `live`,
@@ -39,6 +40,7 @@ pub mod events;
 pub mod import;
 pub mod inference;
 pub mod live;
+pub mod monitoring;
 pub mod network;
 pub mod orders;
 pub mod replay;

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 
-use crate::api::{build_server, AppState, Tokens};
+use crate::api::{build_metrics_server, build_server, AppState, Tokens};
 use crate::config::ServeSettings;
 use crate::engine::Engine;
 use crate::live::{spawn_ticker, Live, LiveOptions};
@@ -81,6 +81,12 @@ pub async fn run(settings: ServeSettings) -> anyhow::Result<()> {
     }
     let listener =
         TcpListener::bind(&settings.bind).with_context(|| format!("binding {}", settings.bind))?;
+    let metrics_listener = match &settings.metrics_bind {
+        Some(addr) => Some(
+            TcpListener::bind(addr).with_context(|| format!("binding --metrics-bind {addr}"))?,
+        ),
+        None => None,
+    };
     let addr = listener.local_addr()?;
     let (shutdown_tx, shutdown) = tokio::sync::watch::channel(false);
     let engine = Engine::new(network.clone(), settings.engine.options()?);
@@ -95,6 +101,16 @@ pub async fn run(settings: ServeSettings) -> anyhow::Result<()> {
     )
     .await?;
     spawn_ticker(store.clone(), shutdown);
+    let metrics_server = match metrics_listener {
+        Some(l) => {
+            let addr = l.local_addr()?;
+            let server = build_metrics_server(l, live.clone(), store.clone())?;
+            println!("metrics on http://{addr}/metrics (no token)");
+            tracing::info!(%addr, "metrics listening");
+            Some(server)
+        }
+        None => None,
+    };
     let state = AppState {
         network: Arc::new(network),
         store: store.clone(),
@@ -105,7 +121,14 @@ pub async fn run(settings: ServeSettings) -> anyhow::Result<()> {
     let server = build_server(listener, state, settings.workers)?;
     println!("faultline listening on http://{addr}");
     tracing::info!(%addr, "listening");
+    let metrics_handle = metrics_server.as_ref().map(|s| s.handle());
+    if let Some(s) = metrics_server {
+        actix_web::rt::spawn(s);
+    }
     server.await?;
+    if let Some(h) = metrics_handle {
+        h.stop(true).await;
+    }
     let _ = shutdown_tx.send(true);
     drop(store);
     writer.finish(Duration::from_secs(15)).await;

@@ -56,15 +56,50 @@ fn parse_body(req: &HttpRequest, body: &[u8]) -> Result<Vec<Event>, ApiError> {
     }
 }
 
-/// Store events, all or nothing; 202 once they are durable.
+/// Store events, all or nothing; 202 once they are durable. Counted for `/metrics`:
+/// the events stored by type, the requests refused by reason, and the time to the 202.
 pub(super) async fn post_events(
-    caller: Caller,
+    caller: Result<Caller, ApiError>,
     state: web::Data<AppState>,
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
+    use crate::monitoring as m;
+    let started = std::time::Instant::now();
+    match store_events(caller, &state, &req, payload).await {
+        Ok((events, appended)) => {
+            metrics::histogram!(m::EVENT_ACK_SECONDS).record(started.elapsed().as_secs_f64());
+            // Only reports can be repeats (their id is an idempotency key).
+            let mut repeats = appended.duplicates;
+            for e in &events {
+                if repeats > 0 && e.report_id().is_some() {
+                    repeats -= 1;
+                    continue;
+                }
+                metrics::counter!(m::EVENTS_ACCEPTED, "type" => e.type_name()).increment(1);
+            }
+            if appended.duplicates > 0 {
+                metrics::counter!(m::REPORTS_REPEATED).increment(appended.duplicates as u64);
+            }
+            Ok(HttpResponse::Accepted().json(appended))
+        }
+        Err(e) => {
+            metrics::counter!(m::EVENTS_REFUSED, "reason" => e.reason()).increment(1);
+            Err(e)
+        }
+    }
+}
+
+/// [`post_events`] without its counting: the events and what the log did with them.
+async fn store_events(
+    caller: Result<Caller, ApiError>,
+    state: &AppState,
+    req: &HttpRequest,
+    payload: web::Payload,
+) -> Result<(Vec<Event>, crate::store::Appended), ApiError> {
+    let caller = caller?;
     let body = read_body(payload, state.max_body_bytes).await?;
-    let events = parse_body(&req, &body)?;
+    let events = parse_body(req, &body)?;
     if events.is_empty() {
         return Err(ApiError::BadRequest("the body holds no event".into()));
     }
@@ -81,7 +116,7 @@ pub(super) async fn post_events(
                 e
             })?;
     }
-    check_against_state(&state, &events).await?;
+    check_against_state(state, &events).await?;
     let appended = state.store.append(&events).await.map_err(|e| match e {
         crate::store::StoreError::Conflict(message) => ApiError::Conflict(message),
         e => {
@@ -95,7 +130,7 @@ pub(super) async fn post_events(
         last_seq = appended.last_seq,
         "events stored"
     );
-    Ok(HttpResponse::Accepted().json(appended))
+    Ok((events, appended))
 }
 
 /// Commands that depend on the current state (crew actions, dispatchers' assignments,

@@ -11,6 +11,7 @@ mod callbacks;
 mod error;
 mod events;
 mod map;
+mod metrics;
 mod notices;
 mod pages;
 mod reports;
@@ -29,6 +30,7 @@ use crate::store::Store;
 
 pub use auth::{Caller, Role, Tokens, TokensError};
 pub use error::ApiError;
+pub use metrics::build_metrics_server;
 
 /// What every handler shares.
 pub struct AppState {
@@ -50,6 +52,7 @@ pub fn build_server(
     state: AppState,
     workers: Option<usize>,
 ) -> std::io::Result<Server> {
+    crate::monitoring::handle();
     let hub = web::Data::new(stream::Hub::start(&state.live, state.store.clone()));
     let state = web::Data::new(state);
     let map = web::Data::new(map::MapCache::default());
@@ -63,6 +66,7 @@ pub fn build_server(
             // The path only: a GET may carry its token in the query string.
             .wrap(actix_web::middleware::Logger::new("%m %U %s %Dms").log_target("faultline::http"))
             .route("/healthz", web::get().to(healthz))
+            .route("/metrics", web::get().to(metrics::get_metrics))
             .route("/", web::get().to(pages::wallboard))
             .route("/console", web::get().to(pages::console))
             .route("/crew", web::get().to(pages::crew))

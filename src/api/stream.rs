@@ -350,7 +350,10 @@ struct Socket {
 
 impl Socket {
     async fn run(mut self, mut frames: broadcast::Receiver<Batch>, mut incoming: MessageStream) {
+        let readers = metrics::gauge!(crate::monitoring::STREAM_READERS);
+        readers.increment(1.0);
         let stop = self.serve(&mut frames, &mut incoming).await;
+        readers.decrement(1.0);
         if let Stop::Close(code, reason) = stop {
             tracing::info!(%reason, last = self.last, "closing a stream socket");
             let close = self.session.close(Some(CloseReason {
@@ -402,7 +405,10 @@ impl Socket {
                 frame = frames.recv() => {
                     let step = match frame {
                         Ok(batch) => self.forward(&batch).await,
-                        Err(RecvError::Lagged(_)) => self.catch_up().await,
+                        Err(RecvError::Lagged(_)) => {
+                            metrics::counter!(crate::monitoring::STREAM_CAUGHT_UP).increment(1);
+                            self.catch_up().await
+                        }
                         Err(RecvError::Closed) => {
                             return Stop::Close(CloseCode::Restart, "the server is stopping".into())
                         }
@@ -427,6 +433,7 @@ impl Socket {
                 }
                 _ = heartbeat.tick() => {
                     if heard.elapsed() > CLIENT_TIMEOUT {
+                        dropped("no_pong");
                         return Stop::Close(CloseCode::Away, "no answer to pings".into());
                     }
                     if self.session.ping(b"").await.is_err() {
@@ -497,6 +504,7 @@ impl Socket {
             }
             debug_assert_eq!(self.last, last);
             if started.elapsed() > CATCH_UP_LIMIT {
+                dropped("too_slow");
                 return Err(Stop::Close(
                     CloseCode::Policy,
                     format!(
@@ -512,12 +520,20 @@ impl Socket {
         match tokio::time::timeout(SEND_TIMEOUT, self.session.text(text)).await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(_)) => Err(Stop::Gone),
-            Err(_) => Err(Stop::Close(
-                CloseCode::Policy,
-                format!("not reading: reconnect with since={}", self.last),
-            )),
+            Err(_) => {
+                dropped("not_reading");
+                Err(Stop::Close(
+                    CloseCode::Policy,
+                    format!("not reading: reconnect with since={}", self.last),
+                ))
+            }
         }
     }
+}
+
+/// Count a reader closed because it could not keep up.
+fn dropped(reason: &'static str) {
+    metrics::counter!(crate::monitoring::STREAM_DROPPED, "reason" => reason).increment(1);
 }
 
 /// Which messages concern one crew (see the module docs).
