@@ -24,6 +24,7 @@
 //!   `GET /api/v1/reports`, the `/reports` page and `faultline report`.
 //! - [`replay`], [`demo`], [`bench`]: the other commands.
 //! - [`monitoring`]: the Prometheus metrics' names and recorder (`GET /metrics`).
+//! - [`telemetry`]: the logs, as text or JSON lines.
 //! - [`config`]: settings with defaults, overridden by flags and `FAULTLINE_…` variables.
 //!
 //! Dependencies point one way: the core knows nothing of the edges; `store`, `live`,
@@ -49,3 +50,4 @@ pub mod serve;
 pub mod serve_lock;
 pub mod sim;
 pub mod store;
+pub mod telemetry;

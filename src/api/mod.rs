@@ -63,8 +63,13 @@ pub fn build_server(
             .app_data(hub.clone())
             .app_data(map.clone())
             .app_data(report_units.clone())
-            // The path only: a GET may carry its token in the query string.
-            .wrap(actix_web::middleware::Logger::new("%m %U %s %Dms").log_target("faultline::http"))
+            // The method and the path only: a GET may carry its token in the query
+            // string. (actix's Logger has no `%m`: the method is a custom field.)
+            .wrap(
+                actix_web::middleware::Logger::new("%{METHOD}xi %U %s %Dms")
+                    .custom_request_replace("METHOD", |req| req.method().to_string())
+                    .log_target("faultline::http"),
+            )
             .route("/healthz", web::get().to(healthz))
             .route("/metrics", web::get().to(metrics::get_metrics))
             .route("/", web::get().to(pages::wallboard))
