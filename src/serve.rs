@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 
-use crate::api::{build_metrics_server, build_server, AppState, Tokens};
+use crate::api::{build_metrics_server, build_server_with, AppState, Tokens};
 use crate::config::ServeSettings;
 use crate::engine::Engine;
 use crate::live::{spawn_ticker, Live, LiveOptions};
@@ -118,7 +118,7 @@ pub async fn run(settings: ServeSettings) -> anyhow::Result<()> {
         max_body_bytes: settings.max_body_bytes,
         live,
     };
-    let server = build_server(listener, state, settings.workers)?;
+    let server = build_server_with(listener, state, settings.server_options())?;
     println!("faultline listening on http://{addr}");
     tracing::info!(%addr, "listening");
     let metrics_handle = metrics_server.as_ref().map(|s| s.handle());

@@ -14,6 +14,7 @@ mod map;
 mod metrics;
 mod notices;
 mod pages;
+mod public;
 mod reports;
 mod state;
 mod status;
@@ -31,6 +32,16 @@ use crate::store::Store;
 pub use auth::{Caller, Role, Tokens, TokensError};
 pub use error::ApiError;
 pub use metrics::build_metrics_server;
+pub use public::PublicOptions;
+
+/// How the server runs beyond its state (defaults for tests and the demo).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ServerOptions {
+    /// HTTP worker threads (default: one per core).
+    pub workers: Option<usize>,
+    /// The public page's feed: its refresh and rate limit.
+    pub public: PublicOptions,
+}
 
 /// What every handler shares.
 pub struct AppState {
@@ -52,6 +63,24 @@ pub fn build_server(
     state: AppState,
     workers: Option<usize>,
 ) -> std::io::Result<Server> {
+    build_server_with(
+        listener,
+        state,
+        ServerOptions {
+            workers,
+            ..ServerOptions::default()
+        },
+    )
+}
+
+/// [`build_server`] with options.
+pub fn build_server_with(
+    listener: TcpListener,
+    state: AppState,
+    options: ServerOptions,
+) -> std::io::Result<Server> {
+    let workers = options.workers;
+    let public = web::Data::new(public::PublicService::new(options.public));
     crate::monitoring::handle();
     let hub = web::Data::new(stream::Hub::start(&state.live, state.store.clone()));
     let state = web::Data::new(state);
@@ -63,6 +92,7 @@ pub fn build_server(
             .app_data(hub.clone())
             .app_data(map.clone())
             .app_data(report_units.clone())
+            .app_data(public.clone())
             // The method and the path only: a GET may carry its token in the query
             // string. (actix's Logger has no `%m`: the method is a custom field.)
             .wrap(
@@ -78,6 +108,15 @@ pub fn build_server(
             .route("/lookup", web::get().to(pages::lookup))
             .route("/callbacks", web::get().to(pages::callbacks))
             .route("/reports", web::get().to(pages::reports))
+            .route("/public", web::get().to(pages::public))
+            .route(
+                "/public/v1/outages.json",
+                web::get().to(public::get_outages_json),
+            )
+            .route(
+                "/public/v1/status",
+                web::get().to(public::get_account_status),
+            )
             .route("/sw.js", web::get().to(pages::root_file))
             .route("/manifest.webmanifest", web::get().to(pages::root_file))
             .route("/static/{file}", web::get().to(pages::asset))

@@ -1,6 +1,7 @@
 //! The pages — the wallboard (`/`), the dispatcher console (`/console`), the crew page
 //! (`/crew`), the call center's lookup (`/lookup`) and callback list (`/callbacks`),
-//! and the report (`/reports`) — and their scripts, styles, manifest and service worker, from
+//! the report (`/reports`) and the public outage page (`/public`, which needs no token
+//! and reads only `/public/v1/…`) — and their scripts, styles, manifest and service worker, from
 //! `wallboard/`, embedded in the binary: a control room on a closed network fetches
 //! nothing from the internet. (A debug build reads them from the source folder, so a
 //! page can be edited without a rebuild.)
@@ -65,7 +66,7 @@ fn serve(path: &str, req: &HttpRequest) -> HttpResponse {
         return secured(HttpResponse::NotFound())
             .content_type("text/plain; charset=utf-8")
             .body(format!(
-                "no page {path:?}: the pages are /, /console, /crew, /lookup, /callbacks and /reports"
+                "no page {path:?}: the pages are /, /console, /crew, /lookup, /callbacks, /reports and /public"
             ));
     };
     let etag = format!(
@@ -125,6 +126,11 @@ pub(super) async fn callbacks(req: HttpRequest) -> HttpResponse {
 /// `/reports`: the printable reliability and workload report.
 pub(super) async fn reports(req: HttpRequest) -> HttpResponse {
     serve("reports.html", &req)
+}
+
+/// `/public`: the public outage map (no token, nothing personal).
+pub(super) async fn public(req: HttpRequest) -> HttpResponse {
+    serve("public.html", &req)
 }
 
 /// `/crew`: the crew page.
