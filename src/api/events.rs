@@ -58,6 +58,13 @@ fn parse_body(req: &HttpRequest, body: &[u8]) -> Result<Vec<Event>, ApiError> {
 
 /// Store events, all or nothing; 202 once they are durable. Counted for `/metrics`:
 /// the events stored by type, the requests refused by reason, and the time to the 202.
+#[utoipa::path(post,
+    path = "/api/v1/events",
+    tag = "events",
+    description = "Store events, all or nothing; 202 once durable. One JSON event, a JSON array, or NDJSON (application/x-ndjson). A bad line refuses the whole request, naming the line and field. Roles: dispatcher, admin (any event); crew (only crew_action and crew_position naming its own crew); wallboard none.",
+    request_body(content((crate::api::openapi::InputEvent = "application/json"), (Vec<crate::api::openapi::InputEvent> = "application/json"), (String = "application/x-ndjson")), description = "One event, an array, or NDJSON lines"),
+    responses((status = 202, description = "Stored", body = crate::api::openapi::Accepted), (status = 400, description = "An invalid event: the line and field are named", body = crate::api::openapi::ErrorBody), (status = 401, description = "No token, or not a valid one", body = crate::api::openapi::ErrorBody), (status = 403, description = "This token's role may not do this; the message says why", body = crate::api::openapi::ErrorBody), (status = 409, description = "A command that does not fit the current state, or a report id reused for other content", body = crate::api::openapi::ErrorBody), (status = 413, description = "The body is larger than the server takes", body = crate::api::openapi::ErrorBody), (status = 503, description = "The event log does not answer", body = crate::api::openapi::ErrorBody)),
+    security(("bearer" = []), ("token_query" = [])))]
 pub(super) async fn post_events(
     caller: Result<Caller, ApiError>,
     state: web::Data<AppState>,
@@ -217,6 +224,13 @@ impl Page {
 }
 
 /// The stored events after `since`, with their seq, as NDJSON.
+#[utoipa::path(get,
+    path = "/api/v1/events",
+    tag = "events",
+    description = "The stored input events after since, each with its seq, as NDJSON. Roles: wallboard, dispatcher, admin (a crew token gets 403).",
+    params(("since" = Option<i64>, Query, description = "Events after this seq (default 0)"), ("limit" = Option<i64>, Query, description = "At most this many (1 to 100000, default 10000)")),
+    responses((status = 200, description = "NDJSON: one event per line", body = String, content_type = "application/x-ndjson"), (status = 400, description = "A bad parameter, named", body = crate::api::openapi::ErrorBody), (status = 401, description = "No token, or not a valid one", body = crate::api::openapi::ErrorBody), (status = 403, description = "This token's role may not do this; the message says why", body = crate::api::openapi::ErrorBody), (status = 503, description = "The event log does not answer", body = crate::api::openapi::ErrorBody)),
+    security(("bearer" = []), ("token_query" = [])))]
 pub(super) async fn get_events(
     caller: Caller,
     state: web::Data<AppState>,

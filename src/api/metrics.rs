@@ -36,6 +36,12 @@ pub(super) struct Sources {
 }
 
 /// `GET /metrics` on the API's address: a token that reads everything.
+#[utoipa::path(get,
+    path = "/metrics",
+    tag = "operations",
+    description = "Prometheus text format (0.0.4). Roles: wallboard, dispatcher, admin (a crew token gets 403); or without a token on --metrics-bind.",
+    responses((status = 200, description = "The metrics", content_type = "text/plain"), (status = 401, description = "No token, or not a valid one", body = crate::api::openapi::ErrorBody), (status = 403, description = "This token's role may not do this; the message says why", body = crate::api::openapi::ErrorBody)),
+    security(("bearer" = []), ("token_query" = [])))]
 pub(super) async fn get_metrics(
     caller: Caller,
     state: web::Data<AppState>,

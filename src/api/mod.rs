@@ -13,6 +13,7 @@ mod events;
 mod map;
 mod metrics;
 mod notices;
+mod openapi;
 mod pages;
 mod public;
 mod reports;
@@ -32,6 +33,7 @@ use crate::store::Store;
 pub use auth::{Caller, Role, Tokens, TokensError};
 pub use error::ApiError;
 pub use metrics::build_metrics_server;
+pub use openapi::document as openapi_document;
 pub use public::PublicOptions;
 
 /// How the server runs beyond its state (defaults for tests and the demo).
@@ -118,7 +120,7 @@ pub fn build_server_with(
                 web::get().to(public::get_account_status),
             )
             .route("/sw.js", web::get().to(pages::root_file))
-            .route("/manifest.webmanifest", web::get().to(pages::root_file))
+            .route("/manifest.webmanifest", web::get().to(pages::manifest))
             .route("/static/{file}", web::get().to(pages::asset))
             .service(
                 web::scope("/api/v1")
@@ -140,7 +142,8 @@ pub fn build_server_with(
                     .route("/messages", web::get().to(state::get_messages))
                     .route("/stream", web::get().to(stream::get_stream))
                     .route("/network", web::get().to(map::get_network))
-                    .route("/me", web::get().to(auth::get_me)),
+                    .route("/me", web::get().to(auth::get_me))
+                    .route("/openapi.json", web::get().to(openapi::get_openapi)),
             )
     })
     .shutdown_timeout(10)
@@ -151,6 +154,11 @@ pub fn build_server_with(
     Ok(server.run())
 }
 
+#[utoipa::path(get,
+    path = "/healthz",
+    tag = "operations",
+    description = "200 while the event log answers; for load balancers. Roles: none needed.",
+    responses((status = 200, description = "The store answers", body = crate::api::openapi::Health), (status = 503, description = "The store does not answer", body = crate::api::openapi::ErrorBody)))]
 async fn healthz(state: web::Data<AppState>) -> HttpResponse {
     match state.store.ping().await {
         Ok(()) => HttpResponse::Ok().json(serde_json::json!({

@@ -180,7 +180,7 @@ fn territory(network: &Network) -> Vec<[f64; 2]> {
 }
 
 /// A count as published: the number from [`MIN_SHOWN`] up, else "fewer than 5".
-#[derive(Serialize, Debug, Clone, Copy, PartialEq)]
+#[derive(Serialize, Debug, Clone, Copy, PartialEq, utoipa::ToSchema)]
 struct Count {
     customers_out: Option<u64>,
     fewer_than_5: bool,
@@ -237,7 +237,7 @@ impl Tally {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct Area {
     /// `[west, south, east, north]`, degrees.
     bbox: [f64; 4],
@@ -250,7 +250,7 @@ struct Area {
     districts: Vec<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct District {
     district: String,
     #[serde(flatten)]
@@ -260,9 +260,12 @@ struct District {
     etr: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct PlannedWork {
+    /// `scheduled` or `active`.
     status: &'static str,
+    /// `planned` or `urgent`.
+    #[schema(value_type = String)]
     kind: crate::events::PlannedKind,
     start: String,
     end: String,
@@ -274,7 +277,7 @@ struct PlannedWork {
     bbox: [f64; 4],
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct Summary {
     outages: usize,
     #[serde(flatten)]
@@ -283,7 +286,7 @@ struct Summary {
 }
 
 /// The public feed (`/public/v1/outages.json`).
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct Feed {
     /// When this document was computed (the server's clock).
     generated_at: String,
@@ -420,6 +423,11 @@ impl Feed {
 }
 
 /// `GET /public/v1/outages.json`: the feed (see the module docs).
+#[utoipa::path(get,
+    path = "/public/v1/outages.json",
+    tag = "public",
+    description = "Current outages as areas (0.01-degree grid cells), customers out by district, planned work; counts below 5 are fewer_than_5. Cached: Cache-Control public, max-age=30. Roles: none needed; rate limited per client address.",
+    responses((status = 200, description = "The public feed", body = Feed), (status = 429, description = "Too many requests from this address (Retry-After)", body = crate::api::openapi::ErrorBody)))]
 pub(super) async fn get_outages_json(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -449,6 +457,12 @@ const MAX_ACCOUNT_LEN: usize = 64;
 
 /// `GET /public/v1/status?account=…`: in a known outage or planned work, since when,
 /// expected back — nothing else.
+#[utoipa::path(get,
+    path = "/public/v1/status",
+    tag = "public",
+    description = "In a known outage or planned work, since, expected back: nothing else. Roles: none needed; rate limited per client address.",
+    params(("account" = String, Query, description = "The account number on the bill")),
+    responses((status = 200, description = "The status", body = crate::api::openapi::PublicStatus), (status = 400, description = "A bad parameter, named", body = crate::api::openapi::ErrorBody), (status = 404, description = "No such object", body = crate::api::openapi::ErrorBody), (status = 429, description = "Too many requests from this address (Retry-After)", body = crate::api::openapi::ErrorBody)))]
 pub(super) async fn get_account_status(
     req: HttpRequest,
     state: web::Data<AppState>,

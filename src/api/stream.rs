@@ -306,6 +306,13 @@ pub(super) struct StreamQuery {
 }
 
 /// Upgrade to a websocket and stream (see the module docs).
+#[utoipa::path(get,
+    path = "/api/v1/stream",
+    tag = "stream",
+    description = "Websocket: every output message after since, then live. Roles: any token; a crew token gets only its own.",
+    params(("since" = Option<i64>, Query, description = "Messages after this seq (default 0)")),
+    responses((status = 101, description = "Switching to the websocket"), (status = 400, description = "A bad parameter, named", body = crate::api::openapi::ErrorBody), (status = 401, description = "No token, or not a valid one", body = crate::api::openapi::ErrorBody)),
+    security(("bearer" = []), ("token_query" = [])))]
 pub(super) async fn get_stream(
     caller: Caller,
     state: web::Data<AppState>,
