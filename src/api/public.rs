@@ -25,6 +25,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -70,9 +71,12 @@ type Limiter = governor::DefaultKeyedRateLimiter<IpAddr>;
 /// The feed's cache, the rate limit, and the network's own cells (computed once).
 pub struct PublicService {
     options: PublicOptions,
-    /// The feed and when it was computed. A std mutex, held while one request computes
-    /// it (a few milliseconds, never across an `.await`): the others wait and take it.
+    /// The feed and when it was computed. A std mutex, held only to look or to swap
+    /// (never while computing, never across an `.await`).
     feed: Mutex<Option<(Instant, Bytes)>>,
+    /// A request is computing the next feed: the others serve the last one meanwhile
+    /// (at the very start, with none yet, two may compute at once; harmless).
+    computing: AtomicBool,
     limiter: Option<Limiter>,
     /// The cells that hold any customer: the service territory's outline.
     territory: OnceLock<Vec<[f64; 2]>>,
@@ -88,6 +92,7 @@ impl PublicService {
         Self {
             options,
             feed: Mutex::new(None),
+            computing: AtomicBool::new(false),
             limiter,
             territory: OnceLock::new(),
         }
@@ -114,12 +119,19 @@ impl PublicService {
 
     /// The feed, computed again only when the cached one is older than `refresh`.
     fn feed(&self, state: &AppState) -> Bytes {
-        let mut cached = self.feed.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some((at, body)) = cached.as_ref() {
-            if at.elapsed() < self.options.refresh {
-                return body.clone();
+        {
+            let cached = self.feed.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some((at, body)) = cached.as_ref() {
+                // Fresh; or stale while another request computes the next one: nobody
+                // waits for it.
+                if at.elapsed() < self.options.refresh || self.computing.load(Ordering::Acquire) {
+                    return body.clone();
+                }
             }
         }
+        self.computing.store(true, Ordering::Release);
+        // Cleared however this ends (a panic included), so the feed is never stuck.
+        let _computing = ClearOnDrop(&self.computing);
         let territory = self
             .territory
             .get_or_init(|| territory(&state.network))
@@ -129,13 +141,21 @@ impl PublicService {
             .live
             .with_engine(|e| Feed::read(e, territory, refresh_s));
         let body = Bytes::from(serde_json::to_vec(&feed).unwrap_or_default());
-        *cached = Some((Instant::now(), body.clone()));
-        drop(cached);
+        *self.feed.lock().unwrap_or_else(|p| p.into_inner()) = Some((Instant::now(), body.clone()));
         // Forget addresses not seen for a while (the limiter's memory stays small).
         if let Some(limiter) = &self.limiter {
             limiter.retain_recent();
         }
         body
+    }
+}
+
+/// Sets the flag back to false when dropped.
+struct ClearOnDrop<'a>(&'a AtomicBool);
+
+impl Drop for ClearOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
     }
 }
 
