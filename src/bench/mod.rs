@@ -10,6 +10,8 @@
 //!   parse-only rate measured in the same run.
 //! - [`stream`]: `bench stream`, many websocket readers of the stream at a fixed
 //!   message rate: delivery latency, messages lost, the server's memory.
+//! - [`public`]: `bench public`, the dispatchers' API latency with and without 1,000
+//!   public requests a second to the public outage feed.
 //! - [`server`]: `faultline serve` as a child process, always stopped.
 //! - [`loadgen`]: the closed-loop HTTP load generator (`awc`, its own threads).
 //! - [`usage`]: what a process uses (peak and resident memory, heap in use, CPU time
@@ -31,6 +33,7 @@ pub mod ingest;
 pub mod instances;
 pub mod loadgen;
 pub mod network;
+pub mod public;
 pub mod scratch;
 pub mod server;
 pub mod stream;
@@ -53,6 +56,9 @@ pub enum BenchCommand {
     /// Websocket readers of the stream: delivery latency, messages lost, server memory,
     /// beside one reader in the same run.
     Stream(stream::StreamBenchArgs),
+    /// Dispatchers' API latency alone and beside 1,000 public requests a second to
+    /// `/public/v1/outages.json`, in the same run.
+    Public(public::PublicBenchArgs),
     /// Inference against the classic rule and the oracle on simulated storms.
     Inference(crate::sim::bench::InferenceBenchArgs),
     /// Replay speed: how long a serve restart takes to rebuild the engine from the log.
@@ -76,6 +82,7 @@ pub fn run(command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Ingest(args) => ingest::run(&args),
         BenchCommand::Instances(args) => instances::run(&args),
         BenchCommand::Stream(args) => stream::run(&args),
+        BenchCommand::Public(args) => public::run(&args),
         BenchCommand::Inference(args) => crate::sim::bench::run(args),
         BenchCommand::Replay(args) => crate::sim::bench::run_replay(args),
         BenchCommand::Dispatch(args) => crate::sim::dispatch_bench::run(args),
