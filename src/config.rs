@@ -21,6 +21,22 @@ pub struct ServeSettings {
     /// Address to listen on.
     #[arg(long, env = "FAULTLINE_BIND", default_value = "127.0.0.1:8080")]
     pub bind: String,
+    /// Serve `GET /metrics` (Prometheus) also on this address, without a token (on the
+    /// API's address it needs a wallboard, dispatcher or admin token).
+    #[arg(long, env = "FAULTLINE_METRICS_BIND")]
+    pub metrics_bind: Option<String>,
+    /// Requests a second each client address may make to the public feed and lookup
+    /// (`/public/v1/…`), 0 for no limit (behind a proxy, limit there: every visitor has
+    /// its address here).
+    #[arg(long, env = "FAULTLINE_PUBLIC_RATE", default_value_t = 5)]
+    pub public_rate: u32,
+    /// …and at once after a quiet spell.
+    #[arg(long, env = "FAULTLINE_PUBLIC_BURST", default_value_t = 20)]
+    pub public_burst: u32,
+    /// The public feed is computed from the engine at most this often, seconds.
+    #[arg(long, env = "FAULTLINE_PUBLIC_REFRESH_S", default_value_t = 5,
+          value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub public_refresh_s: u64,
     /// Largest request body accepted, in bytes (larger gets 413).
     #[arg(long, env = "FAULTLINE_MAX_BODY_BYTES", default_value_t = 32 * 1024 * 1024)]
     pub max_body_bytes: usize,
@@ -94,6 +110,20 @@ impl Default for EngineSettings {
             circuity: 1.4,
             ack_timeout_min: 5,
             service_hold_min: 10,
+        }
+    }
+}
+
+impl ServeSettings {
+    /// The server's options from these settings.
+    pub fn server_options(&self) -> crate::api::ServerOptions {
+        crate::api::ServerOptions {
+            workers: self.workers,
+            public: crate::api::PublicOptions {
+                refresh: std::time::Duration::from_secs(self.public_refresh_s),
+                per_second: self.public_rate,
+                burst: self.public_burst,
+            },
         }
     }
 }

@@ -61,6 +61,10 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         network: network.clone(),
         db: dir.join("demo.db").to_string_lossy().into_owned(),
         bind: args.bind.clone(),
+        metrics_bind: None,
+        public_rate: 5,
+        public_burst: 20,
+        public_refresh_s: 5,
         max_body_bytes: 32 * 1024 * 1024,
         add_protection: false,
         set_aside_invalid: false,
@@ -391,6 +395,7 @@ fn page_tokens(
     println!("  lookup:      http://{bind}/lookup?token={dispatcher}      (call center: is this caller in an outage?)");
     println!("  callbacks:   http://{bind}/callbacks?token={dispatcher}   (call center: 回访 after restoration)");
     println!("  reports:     http://{bind}/reports?token={dispatcher}     (SAIDI/SAIFI, targets, workload)");
+    println!("  public:      http://{bind}/public?lang=en              (no token: the outage map for customers)");
     for crew in &crews {
         let token = Tokens::generate();
         lines.push(serde_json::json!({"token": token, "role": "crew", "crew": crew}));

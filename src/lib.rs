@@ -12,12 +12,16 @@
 //!   the output messages; snapshots.
 //! - [`live`]: the engine inside `serve`, following the log.
 //! - [`api`]: the actix-web HTTP API (CONTRACT section 3); [`serve`] starts it all.
+//! - [`monitoring`]: the Prometheus metrics' names and recorder (`GET /metrics`).
+//! - [`telemetry`]: the logs, as text or JSON lines.
 //! - [`config`]: settings with defaults, overridden by flags and `FAULTLINE_…` variables.
 //! - [`reports`]: reliability (IEEE 1366) and workload reports, for
 //!   `GET /api/v1/reports`, the `/reports` page and `faultline report`.
 //! - [`input`]: what the commands read from files (a network, an events file).
 //! - [`sim`]: the storm simulator with its ground truth, and scoring against an oracle.
 //! - [`import`]: OpenDSS models to contract GeoJSON.
+//! - [`monitoring`]: the Prometheus metrics' names and recorder (`GET /metrics`).
+//! - [`telemetry`]: the logs, as text or JSON lines.
 //! - [`replay`], [`demo`]: the other commands; `bench` (with `--features bench`): the
 //!   benchmark harness, kept out of the shipped binary.
 //!
@@ -35,9 +39,11 @@ pub mod demo;
 pub mod import;
 pub mod input;
 pub mod live;
+pub mod monitoring;
 pub mod replay;
 pub mod reports;
 pub mod serve;
 pub mod serve_lock;
 pub mod sim;
 pub mod store;
+pub mod telemetry;

@@ -203,6 +203,7 @@ impl Live {
             // writer shares (a storm's batches would otherwise wait behind the engine).
             let engine = self.engine.clone();
             let due = self.snapshot_due(last);
+            let (count, started) = (events.len() as u64, std::time::Instant::now());
             let applied_batch = tokio::task::spawn_blocking(move || -> Applied {
                 // A poisoned lock would mean a panic while it was held outside the guard
                 // below; keep serving what is there, but never keep such a state as a
@@ -250,6 +251,9 @@ impl Live {
                 // Only `apply_stored` can panic in there, and it catches its own.
                 Err(join) => return Err(anyhow::anyhow!("applying a batch failed: {join}")),
             };
+            metrics::histogram!(crate::monitoring::ENGINE_APPLY_SECONDS)
+                .record(started.elapsed().as_secs_f64());
+            metrics::counter!(crate::monitoring::ENGINE_EVENTS_APPLIED).increment(count);
             self.applied.send_replace(last);
             self.unstored
                 .lock()

@@ -35,18 +35,9 @@ enum Command {
     Bench(faultline::bench::BenchCommand),
 }
 
-fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("FAULTLINE_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
-}
-
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    init_tracing();
+    faultline::telemetry::init()?;
     match cli.command {
         Command::Serve(settings) => {
             actix_web::rt::System::new().block_on(faultline::serve::run(settings))

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 
-use crate::api::{build_server, AppState, Tokens};
+use crate::api::{build_metrics_server, build_server_with, AppState, Tokens};
 use crate::config::ServeSettings;
 use crate::engine::Engine;
 use crate::input::load_network;
@@ -66,6 +66,12 @@ pub async fn run_on(settings: ServeSettings, listener: Option<TcpListener>) -> a
         Some(listener) => listener,
         None => bind(&settings.bind)?,
     };
+    let metrics_listener = match &settings.metrics_bind {
+        Some(addr) => Some(
+            TcpListener::bind(addr).with_context(|| format!("binding --metrics-bind {addr}"))?,
+        ),
+        None => None,
+    };
     let addr = listener.local_addr()?;
     let (shutdown_tx, shutdown) = tokio::sync::watch::channel(false);
     let engine = Engine::new(network.clone(), settings.engine.options()?);
@@ -80,6 +86,16 @@ pub async fn run_on(settings: ServeSettings, listener: Option<TcpListener>) -> a
     )
     .await?;
     spawn_ticker(store.clone(), shutdown);
+    let metrics_server = match metrics_listener {
+        Some(l) => {
+            let addr = l.local_addr()?;
+            let server = build_metrics_server(l, live.clone(), store.clone())?;
+            println!("metrics on http://{addr}/metrics (no token)");
+            tracing::info!(%addr, "metrics listening");
+            Some(server)
+        }
+        None => None,
+    };
     let state = AppState {
         network: Arc::new(network),
         store: store.clone(),
@@ -87,10 +103,17 @@ pub async fn run_on(settings: ServeSettings, listener: Option<TcpListener>) -> a
         max_body_bytes: settings.max_body_bytes,
         live,
     };
-    let server = build_server(listener, state, settings.workers)?;
+    let server = build_server_with(listener, state, settings.server_options())?;
     println!("faultline listening on http://{addr}");
     tracing::info!(%addr, "listening");
+    let metrics_handle = metrics_server.as_ref().map(|s| s.handle());
+    if let Some(s) = metrics_server {
+        actix_web::rt::spawn(s);
+    }
     server.await?;
+    if let Some(h) = metrics_handle {
+        h.stop(true).await;
+    }
     let _ = shutdown_tx.send(true);
     drop(store);
     writer.finish(Duration::from_secs(15)).await;

@@ -367,6 +367,12 @@ impl Caller {
 }
 
 /// `GET /api/v1/me`: the caller's role (and crew), so a page knows who signed in.
+#[utoipa::path(get,
+    path = "/api/v1/me",
+    tag = "operations",
+    description = "The token's role (and crew). Roles: any token.",
+    responses((status = 200, description = "The role", body = crate::api::openapi::Me), (status = 401, description = "No token, or not a valid one", body = crate::api::openapi::ErrorBody)),
+    security(("bearer" = []), ("token_query" = [])))]
 pub(super) async fn get_me(caller: Caller) -> actix_web::HttpResponse {
     actix_web::HttpResponse::Ok()
         .json(serde_json::json!({"role": caller.role.name(), "crew": caller.crew()}))

@@ -19,6 +19,13 @@ pub(super) struct CallbackQuery {
 
 /// Callbacks: `status=pending` (the default: not yet answered) or `all`; both only of
 /// the outages restored in the last `--callback-days` (older ones are closed).
+#[utoipa::path(get,
+    path = "/api/v1/callbacks",
+    tag = "state",
+    description = "Callbacks (回访) after restorations. Roles: any token; a crew token sees those of outages its crew restored.",
+    params(("status" = Option<String>, Query, description = "pending or all (default pending)")),
+    responses((status = 200, description = "The callbacks", body = Vec<crate::api::openapi::Callback>), (status = 400, description = "A bad parameter, named", body = crate::api::openapi::ErrorBody), (status = 401, description = "No token, or not a valid one", body = crate::api::openapi::ErrorBody)),
+    security(("bearer" = []), ("token_query" = [])))]
 pub(super) async fn get_callbacks(
     caller: Caller,
     state: web::Data<AppState>,

@@ -43,6 +43,23 @@ pub enum ApiError {
     Unexpected(String),
 }
 
+impl ApiError {
+    /// A short name of why, for the refused-events counter's `reason` label.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Self::BadEvent(_) => "invalid_event",
+            Self::BadRequest(_) => "bad_request",
+            Self::Conflict(_) => "conflict",
+            Self::TooLarge { .. } => "too_large",
+            Self::Unauthorized(_) => "unauthorized",
+            Self::Forbidden(_) => "forbidden",
+            Self::NotFound(_) => "not_found",
+            Self::StoreUnavailable => "store_unavailable",
+            Self::Unexpected(_) => "unexpected",
+        }
+    }
+}
+
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {

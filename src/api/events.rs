@@ -56,15 +56,57 @@ fn parse_body(req: &HttpRequest, body: &[u8]) -> Result<Vec<Event>, ApiError> {
     }
 }
 
-/// Store events, all or nothing; 202 once they are durable.
+/// Store events, all or nothing; 202 once they are durable. Counted for `/metrics`:
+/// the events stored by type, the requests refused by reason, and the time to the 202.
+#[utoipa::path(post,
+    path = "/api/v1/events",
+    tag = "events",
+    description = "Store events, all or nothing; 202 once durable. One JSON event, a JSON array, or NDJSON (application/x-ndjson). A bad line refuses the whole request, naming the line and field. Roles: dispatcher, admin (any event); crew (only crew_action and crew_position naming its own crew); wallboard none.",
+    request_body(content((crate::api::openapi::InputEvent = "application/json"), (Vec<crate::api::openapi::InputEvent> = "application/json"), (String = "application/x-ndjson")), description = "One event, an array, or NDJSON lines"),
+    responses((status = 202, description = "Stored", body = crate::api::openapi::Accepted), (status = 400, description = "An invalid event: the line and field are named", body = crate::api::openapi::ErrorBody), (status = 401, description = "No token, or not a valid one", body = crate::api::openapi::ErrorBody), (status = 403, description = "This token's role may not do this; the message says why", body = crate::api::openapi::ErrorBody), (status = 409, description = "A command that does not fit the current state, or a report id reused for other content", body = crate::api::openapi::ErrorBody), (status = 413, description = "The body is larger than the server takes", body = crate::api::openapi::ErrorBody), (status = 503, description = "The event log does not answer", body = crate::api::openapi::ErrorBody)),
+    security(("bearer" = []), ("token_query" = [])))]
 pub(super) async fn post_events(
-    caller: Caller,
+    caller: Result<Caller, ApiError>,
     state: web::Data<AppState>,
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
+    use crate::monitoring as m;
+    let started = std::time::Instant::now();
+    match store_events(caller, &state, &req, payload).await {
+        Ok((events, appended)) => {
+            metrics::histogram!(m::EVENT_ACK_SECONDS).record(started.elapsed().as_secs_f64());
+            // Only reports can be repeats (their id is an idempotency key).
+            let mut repeats = appended.duplicates;
+            for e in &events {
+                if repeats > 0 && e.report_id().is_some() {
+                    repeats -= 1;
+                    continue;
+                }
+                metrics::counter!(m::EVENTS_ACCEPTED, "type" => e.type_name()).increment(1);
+            }
+            if appended.duplicates > 0 {
+                metrics::counter!(m::REPORTS_REPEATED).increment(appended.duplicates as u64);
+            }
+            Ok(HttpResponse::Accepted().json(appended))
+        }
+        Err(e) => {
+            metrics::counter!(m::EVENTS_REFUSED, "reason" => e.reason()).increment(1);
+            Err(e)
+        }
+    }
+}
+
+/// [`post_events`] without its counting: the events and what the log did with them.
+async fn store_events(
+    caller: Result<Caller, ApiError>,
+    state: &AppState,
+    req: &HttpRequest,
+    payload: web::Payload,
+) -> Result<(Vec<Event>, crate::store::Appended), ApiError> {
+    let caller = caller?;
     let body = read_body(payload, state.max_body_bytes).await?;
-    let events = parse_body(&req, &body)?;
+    let events = parse_body(req, &body)?;
     if events.is_empty() {
         return Err(ApiError::BadRequest("the body holds no event".into()));
     }
@@ -81,7 +123,7 @@ pub(super) async fn post_events(
                 e
             })?;
     }
-    check_against_state(&state, &events).await?;
+    check_against_state(state, &events).await?;
     let appended = state.store.append(&events).await.map_err(|e| match e {
         crate::store::StoreError::Conflict(message) => ApiError::Conflict(message),
         e => {
@@ -95,7 +137,7 @@ pub(super) async fn post_events(
         last_seq = appended.last_seq,
         "events stored"
     );
-    Ok(HttpResponse::Accepted().json(appended))
+    Ok((events, appended))
 }
 
 /// Commands that depend on the current state (crew actions, dispatchers' assignments,
@@ -182,6 +224,13 @@ impl Page {
 }
 
 /// The stored events after `since`, with their seq, as NDJSON.
+#[utoipa::path(get,
+    path = "/api/v1/events",
+    tag = "events",
+    description = "The stored input events after since, each with its seq, as NDJSON. Roles: wallboard, dispatcher, admin (a crew token gets 403).",
+    params(("since" = Option<i64>, Query, description = "Events after this seq (default 0)"), ("limit" = Option<i64>, Query, description = "At most this many (1 to 100000, default 10000)")),
+    responses((status = 200, description = "NDJSON: one event per line", body = String, content_type = "application/x-ndjson"), (status = 400, description = "A bad parameter, named", body = crate::api::openapi::ErrorBody), (status = 401, description = "No token, or not a valid one", body = crate::api::openapi::ErrorBody), (status = 403, description = "This token's role may not do this; the message says why", body = crate::api::openapi::ErrorBody), (status = 503, description = "The event log does not answer", body = crate::api::openapi::ErrorBody)),
+    security(("bearer" = []), ("token_query" = [])))]
 pub(super) async fn get_events(
     caller: Caller,
     state: web::Data<AppState>,

@@ -155,6 +155,12 @@ pub fn map_json(network: &Network) -> String {
 }
 
 /// The network drawing; any role may read it (the crew page draws its small map).
+#[utoipa::path(get,
+    path = "/api/v1/network",
+    tag = "state",
+    description = "The network as the pages draw it. Roles: any token.",
+    responses((status = 200, description = "The drawing", body = Object), (status = 401, description = "No token, or not a valid one", body = crate::api::openapi::ErrorBody)),
+    security(("bearer" = []), ("token_query" = [])))]
 pub(super) async fn get_network(
     _: Caller,
     state: web::Data<AppState>,

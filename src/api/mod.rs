@@ -11,8 +11,11 @@ mod callbacks;
 mod error;
 mod events;
 mod map;
+mod metrics;
 mod notices;
+mod openapi;
 mod pages;
+mod public;
 mod reports;
 mod state;
 mod status;
@@ -29,6 +32,18 @@ use crate::store::Store;
 
 pub use auth::{Caller, Role, Tokens, TokensError};
 pub use error::ApiError;
+pub use metrics::build_metrics_server;
+pub use openapi::document as openapi_document;
+pub use public::PublicOptions;
+
+/// How the server runs beyond its state (defaults for tests and the demo).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ServerOptions {
+    /// HTTP worker threads (default: one per core).
+    pub workers: Option<usize>,
+    /// The public page's feed: its refresh and rate limit.
+    pub public: PublicOptions,
+}
 
 /// What every handler shares.
 pub struct AppState {
@@ -50,6 +65,25 @@ pub fn build_server(
     state: AppState,
     workers: Option<usize>,
 ) -> std::io::Result<Server> {
+    build_server_with(
+        listener,
+        state,
+        ServerOptions {
+            workers,
+            ..ServerOptions::default()
+        },
+    )
+}
+
+/// [`build_server`] with options.
+pub fn build_server_with(
+    listener: TcpListener,
+    state: AppState,
+    options: ServerOptions,
+) -> std::io::Result<Server> {
+    let workers = options.workers;
+    let public = web::Data::new(public::PublicService::new(options.public));
+    crate::monitoring::handle();
     let hub = web::Data::new(stream::Hub::start(&state.live, state.store.clone()));
     let state = web::Data::new(state);
     let map = web::Data::new(map::MapCache::default());
@@ -60,17 +94,33 @@ pub fn build_server(
             .app_data(hub.clone())
             .app_data(map.clone())
             .app_data(report_units.clone())
-            // The path only: a GET may carry its token in the query string.
-            .wrap(actix_web::middleware::Logger::new("%m %U %s %Dms").log_target("faultline::http"))
+            .app_data(public.clone())
+            // The method and the path only: a GET may carry its token in the query
+            // string. (actix's Logger has no `%m`: the method is a custom field.)
+            .wrap(
+                actix_web::middleware::Logger::new("%{METHOD}xi %U %s %Dms")
+                    .custom_request_replace("METHOD", |req| req.method().to_string())
+                    .log_target("faultline::http"),
+            )
             .route("/healthz", web::get().to(healthz))
+            .route("/metrics", web::get().to(metrics::get_metrics))
             .route("/", web::get().to(pages::wallboard))
             .route("/console", web::get().to(pages::console))
             .route("/crew", web::get().to(pages::crew))
             .route("/lookup", web::get().to(pages::lookup))
             .route("/callbacks", web::get().to(pages::callbacks))
             .route("/reports", web::get().to(pages::reports))
+            .route("/public", web::get().to(pages::public))
+            .route(
+                "/public/v1/outages.json",
+                web::get().to(public::get_outages_json),
+            )
+            .route(
+                "/public/v1/status",
+                web::get().to(public::get_account_status),
+            )
             .route("/sw.js", web::get().to(pages::root_file))
-            .route("/manifest.webmanifest", web::get().to(pages::root_file))
+            .route("/manifest.webmanifest", web::get().to(pages::manifest))
             .route("/static/{file}", web::get().to(pages::asset))
             .service(
                 web::scope("/api/v1")
@@ -92,7 +142,8 @@ pub fn build_server(
                     .route("/messages", web::get().to(state::get_messages))
                     .route("/stream", web::get().to(stream::get_stream))
                     .route("/network", web::get().to(map::get_network))
-                    .route("/me", web::get().to(auth::get_me)),
+                    .route("/me", web::get().to(auth::get_me))
+                    .route("/openapi.json", web::get().to(openapi::get_openapi)),
             )
     })
     .shutdown_timeout(10)
@@ -103,6 +154,11 @@ pub fn build_server(
     Ok(server.run())
 }
 
+#[utoipa::path(get,
+    path = "/healthz",
+    tag = "operations",
+    description = "200 while the event log answers; for load balancers. Roles: none needed.",
+    responses((status = 200, description = "The store answers", body = crate::api::openapi::Health), (status = 503, description = "The store does not answer", body = crate::api::openapi::ErrorBody)))]
 async fn healthz(state: web::Data<AppState>) -> HttpResponse {
     match state.store.ping().await {
         Ok(()) => HttpResponse::Ok().json(serde_json::json!({

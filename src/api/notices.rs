@@ -29,6 +29,13 @@ pub(super) struct NoticeQuery {
 }
 
 /// Notices: `status=current` (the default: scheduled and active) or `all`.
+#[utoipa::path(get,
+    path = "/api/v1/notices",
+    tag = "state",
+    description = "Planned-outage notices. Roles: any token.",
+    params(("status" = Option<String>, Query, description = "current or all (default current)")),
+    responses((status = 200, description = "The notices", body = Vec<crate::api::openapi::Notice>), (status = 400, description = "A bad parameter, named", body = crate::api::openapi::ErrorBody), (status = 401, description = "No token, or not a valid one", body = crate::api::openapi::ErrorBody)),
+    security(("bearer" = []), ("token_query" = [])))]
 pub(super) async fn get_notices(
     _caller: Caller,
     state: web::Data<AppState>,
@@ -59,6 +66,13 @@ pub(super) async fn get_notices(
 
 /// The service points one notice darkens (for dispatchers and the utility's own
 /// customer-notification systems).
+#[utoipa::path(get,
+    path = "/api/v1/notices/{id}/customers",
+    tag = "state",
+    description = "The service points one notice darkens. Roles: wallboard, dispatcher, admin (a crew token gets 403).",
+    params(("id" = String, Path, description = "The notice id (PO-1)")),
+    responses((status = 200, description = "The notice id, device and customers", body = Object), (status = 401, description = "No token, or not a valid one", body = crate::api::openapi::ErrorBody), (status = 403, description = "This token's role may not do this; the message says why", body = crate::api::openapi::ErrorBody), (status = 404, description = "No such object", body = crate::api::openapi::ErrorBody)),
+    security(("bearer" = []), ("token_query" = [])))]
 pub(super) async fn get_notice_customers(
     caller: Caller,
     state: web::Data<AppState>,
@@ -86,6 +100,13 @@ pub(super) async fn get_notice_customers(
 }
 
 /// One notice as a CAP 1.2 alert.
+#[utoipa::path(get,
+    path = "/api/v1/notices/{id}/cap",
+    tag = "state",
+    description = "One notice as a CAP 1.2 alert. Roles: any token.",
+    params(("id" = String, Path, description = "The notice id (PO-1)")),
+    responses((status = 200, description = "CAP 1.2", body = String, content_type = "application/cap+xml"), (status = 401, description = "No token, or not a valid one", body = crate::api::openapi::ErrorBody), (status = 404, description = "No such object", body = crate::api::openapi::ErrorBody)),
+    security(("bearer" = []), ("token_query" = [])))]
 pub(super) async fn get_notice_cap(
     _caller: Caller,
     state: web::Data<AppState>,
@@ -102,6 +123,12 @@ pub(super) async fn get_notice_cap(
 }
 
 /// The Atom feed of notices, each entry carrying its CAP 1.2 alert.
+#[utoipa::path(get,
+    path = "/api/v1/notices.atom",
+    tag = "state",
+    description = "The notices as an Atom feed, each entry with its CAP 1.2 alert. Roles: any token.",
+    responses((status = 200, description = "Atom", body = String, content_type = "application/atom+xml"), (status = 401, description = "No token, or not a valid one", body = crate::api::openapi::ErrorBody)),
+    security(("bearer" = []), ("token_query" = [])))]
 pub(super) async fn get_notices_atom(
     _caller: Caller,
     state: web::Data<AppState>,

@@ -1,6 +1,7 @@
 //! The pages — the wallboard (`/`), the dispatcher console (`/console`), the crew page
 //! (`/crew`), the call center's lookup (`/lookup`) and callback list (`/callbacks`),
-//! and the report (`/reports`) — and their scripts, styles, manifest and service worker, from
+//! the report (`/reports`) and the public outage page (`/public`, which needs no token
+//! and reads only `/public/v1/…`) — and their scripts, styles, manifest and service worker, from
 //! `wallboard/`, embedded in the binary: a control room on a closed network fetches
 //! nothing from the internet. (A debug build reads them from the source folder, so a
 //! page can be edited without a rebuild.)
@@ -65,7 +66,7 @@ fn serve(path: &str, req: &HttpRequest) -> HttpResponse {
         return secured(HttpResponse::NotFound())
             .content_type("text/plain; charset=utf-8")
             .body(format!(
-                "no page {path:?}: the pages are /, /console, /crew, /lookup, /callbacks and /reports"
+                "no page {path:?}: the pages are /, /console, /crew, /lookup, /callbacks, /reports and /public"
             ));
     };
     let etag = format!(
@@ -103,41 +104,107 @@ fn serve(path: &str, req: &HttpRequest) -> HttpResponse {
 }
 
 /// `/`: the wallboard.
+#[utoipa::path(get,
+    path = "/",
+    tag = "pages",
+    description = "A page (HTML). It carries no data; it reads its token from ?token=… and calls the API. Roles: none to load it.",
+    params(("token" = Option<String>, Query, description = "The token the page uses"), ("lang" = Option<String>, Query, description = "en or zh-CN")),
+    responses((status = 200, description = "The page", body = String, content_type = "text/html")))]
 pub(super) async fn wallboard(req: HttpRequest) -> HttpResponse {
     serve("index.html", &req)
 }
 
 /// `/console`: the dispatcher console.
+#[utoipa::path(get,
+    path = "/console",
+    tag = "pages",
+    description = "A page (HTML). It carries no data; it reads its token from ?token=… and calls the API. Roles: none to load it.",
+    params(("token" = Option<String>, Query, description = "The token the page uses"), ("lang" = Option<String>, Query, description = "en or zh-CN")),
+    responses((status = 200, description = "The page", body = String, content_type = "text/html")))]
 pub(super) async fn console(req: HttpRequest) -> HttpResponse {
     serve("console.html", &req)
 }
 
 /// `/lookup`: the call-center customer lookup.
+#[utoipa::path(get,
+    path = "/lookup",
+    tag = "pages",
+    description = "A page (HTML). It carries no data; it reads its token from ?token=… and calls the API. Roles: none to load it.",
+    params(("token" = Option<String>, Query, description = "The token the page uses"), ("lang" = Option<String>, Query, description = "en or zh-CN")),
+    responses((status = 200, description = "The page", body = String, content_type = "text/html")))]
 pub(super) async fn lookup(req: HttpRequest) -> HttpResponse {
     serve("lookup.html", &req)
 }
 
 /// `/callbacks`: the call-center agents' callback (回访) work list.
+#[utoipa::path(get,
+    path = "/callbacks",
+    tag = "pages",
+    description = "A page (HTML). It carries no data; it reads its token from ?token=… and calls the API. Roles: none to load it.",
+    params(("token" = Option<String>, Query, description = "The token the page uses"), ("lang" = Option<String>, Query, description = "en or zh-CN")),
+    responses((status = 200, description = "The page", body = String, content_type = "text/html")))]
 pub(super) async fn callbacks(req: HttpRequest) -> HttpResponse {
     serve("callbacks.html", &req)
 }
 
 /// `/reports`: the printable reliability and workload report.
+#[utoipa::path(get,
+    path = "/reports",
+    tag = "pages",
+    description = "A page (HTML). It carries no data; it reads its token from ?token=… and calls the API. Roles: none to load it.",
+    params(("token" = Option<String>, Query, description = "The token the page uses"), ("lang" = Option<String>, Query, description = "en or zh-CN")),
+    responses((status = 200, description = "The page", body = String, content_type = "text/html")))]
 pub(super) async fn reports(req: HttpRequest) -> HttpResponse {
     serve("reports.html", &req)
 }
 
+/// `/public`: the public outage map (no token, nothing personal).
+#[utoipa::path(get,
+    path = "/public",
+    tag = "pages",
+    description = "A page (HTML). It carries no data; it reads its token from ?token=… and calls the API. Roles: none to load it.",
+    params(("token" = Option<String>, Query, description = "The token the page uses"), ("lang" = Option<String>, Query, description = "en or zh-CN")),
+    responses((status = 200, description = "The page", body = String, content_type = "text/html")))]
+pub(super) async fn public(req: HttpRequest) -> HttpResponse {
+    serve("public.html", &req)
+}
+
 /// `/crew`: the crew page.
+#[utoipa::path(get,
+    path = "/crew",
+    tag = "pages",
+    description = "A page (HTML). It carries no data; it reads its token from ?token=… and calls the API. Roles: none to load it.",
+    params(("token" = Option<String>, Query, description = "The token the page uses"), ("lang" = Option<String>, Query, description = "en or zh-CN")),
+    responses((status = 200, description = "The page", body = String, content_type = "text/html")))]
 pub(super) async fn crew(req: HttpRequest) -> HttpResponse {
     serve("crew.html", &req)
 }
 
+/// `/manifest.webmanifest`: the crew page's web app manifest (installs to the home screen).
+#[utoipa::path(get, path = "/manifest.webmanifest", tag = "pages",
+    description = "The crew page's web app manifest. Roles: none.",
+    responses((status = 200, description = "The manifest", body = String, content_type = "application/manifest+json")))]
+pub(super) async fn manifest(req: HttpRequest) -> HttpResponse {
+    serve("manifest.webmanifest", &req)
+}
+
 /// `/static/{file}` and the few files a browser asks for at the root.
+#[utoipa::path(get,
+    path = "/static/{file}",
+    tag = "pages",
+    description = "A page's script, style or image. Roles: none.",
+    params(("file" = String, Path, description = "The file name")),
+    responses((status = 200, description = "The file", body = String, content_type = "application/octet-stream"), (status = 404, description = "No such file")))]
 pub(super) async fn asset(req: HttpRequest, path: web::Path<String>) -> HttpResponse {
     serve(&path, &req)
 }
 
 /// `/sw.js`, `/manifest.webmanifest`: served from the root so their scope is the site.
+#[utoipa::path(get,
+    path = "/sw.js",
+    tag = "pages",
+    description = "The crew page's service worker, served from the root so its scope is the site. Roles: none.",
+    responses((status = 200, description = "The script", body = String, content_type = "text/javascript")))]
 pub(super) async fn root_file(req: HttpRequest) -> HttpResponse {
     let path = req.path().trim_start_matches('/').to_owned();
     serve(&path, &req)

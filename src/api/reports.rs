@@ -38,6 +38,13 @@ fn bad(e: reports::ReportError) -> ApiError {
 }
 
 /// The report.
+#[utoipa::path(get,
+    path = "/api/v1/reports",
+    tag = "reports",
+    description = "Reliability (IEEE 1366) and workload report. Roles: wallboard, dispatcher, admin (a crew token gets 403). An unknown parameter is 400, named.",
+    params(("from" = Option<String>, Query, description = "A date (a whole local day) or RFC 3339 time"), ("to" = Option<String>, Query, description = "A date (included) or RFC 3339 time (excluded)"), ("zone" = Option<String>, Query, description = "urban, suburban or rural"), ("feeder" = Option<String>, Query, description = "A feeder id"), ("utc_offset" = Option<String>, Query, description = "+08:00"), ("format" = Option<String>, Query, description = "json (default) or csv")),
+    responses((status = 200, description = "The report (JSON, or CSV with format=csv)", body = Object), (status = 400, description = "A bad parameter, named", body = crate::api::openapi::ErrorBody), (status = 401, description = "No token, or not a valid one", body = crate::api::openapi::ErrorBody), (status = 403, description = "This token's role may not do this; the message says why", body = crate::api::openapi::ErrorBody)),
+    security(("bearer" = []), ("token_query" = [])))]
 pub(super) async fn get_reports(
     caller: Caller,
     state: web::Data<AppState>,

@@ -38,6 +38,13 @@ fn json(body: String) -> HttpResponse {
 }
 
 /// Outages: `status=active` (the default) or `all`.
+#[utoipa::path(get,
+    path = "/api/v1/outages",
+    tag = "state",
+    description = "Outages. Roles: wallboard, dispatcher, admin; a crew token sees only its own.",
+    params(("status" = Option<String>, Query, description = "active or all (default active)")),
+    responses((status = 200, description = "The outages", body = Vec<crate::api::openapi::Outage>), (status = 400, description = "A bad parameter, named", body = crate::api::openapi::ErrorBody), (status = 401, description = "No token, or not a valid one", body = crate::api::openapi::ErrorBody)),
+    security(("bearer" = []), ("token_query" = [])))]
 pub(super) async fn get_outages(
     caller: Caller,
     state: web::Data<AppState>,
@@ -55,6 +62,13 @@ pub(super) async fn get_outages(
 }
 
 /// Work orders: `status=active` (the default: not closed or cancelled) or `all`.
+#[utoipa::path(get,
+    path = "/api/v1/orders",
+    tag = "state",
+    description = "Work orders. Roles: wallboard, dispatcher, admin; a crew token sees only its own.",
+    params(("status" = Option<String>, Query, description = "active or all (default active)")),
+    responses((status = 200, description = "The orders", body = Vec<crate::api::openapi::Order>), (status = 400, description = "A bad parameter, named", body = crate::api::openapi::ErrorBody), (status = 401, description = "No token, or not a valid one", body = crate::api::openapi::ErrorBody)),
+    security(("bearer" = []), ("token_query" = [])))]
 pub(super) async fn get_orders(
     caller: Caller,
     state: web::Data<AppState>,
@@ -73,6 +87,12 @@ pub(super) async fn get_orders(
 }
 
 /// Crews with their position, status and current order.
+#[utoipa::path(get,
+    path = "/api/v1/crews",
+    tag = "state",
+    description = "Crews with position, status and current order. Roles: wallboard, dispatcher, admin; a crew token sees only its own.",
+    responses((status = 200, description = "The crews", body = Vec<crate::api::openapi::Crew>), (status = 401, description = "No token, or not a valid one", body = crate::api::openapi::ErrorBody)),
+    security(("bearer" = []), ("token_query" = [])))]
 pub(super) async fn get_crews(caller: Caller, state: web::Data<AppState>) -> HttpResponse {
     let body = state
         .live
@@ -81,6 +101,13 @@ pub(super) async fn get_crews(caller: Caller, state: web::Data<AppState>) -> Htt
 }
 
 /// The output messages after `since`, one JSON object per line.
+#[utoipa::path(get,
+    path = "/api/v1/messages",
+    tag = "stream",
+    description = "The stored output messages after since, as NDJSON. Roles: wallboard, dispatcher, admin (a crew token gets 403).",
+    params(("since" = Option<i64>, Query, description = "Messages after this seq (default 0)"), ("limit" = Option<i64>, Query, description = "At most this many (1 to 100000, default 10000)")),
+    responses((status = 200, description = "NDJSON: one message per line", body = String, content_type = "application/x-ndjson"), (status = 400, description = "A bad parameter, named", body = crate::api::openapi::ErrorBody), (status = 401, description = "No token, or not a valid one", body = crate::api::openapi::ErrorBody), (status = 403, description = "This token's role may not do this; the message says why", body = crate::api::openapi::ErrorBody), (status = 503, description = "The event log does not answer", body = crate::api::openapi::ErrorBody)),
+    security(("bearer" = []), ("token_query" = [])))]
 pub(super) async fn get_messages(
     caller: Caller,
     state: web::Data<AppState>,

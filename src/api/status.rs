@@ -21,6 +21,13 @@ pub(super) struct StatusQuery {
 /// or `null`; and the planned work (notices scheduled or under way) that darkens it.
 /// `status` is `out`, `planned_work` (dark by plan now, no fault known) or
 /// `no_known_outage`.
+#[utoipa::path(get,
+    path = "/api/v1/status",
+    tag = "state",
+    description = "Is there a known outage at this customer? Give one of customer, account, or lon and lat. Roles: wallboard, dispatcher, admin (a crew token gets 403).",
+    params(("customer" = Option<String>, Query, description = "A customer (service point) id"), ("account" = Option<String>, Query, description = "A billing account"), ("lon" = Option<f64>, Query, description = "Longitude: the nearest service point"), ("lat" = Option<f64>, Query, description = "Latitude")),
+    responses((status = 200, description = "The customer and its outage or planned work", body = crate::api::openapi::CustomerStatus), (status = 400, description = "A bad parameter, named", body = crate::api::openapi::ErrorBody), (status = 401, description = "No token, or not a valid one", body = crate::api::openapi::ErrorBody), (status = 403, description = "This token's role may not do this; the message says why", body = crate::api::openapi::ErrorBody), (status = 404, description = "No such object", body = crate::api::openapi::ErrorBody)),
+    security(("bearer" = []), ("token_query" = [])))]
 pub(super) async fn get_status(
     caller: Caller,
     state: web::Data<AppState>,

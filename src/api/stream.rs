@@ -293,6 +293,13 @@ pub(super) struct StreamQuery {
 }
 
 /// Upgrade to a websocket and stream (see the module docs).
+#[utoipa::path(get,
+    path = "/api/v1/stream",
+    tag = "stream",
+    description = "Websocket: every output message after since, then live. Roles: any token; a crew token gets only its own.",
+    params(("since" = Option<i64>, Query, description = "Messages after this seq (default 0)")),
+    responses((status = 101, description = "Switching to the websocket"), (status = 400, description = "A bad parameter, named", body = crate::api::openapi::ErrorBody), (status = 401, description = "No token, or not a valid one", body = crate::api::openapi::ErrorBody)),
+    security(("bearer" = []), ("token_query" = [])))]
 pub(super) async fn get_stream(
     caller: Caller,
     state: web::Data<AppState>,
@@ -337,7 +344,10 @@ struct Socket {
 
 impl Socket {
     async fn run(mut self, mut frames: broadcast::Receiver<Batch>, mut incoming: MessageStream) {
+        let readers = metrics::gauge!(crate::monitoring::STREAM_READERS);
+        readers.increment(1.0);
         let stop = self.serve(&mut frames, &mut incoming).await;
+        readers.decrement(1.0);
         if let Stop::Close(code, reason) = stop {
             tracing::info!(%reason, last = self.last, "closing a stream socket");
             let close = self.session.close(Some(CloseReason {
@@ -389,7 +399,10 @@ impl Socket {
                 frame = frames.recv() => {
                     let step = match frame {
                         Ok(batch) => self.forward(&batch).await,
-                        Err(RecvError::Lagged(_)) => self.catch_up().await,
+                        Err(RecvError::Lagged(_)) => {
+                            metrics::counter!(crate::monitoring::STREAM_CAUGHT_UP).increment(1);
+                            self.catch_up().await
+                        }
                         Err(RecvError::Closed) => {
                             return Stop::Close(CloseCode::Restart, "the server is stopping".into())
                         }
@@ -414,6 +427,7 @@ impl Socket {
                 }
                 _ = heartbeat.tick() => {
                     if heard.elapsed() > CLIENT_TIMEOUT {
+                        dropped("no_pong");
                         return Stop::Close(CloseCode::Away, "no answer to pings".into());
                     }
                     if self.session.ping(b"").await.is_err() {
@@ -484,6 +498,7 @@ impl Socket {
             }
             debug_assert_eq!(self.last, last);
             if started.elapsed() > CATCH_UP_LIMIT {
+                dropped("too_slow");
                 return Err(Stop::Close(
                     CloseCode::Policy,
                     format!(
@@ -499,12 +514,20 @@ impl Socket {
         match tokio::time::timeout(SEND_TIMEOUT, self.session.text(text)).await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(_)) => Err(Stop::Gone),
-            Err(_) => Err(Stop::Close(
-                CloseCode::Policy,
-                format!("not reading: reconnect with since={}", self.last),
-            )),
+            Err(_) => {
+                dropped("not_reading");
+                Err(Stop::Close(
+                    CloseCode::Policy,
+                    format!("not reading: reconnect with since={}", self.last),
+                ))
+            }
         }
     }
+}
+
+/// Count a reader closed because it could not keep up.
+fn dropped(reason: &'static str) {
+    metrics::counter!(crate::monitoring::STREAM_DROPPED, "reason" => reason).increment(1);
 }
 
 /// Which messages concern one crew (see the module docs).

@@ -10,6 +10,8 @@
 //!   parse-only rate measured in the same run.
 //! - [`stream`]: `bench stream`, many websocket readers of the stream at a fixed
 //!   message rate: delivery latency, messages lost, the server's memory.
+//! - [`public`]: `bench public`, the dispatchers' API latency with and without 1,000
+//!   public requests a second to the public outage feed.
 //! - [`server`]: `faultline serve` as a child process, always stopped.
 //! - [`loadgen`]: the closed-loop HTTP load generator (`awc`, its own threads).
 //! - [`usage`]: what a process uses (peak and resident memory, heap in use, CPU time
@@ -33,6 +35,7 @@ pub mod ingest;
 pub mod instances;
 pub mod loadgen;
 pub mod network;
+pub mod public;
 pub mod report;
 pub mod scratch;
 pub mod server;
@@ -56,6 +59,9 @@ pub enum BenchCommand {
     /// Websocket readers of the stream: delivery latency, messages lost, server memory,
     /// beside one reader in the same run.
     Stream(stream::StreamBenchArgs),
+    /// Dispatchers' API latency alone and beside 1,000 public requests a second to
+    /// `/public/v1/outages.json`, in the same run.
+    Public(public::PublicBenchArgs),
     /// Inference against the classic rule and the oracle on simulated storms.
     Inference(inference::InferenceBenchArgs),
     /// Replay speed: how long a serve restart takes to rebuild the engine from the log.
@@ -79,6 +85,7 @@ pub fn run(command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Ingest(args) => ingest::run(&args),
         BenchCommand::Instances(args) => instances::run(&args),
         BenchCommand::Stream(args) => stream::run(&args),
+        BenchCommand::Public(args) => public::run(&args),
         BenchCommand::Inference(args) => inference::run(args),
         BenchCommand::Replay(args) => inference::run_replay(args),
         BenchCommand::Dispatch(args) => dispatch::run(args),

@@ -370,6 +370,22 @@ impl Store {
         }))
     }
 
+    /// The newest snapshot taken under `fingerprint`: the seq it was taken after and when
+    /// (RFC 3339, the wall clock of the instance that kept it), without its text.
+    pub async fn latest_snapshot_info(
+        &self,
+        fingerprint: &str,
+    ) -> Result<Option<(i64, String)>, StoreError> {
+        Ok(on_pool!(&self.backend, snapshots, pool => {
+            sqlx::query_as::<_, (i64, String)>(
+                "SELECT seq, taken_at FROM snapshots WHERE fingerprint = $1 ORDER BY seq DESC LIMIT 1",
+            )
+            .bind(fingerprint)
+            .fetch_optional(pool)
+            .await?
+        }))
+    }
+
     /// The time now by the log's clock: the PostgreSQL server's, shared by every
     /// instance; this machine's for the embedded SQLite log.
     pub async fn clock(&self) -> Result<chrono::DateTime<chrono::Utc>, StoreError> {
@@ -605,8 +621,14 @@ async fn writer_loop(
                 Err(_) => break,
             }
         }
+        let started = std::time::Instant::now();
         match writer.commit(&group, &mut state).await {
             Ok(answers) => {
+                use crate::monitoring as m;
+                metrics::histogram!(m::GROUP_COMMIT_SECONDS)
+                    .record(started.elapsed().as_secs_f64());
+                metrics::histogram!(m::GROUP_COMMIT_EVENTS).record(events as f64);
+                metrics::histogram!(m::GROUP_COMMIT_REQUESTS).record(group.len() as f64);
                 tracing::debug!(
                     requests = group.len(),
                     last_seq = state.last_seq,
@@ -617,6 +639,7 @@ async fn writer_loop(
                 }
             }
             Err(e) => {
+                metrics::counter!(crate::monitoring::GROUP_COMMITS_FAILED).increment(1);
                 tracing::error!(error = %e, requests = group.len(), "group commit failed; nothing of it is stored");
                 for req in group.drain(..) {
                     let _ = req.reply.send(Err(StoreError::NotStored(format!(
