@@ -304,6 +304,13 @@ impl CallbackItem {
 
     /// The object as the stream and the API carry it, as JSON text.
     pub fn to_json(&self) -> String {
+        let mut out = String::with_capacity(256);
+        self.push_json(&mut out);
+        out
+    }
+
+    /// Append [`Self::to_json`]'s text to `out` (the stream's writer reuses one buffer).
+    pub fn push_json(&self, out: &mut String) {
         // Written by hand as serde's derive writes it (`to_json_serde`, in the tests): a
         // restoration lists one callback per reporting customer at once.
         // Sized for the whole object (its fixed text is some 250 bytes; the service
@@ -317,54 +324,53 @@ impl CallbackItem {
             + text_len(&self.crew)
             + text_len(&self.agent)
             + text_len(&self.note);
-        let mut out = String::with_capacity(capacity);
+        out.reserve(capacity);
         if needs_escape(&self.customer_id) {
             out.push_str("{\"id\":");
-            push_text(&mut out, &self.id());
+            push_text(out, &self.id());
         } else {
             out.push_str("{\"id\":\"OUT-");
-            push_u64(&mut out, self.outage);
+            push_u64(out, self.outage);
             out.push('/');
             out.push_str(&self.customer_id);
             out.push('"');
         }
         out.push_str(",\"outage\":\"OUT-");
-        push_u64(&mut out, self.outage);
+        push_u64(out, self.outage);
         out.push_str("\",\"customer\":");
-        push_text(&mut out, &self.customer_id);
+        push_text(out, &self.customer_id);
         out.push_str(",\"account\":");
-        push_opt_str(&mut out, self.account.as_deref());
+        push_opt_str(out, self.account.as_deref());
         out.push_str(",\"report_ids\":[");
         for (i, id) in self.report_ids.iter().enumerate() {
             if i > 0 {
                 out.push(',');
             }
-            push_text(&mut out, id);
+            push_text(out, id);
         }
         out.push_str("],\"crew\":");
-        push_opt_str(&mut out, self.crew.as_deref());
+        push_opt_str(out, self.crew.as_deref());
         out.push_str(if self.is_pending() {
             ",\"status\":\"pending\",\"listed_at\":"
         } else {
             ",\"status\":\"done\",\"listed_at\":"
         });
-        push_opt_time(&mut out, Some(self.listed_at));
+        push_opt_time(out, Some(self.listed_at));
         out.push_str(",\"closes_at\":");
-        push_opt_time(&mut out, self.closes_at);
+        push_opt_time(out, self.closes_at);
         out.push_str(",\"outcome\":");
-        push_serde(&mut out, &self.outcome);
+        push_serde(out, &self.outcome);
         out.push_str(",\"outcome_at\":");
-        push_opt_time(&mut out, self.outcome_at);
+        push_opt_time(out, self.outcome_at);
         out.push_str(",\"attempts\":");
-        push_u64(&mut out, self.attempts.into());
+        push_u64(out, self.attempts.into());
         out.push_str(",\"agent\":");
-        push_opt_str(&mut out, self.agent.as_deref());
+        push_opt_str(out, self.agent.as_deref());
         out.push_str(",\"note\":");
-        push_opt_str(&mut out, self.note.as_deref());
+        push_opt_str(out, self.note.as_deref());
         out.push_str(",\"follow_up\":");
-        push_opt_outage(&mut out, self.follow_up);
+        push_opt_outage(out, self.follow_up);
         out.push('}');
-        out
     }
 
     /// [`CallbackItem::to_json`] through serde's derive: the reference the hand-written

@@ -150,6 +150,19 @@ impl Message {
         }
     }
 
+    /// Append [`Message::data_json`]'s text to `out`, written straight into it where the
+    /// object's writer can (outages and callbacks, most of a storm's messages).
+    pub fn push_data_json(&self, out: &mut String) {
+        match self {
+            Message::OutageCreated(o)
+            | Message::OutageUpdated(o)
+            | Message::OutageRestored(o)
+            | Message::OutageCancelled(o) => o.push_json(out),
+            Message::CallbackListed(c) | Message::CallbackUpdated(c) => c.push_json(out),
+            other => out.push_str(&other.data_json()),
+        }
+    }
+
     /// The same kind of message about `outage` as it now stands (an outage message the
     /// same event already produced is brought up to date, not repeated).
     pub(super) fn with_outage(&self, outage: &Outage) -> Message {
@@ -276,7 +289,7 @@ impl Output {
         out.push_str(r#"","type":""#);
         out.push_str(self.kind());
         out.push_str(r#"","data":"#);
-        out.push_str(&self.data_json());
+        self.message.push_data_json(out);
         out.push('}');
     }
 }

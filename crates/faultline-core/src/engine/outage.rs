@@ -219,64 +219,71 @@ impl Outage {
     /// which need no escaping, and the stream writes one for every change.
     pub fn to_json(&self) -> String {
         let mut out = String::with_capacity(1024);
+        self.push_json(&mut out);
+        out
+    }
+
+    /// Append [`Self::to_json`]'s text to `out` (the stream's writer reuses one buffer).
+    pub fn push_json(&self, out: &mut String) {
+        out.reserve(1024);
         out.push_str("{\"id\":\"OUT-");
-        push_u64(&mut out, self.number);
+        push_u64(out, self.number);
         out.push_str("\",\"kind\":\"");
         out.push_str(self.kind.as_str());
         out.push_str("\",\"device\":");
-        push_text(&mut out, &self.device);
+        push_text(out, &self.device);
         out.push_str(",\"device_kind\":");
-        push_serde(&mut out, &self.device_kind);
+        push_serde(out, &self.device_kind);
         out.push_str(",\"feeder\":");
-        push_opt_str(&mut out, self.feeder.as_deref());
+        push_opt_str(out, self.feeder.as_deref());
         out.push_str(",\"status\":\"");
         out.push_str(self.status.as_str());
         out.push_str("\",\"customers_out\":");
-        push_u64(&mut out, self.customers_out);
+        push_u64(out, self.customers_out);
         out.push_str(",\"critical_customers_out\":");
-        push_u64(&mut out, self.critical_customers_out.into());
+        push_u64(out, self.critical_customers_out.into());
         out.push_str(",\"reports\":");
-        push_u64(&mut out, self.reports.into());
+        push_u64(out, self.reports.into());
         out.push_str(",\"ami_off\":");
-        push_u64(&mut out, self.ami_off.into());
+        push_u64(out, self.ami_off.into());
         out.push_str(",\"started_at\":");
-        push_opt_time(&mut out, Some(self.started_at));
+        push_opt_time(out, Some(self.started_at));
         out.push_str(",\"predicted_at\":");
-        push_opt_time(&mut out, Some(self.predicted_at));
+        push_opt_time(out, Some(self.predicted_at));
         out.push_str(",\"restored_at\":");
-        push_opt_time(&mut out, self.restored_at);
+        push_opt_time(out, self.restored_at);
         out.push_str(",\"arrive_by\":");
-        push_opt_time(&mut out, Some(self.arrive_by));
+        push_opt_time(out, Some(self.arrive_by));
         out.push_str(",\"restore_by\":");
-        push_opt_time(&mut out, Some(self.restore_by));
+        push_opt_time(out, Some(self.restore_by));
         out.push_str(",\"order\":");
-        push_opt_str(&mut out, self.order.as_deref());
+        push_opt_str(out, self.order.as_deref());
         out.push_str(",\"crew\":");
-        push_opt_str(&mut out, self.crew.as_deref());
+        push_opt_str(out, self.crew.as_deref());
         out.push_str(",\"eta\":");
-        push_opt_time(&mut out, self.eta);
+        push_opt_time(out, self.eta);
         out.push_str(",\"etr\":");
-        push_opt_time(&mut out, self.etr);
+        push_opt_time(out, self.etr);
         out.push_str(",\"lon\":");
-        push_serde(&mut out, &self.lon);
+        push_serde(out, &self.lon);
         out.push_str(",\"lat\":");
-        push_serde(&mut out, &self.lat);
+        push_serde(out, &self.lat);
         out.push_str(",\"zone\":");
-        push_serde(&mut out, &self.zone);
+        push_serde(out, &self.zone);
         out.push_str(",\"merged_into\":");
-        push_opt_str(&mut out, self.merged_into.as_deref());
+        push_opt_str(out, self.merged_into.as_deref());
         out.push_str(",\"follows\":");
-        push_opt_outage(&mut out, self.follows);
+        push_opt_outage(out, self.follows);
         out.push_str(",\"follow_ups\":[");
         for (i, n) in self.follow_ups.iter().enumerate() {
             if i > 0 {
                 out.push(',');
             }
-            push_opt_outage(&mut out, Some(*n));
+            push_opt_outage(out, Some(*n));
         }
         out.push_str("],\"evidence\":{\"rule\":");
         match &self.rule {
-            Rule::Text(text) => push_text(&mut out, text),
+            Rule::Text(text) => push_text(out, text),
             // Digits, ASCII words and punctuation: nothing to escape.
             score => {
                 use std::fmt::Write as _;
@@ -284,15 +291,15 @@ impl Outage {
             }
         }
         out.push_str(",\"score\":");
-        push_serde(&mut out, &self.score);
+        push_serde(out, &self.score);
         out.push_str(",\"confidence\":");
-        push_serde(&mut out, &self.confidence);
+        push_serde(out, &self.confidence);
         out.push_str(",\"report_ids\":[");
         for (i, id) in self.report_ids.iter().enumerate() {
             if i > 0 {
                 out.push(',');
             }
-            push_text(&mut out, id);
+            push_text(out, id);
         }
         out.push_str("],\"alternatives\":[");
         for (i, (device, score)) in self.alternatives.iter().enumerate() {
@@ -300,13 +307,12 @@ impl Outage {
                 out.push(',');
             }
             out.push_str("{\"device\":");
-            push_text(&mut out, device);
+            push_text(out, device);
             out.push_str(",\"score\":");
-            push_serde(&mut out, score);
+            push_serde(out, score);
             out.push('}');
         }
         out.push_str("]}}");
-        out
     }
 
     /// [`Outage::to_json`] through serde's derive: the reference the hand-written

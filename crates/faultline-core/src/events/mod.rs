@@ -420,35 +420,123 @@ impl Event {
     /// log's own reader does not apply them, so an event stored before they existed is
     /// still read.
     pub fn check_limits(&self) -> Result<(), EventError> {
-        let Ok(Value::Object(fields)) = serde_json::to_value(&self.kind) else {
-            return Ok(());
-        };
-        for (name, value) in &fields {
-            let texts: Vec<&str> = match value {
-                Value::String(s) => vec![s.as_str()],
-                Value::Array(items) => items.iter().filter_map(Value::as_str).collect(),
-                _ => continue,
-            };
-            let free = TEXT_FIELDS.contains(&name.as_str());
+        for (name, text) in self.strings() {
+            let free = TEXT_FIELDS.contains(&name);
             let max = if free { MAX_TEXT_CHARS } else { MAX_ID_CHARS };
-            for text in texts {
-                let chars = text.chars().count();
-                if chars > max {
-                    return Err(EventError::new(
-                        name,
-                        format!("is {chars} characters long; at most {max} are taken"),
-                    ));
-                }
-                let allowed = |c: char| free && matches!(c, '\n' | '\r' | '\t');
-                if let Some(c) = text.chars().find(|&c| c.is_control() && !allowed(c)) {
-                    return Err(EventError::new(
-                        name,
-                        format!("holds the control character U+{:04X}", c as u32),
-                    ));
-                }
+            let chars = text.chars().count();
+            if chars > max {
+                return Err(EventError::new(
+                    name,
+                    format!("is {chars} characters long; at most {max} are taken"),
+                ));
+            }
+            let allowed = |c: char| free && matches!(c, '\n' | '\r' | '\t');
+            if let Some(c) = text.chars().find(|&c| c.is_control() && !allowed(c)) {
+                return Err(EventError::new(
+                    name,
+                    format!("holds the control character U+{:04X}", c as u32),
+                ));
             }
         }
         Ok(())
+    }
+
+    /// Every string the event carries, with its field's name.
+    fn strings(&self) -> Vec<(&'static str, &str)> {
+        let mut out: Vec<(&'static str, &str)> = Vec::with_capacity(4);
+        fn opt<'a>(
+            out: &mut Vec<(&'static str, &'a str)>,
+            name: &'static str,
+            v: &'a Option<String>,
+        ) {
+            if let Some(v) = v {
+                out.push((name, v.as_str()));
+            }
+        }
+        match &self.kind {
+            EventKind::Report(r) => {
+                out.push(("id", &r.id));
+                if let ReportPlace::Customer { customer } = &r.place {
+                    out.push(("customer", customer));
+                }
+                opt(&mut out, "note", &r.note);
+            }
+            EventKind::Ami(m) => out.push(("customer", &m.customer)),
+            EventKind::Scada(s) => out.push(("device", &s.device)),
+            EventKind::Crew(c) => {
+                out.push(("id", &c.id));
+                opt(&mut out, "name", &c.name);
+                out.extend(c.skills.iter().map(|s| ("skills", s.as_str())));
+            }
+            EventKind::CrewPosition(p) => out.push(("crew", &p.crew)),
+            EventKind::CrewAction(a) => {
+                out.extend([("crew", a.crew.as_str()), ("order", a.order.as_str())]);
+                opt(&mut out, "note", &a.note);
+                opt(&mut out, "cause", &a.cause);
+            }
+            EventKind::Dispatch(d) => {
+                out.extend([("order", d.order.as_str()), ("crew", d.crew.as_str())]);
+            }
+            EventKind::OutageConfirm(c) => {
+                out.extend([("outage", c.outage.as_str()), ("device", c.device.as_str())]);
+            }
+            EventKind::PlannedOutage(p) => {
+                out.extend([("id", p.id.as_str()), ("device", p.device.as_str())]);
+                opt(&mut out, "reason", &p.reason);
+            }
+            EventKind::PlannedOutageCancel(p) => {
+                out.push(("id", &p.id));
+                opt(&mut out, "reason", &p.reason);
+            }
+            EventKind::Callback(cb) => {
+                out.extend([
+                    ("outage", cb.outage.as_str()),
+                    ("customer", cb.customer.as_str()),
+                ]);
+                opt(&mut out, "agent", &cb.agent);
+                opt(&mut out, "note", &cb.note);
+            }
+            EventKind::Tick => {}
+        }
+        out
+    }
+
+    /// Check what only the network knows: the customer, device exists.
+    pub fn check_against(&self, network: &Network) -> Result<(), EventError> {
+        let unknown = |field: &str, what: &str, id: &str| {
+            Err(EventError::new(field, format!("no {what} has id {id:?}")))
+        };
+        match &self.kind {
+            EventKind::Report(Report {
+                place: ReportPlace::Customer { customer },
+                ..
+            })
+            | EventKind::Ami(AmiMessage { customer, .. })
+            | EventKind::Callback(Callback { customer, .. })
+                if network.customer_idx(customer).is_none() =>
+            {
+                unknown("customer", "service point", customer)
+            }
+            EventKind::Scada(ScadaChange { device, .. }) if !network.has_edge(device) => {
+                unknown("device", "device (edge)", device)
+            }
+            EventKind::OutageConfirm(OutageConfirm { device, .. })
+                if network.device_by_id(device).is_none() && !network.has_edge(device) =>
+            {
+                unknown("device", "device", device)
+            }
+            EventKind::PlannedOutage(PlannedOutage { device, .. }) => {
+                match network.darkened_by(device) {
+                    None => unknown("device", "device (edge)", device),
+                    Some(below) if below.customers == 0 => Err(EventError::new(
+                        "device",
+                        format!("{device:?} feeds no customers in the network's normal state"),
+                    )),
+                    Some(_) => Ok(()),
+                }
+            }
+            _ => Ok(()),
+        }
     }
 
     /// The event's type name, as in its JSON.

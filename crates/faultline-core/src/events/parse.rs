@@ -259,44 +259,6 @@ impl Event {
         };
         Ok(Event { at, kind })
     }
-
-    /// Check what only the network knows: the customer, device exists.
-    pub fn check_against(&self, network: &Network) -> Result<(), EventError> {
-        let unknown = |field: &str, what: &str, id: &str| {
-            Err(EventError::new(field, format!("no {what} has id {id:?}")))
-        };
-        match &self.kind {
-            EventKind::Report(Report {
-                place: ReportPlace::Customer { customer },
-                ..
-            })
-            | EventKind::Ami(AmiMessage { customer, .. })
-            | EventKind::Callback(Callback { customer, .. })
-                if network.customer_idx(customer).is_none() =>
-            {
-                unknown("customer", "service point", customer)
-            }
-            EventKind::Scada(ScadaChange { device, .. }) if !network.has_edge(device) => {
-                unknown("device", "device (edge)", device)
-            }
-            EventKind::OutageConfirm(OutageConfirm { device, .. })
-                if network.device_by_id(device).is_none() && !network.has_edge(device) =>
-            {
-                unknown("device", "device", device)
-            }
-            EventKind::PlannedOutage(PlannedOutage { device, .. }) => {
-                match network.darkened_by(device) {
-                    None => unknown("device", "device (edge)", device),
-                    Some(below) if below.customers == 0 => Err(EventError::new(
-                        "device",
-                        format!("{device:?} feeds no customers in the network's normal state"),
-                    )),
-                    Some(_) => Ok(()),
-                }
-            }
-            _ => Ok(()),
-        }
-    }
 }
 
 /// The shapes of most lines of a log (meter messages, reports naming a customer), read
