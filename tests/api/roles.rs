@@ -239,6 +239,21 @@ async fn a_crew_reads_its_own_crew_and_not_the_logs() {
         .call("GET", "/api/v1/network", Some(CREW7_TOKEN), None)
         .await;
     assert_eq!(status, 200, "the crew page draws its small map from it");
+    // See: issue 19. The role table says what the code does: planned-work notices are
+    // public (customers get them), their customer lists are not.
+    let (status, _) = app
+        .call("GET", "/api/v1/notices", Some(CREW7_TOKEN), None)
+        .await;
+    assert_eq!(status, 200, "a crew reads the planned-work notices");
+    let (status, body) = app
+        .call(
+            "GET",
+            "/api/v1/notices/PO-1/customers",
+            Some(CREW7_TOKEN),
+            None,
+        )
+        .await;
+    assert_eq!(status, 403, "{body}");
 }
 
 #[actix_web::test]
