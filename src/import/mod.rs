@@ -34,7 +34,7 @@ use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-pub use opendss::import_opendss;
+pub use opendss::{import_opendss, import_opendss_text};
 
 /// Where the local x/y of a model are put on the earth.
 ///
