@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
 
-use faultline::import::{import_opendss, ImportError, Imported, Placement};
+use faultline::import::{import_opendss, import_opendss_text, ImportError, Imported, Placement};
 use serde_json::Value;
 
 const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/gis-data");
@@ -357,6 +357,42 @@ fn a_model_without_bus_coordinates_is_laid_out_and_says_so() {
         .iter()
         .filter(|f| is_point(f) && prop(f, "kind") != "customer")
         .all(|f| prop(f, "xy_schematic") == true));
+}
+
+#[test]
+fn a_model_given_as_text_imports_as_it_does_from_its_files() {
+    let read = |name: &str| {
+        std::fs::read_to_string(opendss(&format!("IEEETestCases/13Bus/{name}"))).expect("readable")
+    };
+    let (master, xy) = (read("IEEE13Nodeckt.dss"), read("IEEE13Node_BusXY.csv"));
+    // 13Bus/IEEELineCodes.DSS only redirects to the folder above: the text is that file.
+    let codes = read("../IEEELineCodes.DSS");
+    let from_text = import_opendss_text(
+        &[
+            ("IEEE13Nodeckt.dss", &master),
+            ("ieee13node_busxy.CSV", &xy),
+            ("IEEELineCodes.DSS", &codes),
+        ],
+        &FEET,
+    )
+    .expect("13Bus imports from text");
+    let from_files = import("IEEETestCases/13Bus/IEEE13Nodeckt.dss");
+    assert_eq!(
+        features(&from_text.collection),
+        features(&from_files.collection)
+    );
+    assert_eq!(from_text.unsupported.len(), from_files.unsupported.len());
+}
+
+#[test]
+fn a_model_given_as_text_names_no_file_outside_it() {
+    let text = format!("{HEAD}Redirect /etc/hostname\n");
+    let err = import_opendss_text(&[("Master.dss", &text)], &FEET).expect_err("must fail");
+    assert!(
+        err.to_string()
+            .starts_with("Master.dss:3: Redirect: file not found"),
+        "{err}"
+    );
 }
 
 /// A scratch folder of its own per test.

@@ -97,25 +97,69 @@ pub(crate) fn run(master: &Path) -> Result<Script, ImportError> {
         cwd: root.clone(),
         root,
         depth: 0,
+        files: Files::Disk,
     };
     runner.exec_file(master)?;
     Ok(runner.script)
 }
 
-struct Runner {
+/// Runs `files[0]` and whatever it redirects to among `files` (name, text), without
+/// touching the disk.
+pub(crate) fn run_in_memory(files: &[(&str, &str)]) -> Result<Script, ImportError> {
+    let Some((master, _)) = files.first() else {
+        return Err(ImportError::MasterNotFound {
+            path: PathBuf::new(),
+        });
+    };
+    let mut runner = Runner {
+        script: Script::default(),
+        root: PathBuf::new(),
+        cwd: PathBuf::new(),
+        depth: 0,
+        files: Files::Memory(files),
+    };
+    runner.exec_file(Path::new(master))?;
+    Ok(runner.script)
+}
+
+/// Where a script's files are read from.
+enum Files<'a> {
+    /// The file system, relative to the current folder.
+    Disk,
+    /// Only these (name, text) pairs, found by file name whatever folder a command
+    /// names: a model given as text (tests, fuzzing) never reads the disk.
+    Memory(&'a [(&'a str, &'a str)]),
+}
+
+struct Runner<'a> {
     script: Script,
     root: PathBuf,
     cwd: PathBuf,
     depth: usize,
+    files: Files<'a>,
 }
 
-impl Runner {
+impl Runner<'_> {
     fn shown(&self, path: &Path) -> Arc<str> {
         let shown = path.strip_prefix(&self.root).unwrap_or(path);
         Arc::from(shown.display().to_string())
     }
 
     fn read(&self, path: &Path) -> Result<String, ImportError> {
+        if let Files::Memory(files) = self.files {
+            let name = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default();
+            return files
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, text)| (*text).to_string())
+                .ok_or_else(|| ImportError::Read {
+                    path: path.to_path_buf(),
+                    source: std::io::ErrorKind::NotFound.into(),
+                });
+        }
         let bytes = std::fs::read(path).map_err(|source| ImportError::Read {
             path: path.to_path_buf(),
             source,
@@ -139,6 +183,11 @@ impl Runner {
     /// `Compile (master.dss)` for `Master.dss`).
     fn resolve(&self, arg: &str) -> Option<PathBuf> {
         let path = self.cwd.join(arg.trim().replace('\\', "/"));
+        if let Files::Memory(files) = self.files {
+            let wanted = path.file_name()?.to_str()?;
+            let (name, _) = files.iter().find(|(n, _)| n.eq_ignore_ascii_case(wanted))?;
+            return Some(PathBuf::from(name));
+        }
         if path.exists() {
             return Some(path);
         }

@@ -34,7 +34,7 @@ use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-pub use opendss::{import_opendss, import_opendss_with};
+pub use opendss::{import_opendss, import_opendss_text, import_opendss_with};
 
 /// How to import, beyond where to place the model.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

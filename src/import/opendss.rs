@@ -78,7 +78,30 @@ pub fn import_opendss_with(
 ) -> Result<Imported, ImportError> {
     check_placement(placement)?;
     let script = dss_script::run(master)?;
-    let mut build = Build::new(&script);
+    build_imported(&script, master, placement, options)
+}
+
+/// [`import_opendss`] for a model given as text: `files[0]` is the master script, and
+/// `Redirect`, `Compile` and `BusCoords` find the other files of `files` (name, text) by
+/// file name, without regard to case. Nothing is read from disk, so a script from
+/// anywhere (a test, the fuzzer) can name no file outside `files`.
+pub fn import_opendss_text(
+    files: &[(&str, &str)],
+    placement: &Placement,
+) -> Result<Imported, ImportError> {
+    check_placement(placement)?;
+    let script = dss_script::run_in_memory(files)?;
+    let master = Path::new(files.first().map_or("", |(name, _)| *name));
+    build_imported(&script, master, placement, &ImportOptions::default())
+}
+
+fn build_imported(
+    script: &Script,
+    master: &Path,
+    placement: &Placement,
+    options: &ImportOptions,
+) -> Result<Imported, ImportError> {
+    let mut build = Build::new(script);
     build.elements()?;
     build.apply_controls()?;
     if build.sources.is_empty() {

@@ -137,7 +137,14 @@ impl Network {
     /// Load a network from the text of a contract GeoJSON FeatureCollection (read as
     /// [`Network::from_geojson_reader`] reads a file).
     pub fn from_geojson(text: &str, options: &LoadOptions) -> Result<Network, NetworkError> {
-        Self::from_geojson_reader(text.as_bytes(), options)
+        // A window just past the text's length, not a whole chunk: the text is all in
+        // memory already, and a small one (a test's, the fuzzer's) would otherwise
+        // have a zeroed 1 MiB buffer allocated for it on every load.
+        let chunk = text
+            .len()
+            .saturating_add(1)
+            .min(super::feature_reader::CHUNK);
+        Self::read_in_chunks(text.as_bytes(), chunk, options)
     }
 
     /// Load a network from a reader (a file), without holding its whole text in memory.
