@@ -378,8 +378,8 @@ fn a_model_given_as_text_imports_as_it_does_from_its_files() {
     .expect("13Bus imports from text");
     let from_files = import("IEEETestCases/13Bus/IEEE13Nodeckt.dss");
     assert_eq!(
-        features(&from_text.collection),
-        features(&from_files.collection)
+        features(&from_text.collection()),
+        features(&from_files.collection())
     );
     assert_eq!(from_text.unsupported.len(), from_files.unsupported.len());
 }
