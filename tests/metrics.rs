@@ -154,23 +154,7 @@ fn parse_labels(body: &str) -> Result<BTreeMap<String, String>, String> {
 
 /// GET /metrics with this token (or none): status, content type, body.
 async fn scrape_as(app: &TestApp, token: Option<&str>) -> (u16, String, String) {
-    let mut req = app.client.get(format!("{}/metrics", app.base));
-    if let Some(token) = token {
-        req = req.insert_header(("Authorization", format!("Bearer {token}")));
-    }
-    let mut resp = req.send().await.expect("request goes through");
-    let body = resp.body().limit(1 << 24).await.expect("body");
-    let content_type = resp
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    (
-        resp.status().as_u16(),
-        content_type,
-        String::from_utf8_lossy(&body).into_owned(),
-    )
+    app.get_text(token, "/metrics").await
 }
 
 async fn scrape(app: &TestApp) -> Exposition {

@@ -10,23 +10,7 @@ use serde_json::json;
 
 /// GET with a token: status, content type, body text.
 async fn get_as(app: &TestApp, token: Option<&str>, path: &str) -> (u16, String, String) {
-    let mut req = app.client.get(format!("{}{path}", app.base));
-    if let Some(token) = token {
-        req = req.insert_header(("Authorization", format!("Bearer {token}")));
-    }
-    let mut resp = req.send().await.expect("request goes through");
-    let body = resp.body().limit(1 << 26).await.expect("body");
-    let content_type = resp
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    (
-        resp.status().as_u16(),
-        content_type,
-        String::from_utf8_lossy(&body).into_owned(),
-    )
+    app.get_text(token, path).await
 }
 
 /// A breaker-like switch (line.sw1, 91 customers below it on IEEE 123) trips at 03:00

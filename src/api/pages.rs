@@ -162,8 +162,8 @@ pub(super) async fn reports(req: HttpRequest) -> HttpResponse {
 #[utoipa::path(get,
     path = "/public",
     tag = "pages",
-    description = "A page (HTML). It carries no data; it reads its token from ?token=… and calls the API. Roles: none to load it.",
-    params(("token" = Option<String>, Query, description = "The token the page uses"), ("lang" = Option<String>, Query, description = "en or zh-CN")),
+    description = "The public outage page (HTML): it carries no data and takes no token; it reads /public/v1/outages.json. Roles: none.",
+    params(("lang" = Option<String>, Query, description = "en or zh-CN")),
     responses((status = 200, description = "The page", body = String, content_type = "text/html")))]
 pub(super) async fn public(req: HttpRequest) -> HttpResponse {
     serve("public.html", &req)

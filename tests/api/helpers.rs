@@ -74,6 +74,29 @@ pub async fn spawn_app_with_limit(max_body_bytes: usize) -> TestApp {
 }
 
 impl TestApp {
+    /// GET `path` with this token (or none): status, content type and body text.
+    pub async fn get_text(&self, token: Option<&str>, path: &str) -> (u16, String, String) {
+        let mut req = self.client.get(format!("{}{path}", self.base));
+        if let Some(token) = token {
+            req = req.insert_header(("Authorization", format!("Bearer {token}")));
+        }
+        let mut resp = req.send().await.expect("request goes through");
+        let body = resp.body().limit(1 << 26).await.expect("body");
+        let content_type = resp
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        (
+            resp.status().as_u16(),
+            content_type,
+            String::from_utf8_lossy(&body).into_owned(),
+        )
+    }
+}
+
+impl TestApp {
     pub async fn post(&self, content_type: &str, body: String) -> (u16, serde_json::Value) {
         let mut resp = self
             .client

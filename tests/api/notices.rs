@@ -4,38 +4,13 @@
 
 use serde_json::{json, Value};
 
-use crate::helpers::{spawn_app, TestApp, CREW7_TOKEN, DISPATCHER_TOKEN, TOKEN, WALLBOARD_TOKEN};
+use crate::helpers::{spawn_app, CREW7_TOKEN, DISPATCHER_TOKEN, TOKEN, WALLBOARD_TOKEN};
 
 const AT: &str = "2026-07-01T08:00:00Z";
 
 fn planned(id: &str, start: &str, end: &str) -> Value {
     json!({"type":"planned_outage","at":AT,"id":id,"device":"line.sw2","start":start,"end":end,
         "kind":"planned","reason":"pole <replacement> & \"re-conductoring\""})
-}
-
-impl TestApp {
-    /// GET a text body with a token: status, content type, body.
-    async fn get_text(&self, path: &str, token: &str) -> (u16, String, String) {
-        let mut resp = self
-            .client
-            .get(format!("{}{path}", self.base))
-            .insert_header(("Authorization", format!("Bearer {token}")))
-            .send()
-            .await
-            .expect("request goes through");
-        let ct = resp
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_owned();
-        let body = resp.body().limit(1 << 24).await.unwrap();
-        (
-            resp.status().as_u16(),
-            ct,
-            String::from_utf8(body.to_vec()).unwrap(),
-        )
-    }
 }
 
 #[actix_web::test]
@@ -116,7 +91,7 @@ async fn the_feed_is_valid_xml_with_the_notice_in_it_and_a_late_notice_flagged()
     assert!(n["customers"].as_u64().unwrap() > 0);
 
     for token in [TOKEN, WALLBOARD_TOKEN, CREW7_TOKEN] {
-        let (status, ct, xml) = app.get_text("/api/v1/notices.atom", token).await;
+        let (status, ct, xml) = app.get_text(Some(token), "/api/v1/notices.atom").await;
         assert_eq!(status, 200);
         assert!(ct.starts_with("application/atom+xml"), "{ct}");
         let doc = roxmltree::Document::parse(&xml).unwrap_or_else(|e| panic!("{e}: {xml}"));
@@ -160,7 +135,7 @@ async fn the_feed_is_valid_xml_with_the_notice_in_it_and_a_late_notice_flagged()
         assert!(late.descendants().any(|c| c.text() == Some("true")));
     }
     // One notice's CAP document.
-    let (status, ct, xml) = app.get_text("/api/v1/notices/PO-1/cap", TOKEN).await;
+    let (status, ct, xml) = app.get_text(Some(TOKEN), "/api/v1/notices/PO-1/cap").await;
     assert_eq!(status, 200);
     assert!(ct.starts_with("application/cap+xml"), "{ct}");
     let doc = roxmltree::Document::parse(&xml).unwrap();
@@ -177,7 +152,7 @@ async fn the_feed_is_valid_xml_with_the_notice_in_it_and_a_late_notice_flagged()
     assert_eq!(status, 202);
     app.wait_for("/api/v1/notices", |v| v[0]["revision"] == 2)
         .await;
-    let (_, _, xml) = app.get_text("/api/v1/notices/PO-1/cap", TOKEN).await;
+    let (_, _, xml) = app.get_text(Some(TOKEN), "/api/v1/notices/PO-1/cap").await;
     let doc = roxmltree::Document::parse(&xml).unwrap();
     let refs = doc
         .descendants()
